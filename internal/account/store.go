@@ -1,0 +1,42 @@
+package account
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Store is the persistence the account service needs. internal/store
+// satisfies it. Every method returns inkan.ErrNotFound for a missing row and
+// inkan.ErrConflict for a violated uniqueness rule; never (zero, nil).
+type Store interface {
+	// GetUser returns the user with the given id.
+	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
+	// FindEmailByAddress returns the e-mail row with the normalised address,
+	// assigned or not, with Primary filled in.
+	FindEmailByAddress(ctx context.Context, address string) (inkan.Email, error)
+	// GetEmail returns one e-mail row by id, with Primary filled in.
+	GetEmail(ctx context.Context, id uuid.UUID) (inkan.Email, error)
+	// ListEmails returns the rows assigned to userID, oldest first, with
+	// Primary filled in. An unknown user yields an empty list.
+	ListEmails(ctx context.Context, userID uuid.UUID) ([]inkan.Email, error)
+	// PrimaryEmail returns the user's primary address (ErrNotFound if none).
+	PrimaryEmail(ctx context.Context, userID uuid.UUID) (inkan.Email, error)
+	// CreateUser inserts u and, in the same transaction, the address e:
+	//   - if a row with e.Address exists and is assigned: ErrConflict, nothing written;
+	//   - if it exists unassigned: that row is reused (its ID is returned);
+	//   - otherwise e is inserted.
+	// When e.UserID == u.ID the row is assigned to the user, marked
+	// e.Verified, and made primary; when e.UserID is uuid.Nil it stays
+	// unassigned (sign-up awaiting verification). Returns the stored row.
+	CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (inkan.Email, error)
+	// ClaimEmail assigns the e-mail row emailID to userID and marks it
+	// verified, and makes it the user's primary address when the user has
+	// none — all in one transaction. ErrNotFound when the row or user is
+	// missing; ErrConflict when the row belongs to another user.
+	ClaimEmail(ctx context.Context, emailID, userID uuid.UUID) (inkan.Email, error)
+	// HasCredentials reports whether the user has any WebAuthn credential.
+	HasCredentials(ctx context.Context, userID uuid.UUID) (bool, error)
+}

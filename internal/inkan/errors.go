@@ -1,0 +1,103 @@
+// Package inkan is the vocabulary shared by every other package: users,
+// e-mail addresses, passcodes, WebAuthn credentials and ceremonies, sessions,
+// signing keys, audit event types, error kinds and pure validation.
+//
+// It imports nothing but the standard library and github.com/google/uuid.
+package inkan
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels returned by storage implementations and domain services. Compare
+// with errors.Is; storage wraps driver errors into these so that no caller
+// ever matches a database message text.
+var (
+	// ErrNotFound: the addressed row does not exist (or belongs to another
+	// user, which callers must not be able to tell apart).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a uniqueness rule was violated (e-mail address taken,
+	// credential id registered twice, …).
+	ErrConflict = errors.New("conflict")
+	// ErrStale: a conditional update matched no row because another request
+	// changed it first (passcode already consumed, attempt limit reached,
+	// ceremony already used, sign count not increasing).
+	ErrStale = errors.New("stale")
+)
+
+// Kind classifies an error for the HTTP layer. Each kind maps to exactly one
+// status code in internal/httpapi; a Kind never carries an internal cause to
+// the client.
+type Kind int
+
+// Error kinds, named after the HTTP status each maps to (Hanko API §1.1).
+const (
+	KindInternal             Kind = iota // 500, opaque to the client
+	KindInvalid                          // 400 Bad Request
+	KindUnauthorized                     // 401 Unauthorized
+	KindForbidden                        // 403 Forbidden
+	KindNotFound                         // 404 Not Found
+	KindMethodNotAllowed                 // 405 Method Not Allowed
+	KindTimeout                          // 408 Request Timeout (expired passcode)
+	KindConflict                         // 409 Conflict
+	KindGone                             // 410 Gone (attempts exhausted)
+	KindTooLarge                         // 413 Request Entity Too Large
+	KindUnsupportedMediaType             // 415 Unsupported Media Type
+	KindUnprocessable                    // 422 Unprocessable Entity
+	KindTooManyRequests                  // 429 Too Many Requests
+	KindBadGateway                       // 502 Bad Gateway (mail delivery failed)
+	KindUnavailable                      // 503 Service Unavailable
+)
+
+// Error is a classified error. Message is safe to show to a client (it never
+// contains a secret); Err is the cause, for the log only.
+type Error struct {
+	Kind    Kind
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Message
+	}
+	return fmt.Sprintf("%s: %v", e.Message, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// E returns an *Error of kind k whose client message is msg. An empty msg
+// means "use the status text" (e.g. "Unauthorized").
+func E(k Kind, msg string) error { return &Error{Kind: k, Message: msg} }
+
+// Wrap returns an *Error of kind k with client message msg and the cause err
+// kept for the log.
+func Wrap(k Kind, msg string, err error) error { return &Error{Kind: k, Message: msg, Err: err} }
+
+// KindOf returns the Kind of the first *Error in err's chain. Without one it
+// maps the storage sentinels (ErrNotFound → KindNotFound, ErrConflict →
+// KindConflict) and everything else to KindInternal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return KindNotFound
+	case errors.Is(err, ErrConflict):
+		return KindConflict
+	}
+	return KindInternal
+}
+
+// MessageOf returns the client message of the first *Error in err's chain,
+// or "" when there is none (the HTTP layer then uses the status text).
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return ""
+}

@@ -1,0 +1,122 @@
+package inkan
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// User is an account. Its id is a random (v4) UUID; the WebAuthn user handle
+// is the 16 raw bytes of this UUID (Hanko API §5.3).
+type User struct {
+	ID        uuid.UUID
+	CreatedAt time.Time // UTC
+	UpdatedAt time.Time // UTC
+}
+
+// Email is an e-mail address row. An address belongs to at most one user;
+// UserID is uuid.Nil while a sign-up with required verification is
+// unfinished (Hanko API §2.1 POST /users). Address is stored normalised
+// (see NormalizeEmail).
+type Email struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID // uuid.Nil when unassigned
+	Address   string
+	Verified  bool
+	Primary   bool // derived from primary_emails when read
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Passcode is a one-time e-mail code (Hanko API §2.2, §4). The code itself is
+// never stored: CodeHash is HMAC-SHA256(server secret, id ‖ code), 32 bytes.
+type Passcode struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	EmailID   uuid.UUID
+	CodeHash  []byte
+	TTL       time.Duration // email.passcode_ttl, whole seconds
+	TryCount  int           // wrong codes so far; dead at MaxPasscodeAttempts
+	CreatedAt time.Time     // UTC
+	ExpiresAt time.Time     // CreatedAt + TTL, UTC
+}
+
+// MaxPasscodeAttempts is the number of wrong codes after which a passcode is
+// dead (Hanko API §4: hard-coded 3; the third wrong code answers 410).
+const MaxPasscodeAttempts = 3
+
+// Credential is a registered WebAuthn public key credential (WebAuthn L3
+// §4 "public key credential source", stored per Hanko API §5.3/§7).
+type Credential struct {
+	ID              []byte // raw credential id, at most 1023 bytes (WebAuthn §5.1)
+	UserID          uuid.UUID
+	PublicKey       []byte // COSE_Key, as in the attested credential data
+	AttestationType string // attestation statement format, e.g. "none", "packed"
+	AAGUID          uuid.UUID
+	SignCount       uint32
+	Name            string // empty when unnamed
+	Transports      []string
+	BackupEligible  bool      // BE flag (WebAuthn §6.1)
+	BackupState     bool      // BS flag
+	UserVerified    bool      // UV flag at registration
+	LastUsedAt      time.Time // zero when never used
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Ceremony operations (Hanko API §5.2 webauthn_session_data.operation).
+const (
+	OperationRegistration   = "registration"
+	OperationAuthentication = "authentication"
+)
+
+// Ceremony is the server-side state of a WebAuthn registration or
+// authentication between its initialize and finalize calls. It lives in the
+// database so that any node can finish it, and it is used once.
+type Ceremony struct {
+	ID                   uuid.UUID
+	Challenge            string    // base64url without padding, 32 random bytes
+	UserID               uuid.UUID // uuid.Nil for a discoverable login
+	UserVerification     string    // required | preferred | discouraged
+	Operation            string    // OperationRegistration | OperationAuthentication
+	AllowedCredentialIDs [][]byte  // raw ids; empty for discoverable login
+	SessionData          []byte    // go-webauthn SessionData as JSON
+	CreatedAt            time.Time
+	ExpiresAt            time.Time // UTC; webauthn.timeouts.*
+}
+
+// Session is a server-side session; its ID is the JWT's session_id claim.
+type Session struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	UserAgent string // empty when not acquired
+	IPAddress string // empty when not acquired
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	LastUsed  time.Time
+	ExpiresAt time.Time
+}
+
+// SigningKey is a stored JWT signing key. KeyData is the private JWK JSON
+// sealed with AES-256-GCM (12-byte nonce prepended) under a key derived from
+// a configured secret; it is never stored in the clear.
+type SigningKey struct {
+	ID        int64 // ascending; the newest key signs
+	KID       string
+	Algorithm string // RS256 | ES256 | EdDSA
+	KeyData   []byte
+	CreatedAt time.Time
+	RetiredAt time.Time // zero while active; after it the key only verifies until its tokens expire
+}
+
+// PasscodeMail is what a mailer needs to deliver a passcode (Hanko API §4).
+// Code is the clear-text code: a mailer puts it in the message and nowhere
+// else (never in a log line).
+type PasscodeMail struct {
+	To             string        // recipient address
+	Code           string        // six digits
+	TTL            time.Duration // validity, shown to the user in whole minutes
+	ServiceName    string        // service.name
+	Language       string        // X-Language request header, may be empty
+	AcceptLanguage string        // Accept-Language request header, may be empty
+}

@@ -1,0 +1,25 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Store is the persistence of server-side sessions; internal/store
+// satisfies it.
+type Store interface {
+	// CreateSession inserts s and then, in the same transaction, deletes the
+	// user's oldest unexpired sessions so that at most limit remain (Hanko
+	// API §1.4 step 2; limit ≥ 1).
+	CreateSession(ctx context.Context, s inkan.Session, limit int) error
+	// GetSession returns the session row (ErrNotFound when missing).
+	GetSession(ctx context.Context, id uuid.UUID) (inkan.Session, error)
+	// TouchSession sets last_used = now (ErrNotFound when missing).
+	TouchSession(ctx context.Context, id uuid.UUID, now time.Time) error
+	// DeleteSession removes the session (ErrNotFound when missing).
+	DeleteSession(ctx context.Context, id uuid.UUID) error
+}
