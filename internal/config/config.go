@@ -1,0 +1,494 @@
+// Package config loads inkan's configuration: Hanko's key names and units (Hanko API reference §6),
+// inkan's own defaults, a YAML file and environment variables, and reports every problem at once.
+//
+// Loading order (Hanko API §6): built-in defaults (Default) → YAML file → environment variables →
+// validation (Config.Validate). A value that cannot be decoded (session.lifespan: "abc", a list where a
+// number belongs) becomes a Problem naming the key; loading never panics on input.
+//
+// Units. Durations are time.Duration. Keys that Hanko documents as plain integers keep Hanko's unit:
+// email.passcode_ttl is integer SECONDS and webauthn.timeouts.{registration,login} are integer
+// MILLISECONDS; those keys also accept a Go duration string ("5m"). Every other duration key takes a Go
+// duration string such as "12h" or "90s" (a bare 0 is accepted as "off").
+//
+// Environment variables. Only variables whose name maps to a known key are read (see EnvVars). Every key
+// has a regular name: the key upper-cased with "." replaced by "_" (session.cookie.same_site →
+// SESSION_COOKIE_SAME_SITE, database.max_open_conns → DATABASE_MAX_OPEN_CONNS). Where Hanko v2.7.0 uses an
+// irregular name (§6.2, e.g. SESSION_ACQUIREIPADDRESS, EMAIL_PASSCODETTL, ACCOUNT_ALLOWDELETION,
+// SECRETS_KEYMANAGEMENT_TYPE, AUDIT_LOG_CONSOLE_OUTPUT_OUTPUT_STREAM, LOG_LOGHEALTHANDMETRICS) that name is
+// read as well, and wins when both are set. A variable that is set, even to "", overrides the file. Lists
+// are comma-separated ("a, b" → ["a","b"]; "" → []). mobile.android and mobile.apple take a JSON array.
+//
+// Hanko keys that inkan accepts and ignores (webhooks, third_party, flow-API-only keys, legacy keys such
+// as passcode.ttl, …) are listed in Config.IgnoredKeys; mfa.enabled is accepted and ignored as well:
+// inkan serves the legacy passcode routes whatever its value. Any other key in the file is unknown:
+// Load records it in Config.IgnoredKeys and Check reports it as a problem.
+package config
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Config is inkan's complete configuration. The koanf tags are Hanko's key names (Hanko API §6.1); keys
+// marked "inkan" in the field comments are inkan's own additions.
+type Config struct {
+	Server        Server        `koanf:"server"`
+	Database      Database      `koanf:"database"`
+	Secrets       Secrets       `koanf:"secrets"`
+	Service       Service       `koanf:"service"`
+	Session       Session       `koanf:"session"`
+	Email         Email         `koanf:"email"`
+	EmailDelivery EmailDelivery `koanf:"email_delivery"`
+	Password      Password      `koanf:"password"`
+	Passkey       Passkey       `koanf:"passkey"`
+	Webauthn      Webauthn      `koanf:"webauthn"`
+	MFA           MFA           `koanf:"mfa"`
+	RateLimiter   RateLimiter   `koanf:"rate_limiter"`
+	Account       Account       `koanf:"account"`
+	AuditLog      AuditLog      `koanf:"audit_log"`
+	Log           Log           `koanf:"log"`
+	Mobile        Mobile        `koanf:"mobile"`
+
+	// IgnoredKeys lists, sorted, the keys present in the YAML file that inkan does not use: Hanko keys
+	// inkan accepts and ignores, and unknown keys. It is filled by Load (never from the environment) so
+	// that `serve` can warn about them.
+	IgnoredKeys []string `koanf:"-"`
+}
+
+// Server configures the two HTTP listeners (server.*).
+type Server struct {
+	Public Public `koanf:"public"`
+	Admin  Admin  `koanf:"admin"`
+
+	// ReadTimeout is http.Server.ReadTimeout (inkan; default 10s; 0 = none).
+	ReadTimeout time.Duration `koanf:"read_timeout"`
+	// ReadHeaderTimeout is http.Server.ReadHeaderTimeout (inkan; default 5s; 0 = none).
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	// WriteTimeout is http.Server.WriteTimeout (inkan; default 30s; 0 = none).
+	WriteTimeout time.Duration `koanf:"write_timeout"`
+	// IdleTimeout is http.Server.IdleTimeout (inkan; default 120s; 0 = none).
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// ShutdownTimeout bounds graceful shutdown (inkan; default 15s; must be > 0).
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// MaxRequestBodyBytes caps every request body, in bytes (inkan; default 65536).
+	MaxRequestBodyBytes int64 `koanf:"max_request_body_bytes"`
+}
+
+// Public is the public listener (server.public.*).
+type Public struct {
+	// Address is host:port (default "127.0.0.1:8000").
+	Address string `koanf:"address"`
+	CORS    CORS   `koanf:"cors"`
+	// TrustedProxies lists CIDR prefixes (or single IPs) of reverse proxies whose X-Forwarded-For is
+	// believed (inkan; default none). See Config.TrustedProxyPrefixes.
+	TrustedProxies []string `koanf:"trusted_proxies"`
+}
+
+// CORS configures CORS on the public listener (Hanko API §1.6).
+type CORS struct {
+	// AllowOrigins lists allowed origins (scheme://host[:port]); "*" needs UnsafeWildcardOriginAllowed.
+	AllowOrigins []string `koanf:"allow_origins"`
+	// UnsafeWildcardOriginAllowed permits "*" in AllowOrigins.
+	UnsafeWildcardOriginAllowed bool `koanf:"unsafe_wildcard_origin_allowed"`
+}
+
+// Admin is the admin listener (server.admin.*).
+type Admin struct {
+	// Address is host:port (default "127.0.0.1:8001"). The admin API has no authentication.
+	Address string `koanf:"address"`
+}
+
+// Database selects and reaches the database (database.*). See Config.DatabaseDSN.
+type Database struct {
+	// Dialect is sqlite|postgres|cockroach|mysql|mariadb (default "sqlite").
+	Dialect string `koanf:"dialect"`
+	// URL, when set, overrides the fields below; its scheme may imply the dialect (postgres://,
+	// postgresql://, mysql://, sqlite://, file: or a bare file path).
+	URL string `koanf:"url"`
+	// Host is the server host (default "localhost").
+	Host string `koanf:"host"`
+	// Port is the server port as a string; "" means the dialect's default (5432 postgres, 26257
+	// cockroach, 3306 mysql/mariadb).
+	Port string `koanf:"port"`
+	// User and Password authenticate to the server.
+	User     string `koanf:"user"`
+	Password string `koanf:"password"`
+	// Database is the database name; for sqlite it is the file path (default "data/inkan.db").
+	Database string `koanf:"database"`
+	// MaxOpenConns is sql.DB.SetMaxOpenConns (inkan; default 10).
+	MaxOpenConns int `koanf:"max_open_conns"`
+	// MaxIdleConns is sql.DB.SetMaxIdleConns (inkan; default 5).
+	MaxIdleConns int `koanf:"max_idle_conns"`
+	// ConnMaxLifetime is sql.DB.SetConnMaxLifetime (inkan; default 30m).
+	ConnMaxLifetime time.Duration `koanf:"conn_max_lifetime"`
+	// ConnMaxIdleTime is sql.DB.SetConnMaxIdleTime (inkan; default 5m).
+	ConnMaxIdleTime time.Duration `koanf:"conn_max_idle_time"`
+	// AutoMigrate is tri-state (inkan): nil means true for sqlite only. Read it via Config.AutoMigrate.
+	AutoMigrate *bool `koanf:"auto_migrate"`
+}
+
+// Secrets holds the key-encryption secrets (secrets.*, Hanko API §3.3).
+type Secrets struct {
+	// Keys are the secrets, each at least 16 characters; the first encrypts new signing keys, all are
+	// tried for decryption. Empty means: use a secret file generated beside the sqlite database (only
+	// allowed with sqlite, since several nodes must share the secret).
+	Keys          []string      `koanf:"keys"`
+	KeyManagement KeyManagement `koanf:"key_management"`
+	// SigningAlgorithm is the JWT signing algorithm for new keys: RS256|ES256|EdDSA (inkan; default RS256).
+	SigningAlgorithm string `koanf:"signing_algorithm"`
+	// RSAKeySize is the modulus size in bits for new RS256 keys: 2048|3072|4096 (inkan; default 2048).
+	RSAKeySize int `koanf:"rsa_key_size"`
+}
+
+// KeyManagement is secrets.key_management.
+type KeyManagement struct {
+	// Type must be "local" (Hanko's aws_kms is not supported).
+	Type string `koanf:"type"`
+}
+
+// Service is service.*.
+type Service struct {
+	// Name is used in mails (default "inkan"; must be non-empty).
+	Name string `koanf:"name"`
+}
+
+// Session is session.* (Hanko API §1.4, §3).
+type Session struct {
+	// Lifespan is the JWT and session lifetime (default 12h).
+	Lifespan time.Duration `koanf:"lifespan"`
+	// EnableAuthTokenHeader also returns the JWT in the X-Auth-Token response header.
+	EnableAuthTokenHeader bool `koanf:"enable_auth_token_header"`
+	// Issuer is the JWT "iss" claim; "" omits it.
+	Issuer string `koanf:"issuer"`
+	// Audience is the JWT "aud" claim; empty means [webauthn.relying_party.id].
+	Audience []string `koanf:"audience"`
+	// Limit is the maximum number of server-side sessions per user (default 5, ≥1).
+	Limit int `koanf:"limit"`
+	// IdleTimeout ends a session unused for this long; 0 = off (default).
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// AcquireIPAddress and AcquireUserAgent store the client's IP / User-Agent with the session.
+	AcquireIPAddress bool   `koanf:"acquire_ip_address"`
+	AcquireUserAgent bool   `koanf:"acquire_user_agent"`
+	Cookie           Cookie `koanf:"cookie"`
+}
+
+// Cookie is session.cookie.*.
+type Cookie struct {
+	// Name defaults to "hanko".
+	Name string `koanf:"name"`
+	// Domain is the cookie Domain attribute; "" = host-only.
+	Domain   string `koanf:"domain"`
+	HTTPOnly bool   `koanf:"http_only"`
+	Secure   bool   `koanf:"secure"`
+	// SameSite is strict|lax|none (default strict); none requires Secure.
+	SameSite string `koanf:"same_site"`
+	// Retention is session|persistent (default persistent): whether the cookie gets Max-Age.
+	Retention string `koanf:"retention"`
+}
+
+// Email is email.* (Hanko API §4).
+type Email struct {
+	// Enabled and UseForAuthentication gate the passcode routes.
+	Enabled              bool `koanf:"enabled"`
+	UseForAuthentication bool `koanf:"use_for_authentication"`
+	RequireVerification  bool `koanf:"require_verification"`
+	// Limit is the maximum number of addresses per user (default 5).
+	Limit int `koanf:"limit"`
+	// PasscodeTTL is the passcode lifetime. In YAML/env it is integer SECONDS (Hanko; default 300 = 5m).
+	PasscodeTTL time.Duration `koanf:"passcode_ttl" unit:"s"`
+	// PasscodeInSubject puts the code in the mail subject as Hanko does (inkan; default false).
+	PasscodeInSubject bool `koanf:"passcode_in_subject"`
+	// TemplatesDir overrides the built-in mail templates (inkan; "" = built-in).
+	TemplatesDir string `koanf:"templates_dir"`
+}
+
+// EmailDelivery is email_delivery.*.
+type EmailDelivery struct {
+	// Enabled false sends no mail (Hanko: rely on the email.send webhook).
+	Enabled     bool   `koanf:"enabled"`
+	FromAddress string `koanf:"from_address"`
+	FromName    string `koanf:"from_name"`
+	SMTP        SMTP   `koanf:"smtp"`
+}
+
+// SMTP is email_delivery.smtp.*.
+type SMTP struct {
+	// Host "" selects the development mailer (mails are logged, not sent).
+	Host string `koanf:"host"`
+	// Port is a string as in Hanko (default "465").
+	Port     string `koanf:"port"`
+	User     string `koanf:"user"`
+	Password string `koanf:"password"`
+	// ImplicitTLS is tri-state (inkan): nil means true when Port is "465", else STARTTLS. Read it via
+	// Config.SMTPImplicitTLS.
+	ImplicitTLS *bool `koanf:"implicit_tls"`
+	// Timeout bounds connecting and each SMTP exchange (inkan; default 10s).
+	Timeout time.Duration `koanf:"timeout"`
+}
+
+// Password is password.*.
+type Password struct {
+	Enabled bool `koanf:"enabled"`
+	// MinLength is in characters (default 8).
+	MinLength int `koanf:"min_length"`
+	// Hash is argon2id|bcrypt for new hashes (inkan; default argon2id).
+	Hash string `koanf:"hash"`
+}
+
+// Passkey is passkey.* (Hanko API §5.1).
+type Passkey struct {
+	// Enabled gates all /webauthn/* routes.
+	Enabled bool `koanf:"enabled"`
+	// UserVerification is required|preferred|discouraged (WebAuthn §5.8.6).
+	UserVerification string `koanf:"user_verification"`
+	// AttestationPreference is direct|indirect|none (WebAuthn §5.4.7).
+	AttestationPreference string `koanf:"attestation_preference"`
+}
+
+// Webauthn is webauthn.*.
+type Webauthn struct {
+	RelyingParty RelyingParty `koanf:"relying_party"`
+	Timeouts     Timeouts     `koanf:"timeouts"`
+}
+
+// RelyingParty is webauthn.relying_party.* (WebAuthn §5.4.2).
+type RelyingParty struct {
+	// ID is the RP ID, a domain (default "localhost"); also the default JWT audience.
+	ID string `koanf:"id"`
+	// DisplayName is rp.name (default "inkan").
+	DisplayName string `koanf:"display_name"`
+	// Origins are accepted clientData origins: "http(s)://host[:port]" (host equal to or below ID) or
+	// "android:apk-key-hash:<base64url, unpadded, of the 32-byte SHA-256 of the signing cert>".
+	Origins []string `koanf:"origins"`
+}
+
+// Timeouts is webauthn.timeouts.*: ceremony timeouts, sent in options and enforced.
+type Timeouts struct {
+	// Registration is in YAML/env integer MILLISECONDS (Hanko; default 600000 = 10m).
+	Registration time.Duration `koanf:"registration" unit:"ms"`
+	// Login is in YAML/env integer MILLISECONDS (Hanko; default 600000 = 10m).
+	Login time.Duration `koanf:"login" unit:"ms"`
+}
+
+// MFA is mfa.*: accepted for compatibility and ignored; inkan serves the legacy passcode and password
+// routes regardless of Enabled.
+type MFA struct {
+	Enabled bool `koanf:"enabled"`
+}
+
+// RateLimiter is rate_limiter.* (Hanko API §1.5).
+type RateLimiter struct {
+	Enabled bool `koanf:"enabled"`
+	// Store is in_memory|redis.
+	Store string `koanf:"store"`
+	// Redis is also read from Hanko's rate_limiter.redis_config.*.
+	Redis          Redis `koanf:"redis"`
+	PasscodeLimits Limit `koanf:"passcode_limits"`
+	PasswordLimits Limit `koanf:"password_limits"`
+	TokenLimits    Limit `koanf:"token_limits"`
+}
+
+// Redis is rate_limiter.redis.* (alias rate_limiter.redis_config.*).
+type Redis struct {
+	// Address is host:port; required when Store is redis.
+	Address  string `koanf:"address"`
+	Password string `koanf:"password"`
+}
+
+// Limit allows Tokens requests per Interval.
+type Limit struct {
+	Tokens   int           `koanf:"tokens"`
+	Interval time.Duration `koanf:"interval"`
+}
+
+// Account is account.*.
+type Account struct {
+	AllowSignup   bool `koanf:"allow_signup"`
+	AllowDeletion bool `koanf:"allow_deletion"`
+}
+
+// AuditLog is audit_log.* (Hanko API §10).
+type AuditLog struct {
+	ConsoleOutput ConsoleOutput `koanf:"console_output"`
+	Storage       AuditStorage  `koanf:"storage"`
+	// Mask masks e-mail addresses and similar values in audit entries.
+	Mask bool `koanf:"mask"`
+}
+
+// ConsoleOutput is audit_log.console_output.*.
+type ConsoleOutput struct {
+	Enabled bool `koanf:"enabled"`
+	// Output is stdout|stderr.
+	Output string `koanf:"output"`
+}
+
+// AuditStorage is audit_log.storage.*.
+type AuditStorage struct {
+	Enabled bool `koanf:"enabled"`
+}
+
+// Log is log.*.
+type Log struct {
+	// Level is debug|info|warn|error (inkan; default info).
+	Level string `koanf:"level"`
+	// Format is text|json (inkan; default text).
+	Format string `koanf:"format"`
+	// LogHealthAndMetrics false skips request logs for /health/* and / (Hanko).
+	LogHealthAndMetrics bool `koanf:"log_health_and_metrics"`
+}
+
+// Mobile lists native apps for /.well-known/assetlinks.json and apple-app-site-association (inkan).
+type Mobile struct {
+	Android []AndroidApp `koanf:"android"`
+	Apple   []AppleApp   `koanf:"apple"`
+}
+
+// AndroidApp is one mobile.android entry.
+type AndroidApp struct {
+	PackageName string `koanf:"package_name"`
+	// SHA256CertFingerprints are colon-separated upper- or lower-case hex of 32 bytes ("AB:CD:…").
+	SHA256CertFingerprints []string `koanf:"sha256_cert_fingerprints"`
+}
+
+// AppleApp is one mobile.apple entry.
+type AppleApp struct {
+	// TeamID is the 10-character Apple team identifier.
+	TeamID   string `koanf:"team_id"`
+	BundleID string `koanf:"bundle_id"`
+}
+
+// Default returns inkan's built-in defaults (the first layer of Load). With them Validate passes.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Public: Public{
+				Address:        "127.0.0.1:8000",
+				CORS:           CORS{AllowOrigins: []string{}},
+				TrustedProxies: []string{},
+			},
+			Admin:               Admin{Address: "127.0.0.1:8001"},
+			ReadTimeout:         10 * time.Second,
+			ReadHeaderTimeout:   5 * time.Second,
+			WriteTimeout:        30 * time.Second,
+			IdleTimeout:         120 * time.Second,
+			ShutdownTimeout:     15 * time.Second,
+			MaxRequestBodyBytes: 65536,
+		},
+		Database: Database{
+			Dialect:         "sqlite",
+			Host:            "localhost",
+			Database:        "data/inkan.db",
+			MaxOpenConns:    10,
+			MaxIdleConns:    5,
+			ConnMaxLifetime: 30 * time.Minute,
+			ConnMaxIdleTime: 5 * time.Minute,
+		},
+		Secrets: Secrets{
+			Keys:             []string{},
+			KeyManagement:    KeyManagement{Type: "local"},
+			SigningAlgorithm: "RS256",
+			RSAKeySize:       2048,
+		},
+		Service: Service{Name: "inkan"},
+		Session: Session{
+			Lifespan:         12 * time.Hour,
+			Audience:         []string{},
+			Limit:            5,
+			AcquireIPAddress: true,
+			AcquireUserAgent: true,
+			Cookie: Cookie{
+				Name:      "hanko",
+				HTTPOnly:  true,
+				Secure:    true,
+				SameSite:  "strict",
+				Retention: "persistent",
+			},
+		},
+		Email: Email{
+			Enabled:              true,
+			UseForAuthentication: true,
+			RequireVerification:  true,
+			Limit:                5,
+			PasscodeTTL:          300 * time.Second,
+		},
+		EmailDelivery: EmailDelivery{
+			Enabled:     true,
+			FromAddress: "noreply@localhost",
+			FromName:    "inkan",
+			SMTP:        SMTP{Port: "465", Timeout: 10 * time.Second},
+		},
+		Password: Password{MinLength: 8, Hash: "argon2id"},
+		Passkey: Passkey{
+			Enabled:               true,
+			UserVerification:      "preferred",
+			AttestationPreference: "direct",
+		},
+		Webauthn: Webauthn{
+			RelyingParty: RelyingParty{
+				ID:          "localhost",
+				DisplayName: "inkan",
+				Origins:     []string{"http://localhost:8888"},
+			},
+			Timeouts: Timeouts{Registration: 600000 * time.Millisecond, Login: 600000 * time.Millisecond},
+		},
+		RateLimiter: RateLimiter{
+			Enabled:        true,
+			Store:          "in_memory",
+			PasscodeLimits: Limit{Tokens: 3, Interval: time.Minute},
+			PasswordLimits: Limit{Tokens: 5, Interval: time.Minute},
+			TokenLimits:    Limit{Tokens: 3, Interval: time.Minute},
+		},
+		Account: Account{AllowSignup: true},
+		AuditLog: AuditLog{
+			ConsoleOutput: ConsoleOutput{Enabled: true, Output: "stdout"},
+			Mask:          true,
+		},
+		Log:    Log{Level: "info", Format: "text", LogHealthAndMetrics: true},
+		Mobile: Mobile{Android: []AndroidApp{}, Apple: []AppleApp{}},
+	}
+}
+
+// AutoMigrate reports whether `serve` applies pending migrations at start-up: database.auto_migrate
+// when set, otherwise true for sqlite only.
+func (c Config) AutoMigrate() bool {
+	if c.Database.AutoMigrate != nil {
+		return *c.Database.AutoMigrate
+	}
+	d, _ := c.DatabaseDSN()
+	return d == "sqlite"
+}
+
+// SMTPImplicitTLS reports whether SMTP uses implicit TLS (RFC 8314) rather than STARTTLS:
+// email_delivery.smtp.implicit_tls when set, otherwise true when the port is "465".
+func (c Config) SMTPImplicitTLS() bool {
+	if c.EmailDelivery.SMTP.ImplicitTLS != nil {
+		return *c.EmailDelivery.SMTP.ImplicitTLS
+	}
+	return strings.TrimSpace(c.EmailDelivery.SMTP.Port) == "465"
+}
+
+// TrustedProxyPrefixes parses server.public.trusted_proxies; a single IP becomes a full-length prefix.
+// Entries that do not parse are skipped (Validate reports them).
+func (c Config) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.Server.Public.TrustedProxies {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

@@ -1,0 +1,414 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeYAML(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func problemsOf(t *testing.T, err error) []Problem {
+	t.Helper()
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want *ValidationError, got %v", err)
+	}
+	return ve.Problems
+}
+
+func hasProblem(ps []Problem, key string) bool {
+	for _, p := range ps {
+		if p.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDefaults(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("Load with no file and no env differs from Default():\n got %+v\nwant %+v", c, want)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"public address", c.Server.Public.Address, "127.0.0.1:8000"},
+		{"admin address", c.Server.Admin.Address, "127.0.0.1:8001"},
+		{"lifespan", c.Session.Lifespan, 12 * time.Hour},
+		{"same_site", c.Session.Cookie.SameSite, "strict"},
+		{"passcode ttl", c.Email.PasscodeTTL, 5 * time.Minute},
+		{"registration timeout", c.Webauthn.Timeouts.Registration, 10 * time.Minute},
+		{"origins", c.Webauthn.RelyingParty.Origins, []string{"http://localhost:8888"}},
+		{"passcode limit", c.RateLimiter.PasscodeLimits, Limit{Tokens: 3, Interval: time.Minute}},
+		{"auto migrate", c.AutoMigrate(), true},
+		{"implicit tls", c.SMTPImplicitTLS(), true},
+		{"sqlite path", c.SQLitePath(), "data/inkan.db"},
+		{"max body", c.Server.MaxRequestBodyBytes, int64(65536)},
+	}
+	for _, tc := range checks {
+		if !reflect.DeepEqual(tc.got, tc.want) {
+			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestLayers(t *testing.T) {
+	file := writeYAML(t, `
+server:
+  public:
+    address: "0.0.0.0:9000"
+    trusted_proxies: ["10.0.0.0/8", "192.168.1.1"]
+session:
+  lifespan: 1h
+  limit: 7
+  audience: [app]
+  cookie:
+    same_site: lax
+email:
+  passcode_ttl: 600
+webauthn:
+  relying_party:
+    id: example.com
+    origins: ["https://login.example.com", "https://example.com:8443"]
+  timeouts:
+    login: 30000
+    registration: 2m
+rate_limiter:
+  store: redis
+  redis_config:
+    address: "redis:6379"
+  password_limits:
+    tokens: 9
+    interval: 30s
+email_delivery:
+  smtp:
+    port: 587
+database:
+  auto_migrate: false
+mobile:
+  android:
+    - package_name: com.example.app
+      sha256_cert_fingerprints: ["`+strings.Repeat("AB:", 31)+`CD"]
+  apple:
+    - team_id: ABCDE12345
+      bundle_id: com.example.app
+webhooks:
+  enabled: true
+`)
+	tests := []struct {
+		name  string
+		env   []string
+		check func(t *testing.T, c Config)
+	}{
+		{"file only", nil, func(t *testing.T, c Config) {
+			eq(t, c.Server.Public.Address, "0.0.0.0:9000")
+			eq(t, c.Session.Lifespan, time.Hour)
+			eq(t, c.Session.Limit, 7)
+			eq(t, c.Session.Audience, []string{"app"})
+			eq(t, c.Session.Cookie.SameSite, "lax")
+			eq(t, c.Session.Cookie.Name, "hanko") // untouched default
+			eq(t, c.Email.PasscodeTTL, 10*time.Minute)
+			eq(t, c.Webauthn.Timeouts.Login, 30*time.Second)
+			eq(t, c.Webauthn.Timeouts.Registration, 2*time.Minute)
+			eq(t, c.RateLimiter.Redis.Address, "redis:6379")
+			eq(t, c.RateLimiter.PasswordLimits, Limit{9, 30 * time.Second})
+			eq(t, c.EmailDelivery.SMTP.Port, "587")
+			eq(t, c.SMTPImplicitTLS(), false)
+			eq(t, c.AutoMigrate(), false)
+			eq(t, len(c.TrustedProxyPrefixes()), 2)
+			eq(t, c.TrustedProxyPrefixes()[1].String(), "192.168.1.1/32")
+			eq(t, c.Mobile.Android[0].PackageName, "com.example.app")
+			eq(t, c.Mobile.Apple[0].TeamID, "ABCDE12345")
+			eq(t, c.IgnoredKeys, []string{"webhooks.enabled"})
+		}},
+		{"env overrides file", []string{
+			"SESSION_LIFESPAN=2h", "SESSION_COOKIE_SAME_SITE=none", "EMAIL_DELIVERY_SMTP_PORT=465",
+			"WEBAUTHN_RELYING_PARTY_ORIGINS=https://a.example.com, https://b.example.com",
+			"SERVER_PUBLIC_TRUSTED_PROXIES=", "RATE_LIMITER_REDIS_ADDRESS=other:6379",
+			"DATABASE_AUTO_MIGRATE=true", "PATH=/usr/bin", "HOME=/root",
+		}, func(t *testing.T, c Config) {
+			eq(t, c.Session.Lifespan, 2*time.Hour)
+			eq(t, c.Session.Cookie.SameSite, "none")
+			eq(t, c.SMTPImplicitTLS(), true)
+			eq(t, c.Webauthn.RelyingParty.Origins, []string{"https://a.example.com", "https://b.example.com"})
+			eq(t, c.Server.Public.TrustedProxies, []string{}) // set but empty overrides the file
+			eq(t, c.RateLimiter.Redis.Address, "other:6379")
+			eq(t, c.AutoMigrate(), true)
+			eq(t, c.Session.Limit, 7) // file value kept
+		}},
+		{"hanko irregular names", []string{
+			"SESSION_ENABLE_AUTH_TOKEN_HEADER=true", "SESSION_ACQUIREIPADDRESS=false",
+			"SESSION_ACQUIREUSERAGENT=false", "EMAIL_PASSCODETTL=120", "EMAIL_USEFORAUTHENTICATION=false",
+			"ACCOUNT_ALLOWDELETION=true", "ACCOUNT_ALLOWSIGNUP=false", "SECRETS_KEYMANAGEMENT_TYPE=local",
+			"AUDIT_LOG_CONSOLE_OUTPUT_OUTPUT_STREAM=stderr", "LOG_LOGHEALTHANDMETRICS=false",
+			"SECRETS_KEYS=0123456789abcdef,fedcba9876543210x", "EMAIL_DELIVERY_SMTP_HOST=mail.example.com",
+			"WEBAUTHN_TIMEOUTS_LOGIN=1000",
+		}, func(t *testing.T, c Config) {
+			eq(t, c.Session.EnableAuthTokenHeader, true)
+			eq(t, c.Session.AcquireIPAddress, false)
+			eq(t, c.Session.AcquireUserAgent, false)
+			eq(t, c.Email.PasscodeTTL, 2*time.Minute)
+			eq(t, c.Email.UseForAuthentication, false)
+			eq(t, c.Account.AllowDeletion, true)
+			eq(t, c.Account.AllowSignup, false)
+			eq(t, c.AuditLog.ConsoleOutput.Output, "stderr")
+			eq(t, c.Log.LogHealthAndMetrics, false)
+			eq(t, c.Secrets.Keys, []string{"0123456789abcdef", "fedcba9876543210x"})
+			eq(t, c.EmailDelivery.SMTP.Host, "mail.example.com")
+			eq(t, c.Webauthn.Timeouts.Login, time.Second)
+		}},
+		{"hanko name wins over regular name", []string{"SESSION_ACQUIREIPADDRESS=false", "SESSION_ACQUIRE_IP_ADDRESS=true"}, func(t *testing.T, c Config) {
+			eq(t, c.Session.AcquireIPAddress, false)
+		}},
+		{"mobile from env JSON", []string{`MOBILE_APPLE=[{"team_id":"ZZZZZ00000","bundle_id":"a.b"}]`}, func(t *testing.T, c Config) {
+			eq(t, c.Mobile.Apple, []AppleApp{{TeamID: "ZZZZZ00000", BundleID: "a.b"}})
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(file, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func eq(t *testing.T, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	apk := "android:apk-key-hash:" + base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+	tests := []struct {
+		name string
+		yaml string
+		env  []string
+		keys []string // every one must be reported
+	}{
+		{"malformed duration", "session:\n  lifespan: abc\n", nil, []string{"session.lifespan"}},
+		{"bare nanoseconds", "session:\n  lifespan: 3600\n", nil, []string{"session.lifespan"}},
+		{"malformed duration from env", "", []string{"SESSION_IDLE_TIMEOUT=soon"}, []string{"session.idle_timeout"}},
+		{"non-number port", "email_delivery:\n  smtp:\n    port: abc\n", nil, []string{"email_delivery.smtp.port"}},
+		{"database port", "database:\n  dialect: postgres\n  port: x\nsecrets:\n  keys: [0123456789abcdef]\n", nil, []string{"database.port"}},
+		{"int is a list", "session:\n  limit: [1]\n", nil, []string{"session.limit"}},
+		{"bool from env", "", []string{"PASSKEY_ENABLED=maybe"}, []string{"passkey.enabled"}},
+		{"passcode ttl not a number", "", []string{"EMAIL_PASSCODETTL=five"}, []string{"email.passcode_ttl"}},
+		{"enums", "session:\n  cookie:\n    same_site: loose\n    retention: forever\npasskey:\n  user_verification: maybe\n  attestation_preference: all\nlog:\n  level: trace\n  format: xml\npassword:\n  hash: md5\n",
+			nil, []string{"session.cookie.same_site", "session.cookie.retention", "passkey.user_verification", "passkey.attestation_preference", "log.level", "log.format", "password.hash"}},
+		{"same_site none needs secure", "session:\n  cookie:\n    same_site: none\n    secure: false\n", nil, []string{"session.cookie.secure"}},
+		{"short secret", "secrets:\n  keys: [short]\n", nil, []string{"secrets.keys[0]"}},
+		{"no secret with postgres", "database:\n  url: postgres://u:p@db/inkan\n", nil, []string{"secrets.keys"}},
+		{"kms", "secrets:\n  key_management:\n    type: aws_kms\n", nil, []string{"secrets.key_management.type"}},
+		{"rsa size", "secrets:\n  rsa_key_size: 1024\n  signing_algorithm: HS256\n", nil, []string{"secrets.rsa_key_size", "secrets.signing_algorithm"}},
+		{"limits", "session:\n  limit: 0\nrate_limiter:\n  token_limits:\n    tokens: 0\n    interval: 0\n", nil, []string{"session.limit", "rate_limiter.token_limits.tokens", "rate_limiter.token_limits.interval"}},
+		{"redis needs address", "rate_limiter:\n  store: redis\n", nil, []string{"rate_limiter.redis.address"}},
+		{"cors wildcard", "server:\n  public:\n    cors:\n      allow_origins: ['*', 'https://x.com/path']\n", nil, []string{"server.public.cors.allow_origins[0]", "server.public.cors.allow_origins[1]"}},
+		{"trusted proxies", "", []string{"SERVER_PUBLIC_TRUSTED_PROXIES=10.0.0.0/8,nonsense"}, []string{"server.public.trusted_proxies[1]"}},
+		{"addresses", "server:\n  public:\n    address: ''\n  admin:\n    address: 'localhost'\n", nil, []string{"server.public.address", "server.admin.address"}},
+		{"service name", "service:\n  name: ' '\n", nil, []string{"service.name"}},
+		{"dialect", "database:\n  dialect: oracle\n", nil, []string{"database.dialect"}},
+		{"url scheme", "database:\n  url: redis://x\n", nil, []string{"database.url"}},
+		{"url conflicts with dialect", "database:\n  dialect: mysql\n  url: postgres://db/x\nsecrets:\n  keys: [0123456789abcdef]\n", nil, []string{"database.url"}},
+		{"web origins", "webauthn:\n  relying_party:\n    origins: ['localhost:8888', 'https://example.com/', 'ftp://localhost', 'https://evil.com', 'https://localhost?x=1']\n", nil,
+			[]string{"webauthn.relying_party.origins[0]", "webauthn.relying_party.origins[1]", "webauthn.relying_party.origins[2]", "webauthn.relying_party.origins[3]", "webauthn.relying_party.origins[4]"}},
+		{"android origins", "webauthn:\n  relying_party:\n    origins: ['" + apk + "=', 'android:apk-key-hash:AAAA', 'android:apk-key-hash:" + base64.RawStdEncoding.EncodeToString(append(make([]byte, 30), 0xfb, 0xff)) + "', 'android:foo']\n", nil,
+			[]string{"webauthn.relying_party.origins[0]", "webauthn.relying_party.origins[1]", "webauthn.relying_party.origins[2]", "webauthn.relying_party.origins[3]"}},
+		{"no origins", "", []string{"WEBAUTHN_RELYING_PARTY_ORIGINS="}, []string{"webauthn.relying_party.origins"}},
+		{"rp id", "webauthn:\n  relying_party:\n    id: 'https://example.com'\n", nil, []string{"webauthn.relying_party.id"}},
+		{"timeouts", "webauthn:\n  timeouts:\n    login: 0\n    registration: -5\n", nil, []string{"webauthn.timeouts.login", "webauthn.timeouts.registration"}},
+		{"mobile", "mobile:\n  android:\n    - package_name: ''\n      sha256_cert_fingerprints: ['AB:CD']\n      extra: 1\n    - 5\n  apple:\n    - team_id: abc\n      bundle_id: ''\n", nil,
+			[]string{"mobile.android[0].package_name", "mobile.android[0].sha256_cert_fingerprints[0]", "mobile.android[0].extra", "mobile.android[1]", "mobile.apple[0].team_id", "mobile.apple[0].bundle_id"}},
+		{"from address", "email_delivery:\n  from_address: 'not an address'\n", nil, []string{"email_delivery.from_address"}},
+		{"audit output", "audit_log:\n  console_output:\n    output: file\n", nil, []string{"audit_log.console_output.output"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.yaml != "" {
+				path = writeYAML(t, tc.yaml)
+			}
+			_, err := Load(path, tc.env)
+			ps := problemsOf(t, err)
+			for _, k := range tc.keys {
+				if !hasProblem(ps, k) {
+					t.Errorf("no problem for %s; got %v", k, ps)
+				}
+			}
+			if len(ps) != len(tc.keys) {
+				t.Errorf("got %d problems, want %d: %v", len(ps), len(tc.keys), ps)
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.Contains(line, ": ") {
+					t.Errorf("error line %q is not key: message", line)
+				}
+			}
+		})
+	}
+}
+
+func TestGoodOrigins(t *testing.T) {
+	apk := "android:apk-key-hash:" + base64.RawURLEncoding.EncodeToString(append(make([]byte, 30), 0xfb, 0xff))
+	c := Default()
+	c.Webauthn.RelyingParty.ID = "example.com"
+	c.Webauthn.RelyingParty.Origins = []string{"https://example.com", "https://login.example.com:8443", apk}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSeveralProblemsAtOnce(t *testing.T) {
+	path := writeYAML(t, "session:\n  lifespan: abc\n  limit: 0\nservice:\n  name: ''\n")
+	_, err := Load(path, []string{"EMAIL_DELIVERY_SMTP_PORT=x"})
+	ps := problemsOf(t, err)
+	want := []string{"email_delivery.smtp.port", "service.name", "session.lifespan", "session.limit"}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Key)
+	}
+	eq(t, got, want)
+	if !strings.Contains(err.Error(), "session.lifespan: ") || strings.Count(err.Error(), "\n") != 3 {
+		t.Errorf("error text: %q", err.Error())
+	}
+	if !strings.Contains(ps[2].Message, path) {
+		t.Errorf("decode problem does not name its source: %q", ps[2].Message)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	path := writeYAML(t, "session:\n  lifespn: 1h\n  allow_revocation: true\nfoo: 1\nrate_limiter:\n  redis_config:\n    address: x:1\nmfa:\n  enabled: true\n")
+	c, err := Load(path, nil)
+	if err != nil {
+		t.Fatalf("Load must tolerate unknown keys: %v", err)
+	}
+	eq(t, c.IgnoredKeys, []string{"foo", "session.allow_revocation", "session.lifespn"})
+	eq(t, c.RateLimiter.Redis.Address, "x:1")
+	ps := problemsOf(t, Check(path, nil))
+	eq(t, ps, []Problem{{"foo", "unknown key"}, {"session.lifespn", "unknown key"}})
+
+	if err := Check(writeYAML(t, "session:\n  limit: 3\n"), nil); err != nil {
+		t.Errorf("clean file: %v", err)
+	}
+	ps = problemsOf(t, Check(writeYAML(t, "bogus: 1\nsession:\n  limit: 0\n"), nil))
+	eq(t, len(ps), 2)
+}
+
+func TestFileErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	for _, f := range []func() error{
+		func() error { _, err := Load(missing, nil); return err },
+		func() error { return Check(missing, nil) },
+	} {
+		err := f()
+		var ve *ValidationError
+		if err == nil || errors.As(err, &ve) || !strings.Contains(err.Error(), missing) {
+			t.Errorf("missing explicit file: got %v", err)
+		}
+	}
+	for _, body := range []string{"", "# only a comment\n", "session:\n  lifespan:\nserver:\n"} {
+		c, err := Load(writeYAML(t, body), nil)
+		if err != nil || !reflect.DeepEqual(c, Default()) {
+			t.Errorf("file %q: got %v, config differs from defaults: %v", body, err, !reflect.DeepEqual(c, Default()))
+		}
+	}
+	if _, err := Load(writeYAML(t, "session: [unclosed\n"), nil); err == nil {
+		t.Error("malformed YAML accepted")
+	}
+}
+
+func TestDatabaseDSN(t *testing.T) {
+	tests := []struct {
+		name         string
+		db           Database
+		dialect, dsn string
+	}{
+		{"sqlite default", Database{Dialect: "sqlite", Database: "data/inkan.db"}, "sqlite", "data/inkan.db"},
+		{"postgres fields", Database{Dialect: "postgres", Host: "db", User: "u", Password: "p@ss/w", Database: "inkan"}, "postgres", "postgres://u:p%40ss%2Fw@db:5432/inkan"},
+		{"cockroach fields", Database{Dialect: "cockroach", Host: "crdb", User: "root", Database: "inkan"}, "cockroach", "postgres://root@crdb:26257/inkan"},
+		{"mysql fields", Database{Dialect: "mysql", Host: "db", Port: "3307", User: "u", Password: "p", Database: "inkan"}, "mysql", "u:p@tcp(db:3307)/inkan?loc=UTC&parseTime=true"},
+		{"mariadb fields", Database{Dialect: "mariadb", Host: "::1", User: "u", Database: "inkan"}, "mariadb", "u@tcp([::1]:3306)/inkan?loc=UTC&parseTime=true"},
+		{"postgres url implies dialect", Database{Dialect: "sqlite", URL: "postgres://u:p@h:5/d?sslmode=disable"}, "postgres", "postgres://u:p@h:5/d?sslmode=disable"},
+		{"postgresql url", Database{Dialect: "sqlite", URL: "postgresql://h/d"}, "postgres", "postgresql://h/d"},
+		{"cockroach keeps dialect", Database{Dialect: "cockroach", URL: "postgres://h:26257/d"}, "cockroach", "postgres://h:26257/d"},
+		{"mysql url", Database{Dialect: "sqlite", URL: "mysql://u:p@h/d?tls=true"}, "mysql", "u:p@tcp(h:3306)/d?loc=UTC&parseTime=true&tls=true"},
+		{"mariadb url", Database{Dialect: "mariadb", URL: "mysql://h:3310/d"}, "mariadb", "tcp(h:3310)/d?loc=UTC&parseTime=true"},
+		{"native mysql dsn", Database{Dialect: "mysql", URL: "u:p@tcp(h:3306)/d"}, "mysql", "u:p@tcp(h:3306)/d?loc=UTC&parseTime=true"},
+		{"sqlite url", Database{Dialect: "sqlite", URL: "sqlite:///var/lib/inkan.db"}, "sqlite", "/var/lib/inkan.db"},
+		{"sqlite relative url", Database{Dialect: "sqlite", URL: "sqlite://x.db"}, "sqlite", "x.db"},
+		{"file uri", Database{Dialect: "sqlite", URL: "file:x.db?mode=rwc"}, "sqlite", "file:x.db?mode=rwc"},
+		{"bare path", Database{Dialect: "sqlite", URL: "/tmp/a.db"}, "sqlite", "/tmp/a.db"},
+		{"bad scheme", Database{Dialect: "sqlite", URL: "redis://h"}, "sqlite", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Database = tc.db
+			d, dsn := c.DatabaseDSN()
+			if d != tc.dialect || dsn != tc.dsn {
+				t.Errorf("got (%q, %q), want (%q, %q)", d, dsn, tc.dialect, tc.dsn)
+			}
+		})
+	}
+	c := Default()
+	c.Database.URL = "file:/srv/x.db?_pragma=foreign_keys(1)"
+	eq(t, c.SQLitePath(), "/srv/x.db")
+	c.Database.URL = "postgres://h/d"
+	eq(t, c.SQLitePath(), "")
+	eq(t, c.AutoMigrate(), false)
+}
+
+func TestEnvVars(t *testing.T) {
+	vars := EnvVars()
+	for name, key := range map[string]string{
+		"SESSION_ENABLE_AUTH_TOKEN_HEADER": "session.enable_auth_token_header",
+		"SESSION_ACQUIREIPADDRESS":         "session.acquire_ip_address",
+		"EMAIL_PASSCODETTL":                "email.passcode_ttl",
+		"EMAIL_DELIVERY_SMTP_HOST":         "email_delivery.smtp.host",
+		"WEBAUTHN_RELYING_PARTY_ORIGINS":   "webauthn.relying_party.origins",
+		"SECRETS_KEYS":                     "secrets.keys",
+		"DATABASE_URL":                     "database.url",
+		"RATE_LIMITER_REDIS_ADDRESS":       "rate_limiter.redis.address",
+		"ACCOUNT_ALLOWDELETION":            "account.allow_deletion",
+		"SESSION_COOKIE_SAME_SITE":         "session.cookie.same_site",
+		"SERVER_PUBLIC_TRUSTED_PROXIES":    "server.public.trusted_proxies",
+		"DATABASE_MAX_OPEN_CONNS":          "database.max_open_conns",
+		"EMAIL_DELIVERY_SMTP_IMPLICIT_TLS": "email_delivery.smtp.implicit_tls",
+	} {
+		if vars[name] != key {
+			t.Errorf("%s → %q, want %q", name, vars[name], key)
+		}
+	}
+	if _, ok := vars["PATH"]; ok {
+		t.Error("PATH is mapped")
+	}
+	// every regular name is unique: no two keys collapse onto one variable
+	if n := len(fields) - 1 + len(hankoEnvNames); len(vars) != n { // -1: mfa.enabled is not read
+		t.Errorf("%d variables, want %d (a collision?)", len(vars), n)
+	}
+}

@@ -1,0 +1,562 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	env "github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// Load builds the configuration: Default(), then the YAML file at path ("" = no file; a missing file
+// that was named is an error), then the environment variables in environ (os.Environ() form,
+// "NAME=value"; only names listed by EnvVars are read), then Validate.
+//
+// Errors: a file that cannot be read or parsed as YAML is returned as is (wrapped); values that cannot be
+// decoded and failed validation are returned together as a *ValidationError. Keys in the file that inkan
+// does not use are not errors here; they are listed in Config.IgnoredKeys (Check reports unknown ones).
+func Load(path string, environ []string) (Config, error) {
+	c, _, err := load(path, environ)
+	return c, err
+}
+
+// Check loads and validates like Load for `inkan config check FILE` and additionally reports every
+// unknown key in the file as a problem ("unknown key"). Hanko keys that inkan accepts and ignores are not
+// problems. It returns nil, a file error, or a *ValidationError listing every problem.
+func Check(path string, environ []string) error {
+	_, unknown, err := load(path, environ)
+	var ve *ValidationError
+	if err != nil && !errors.As(err, &ve) {
+		return err
+	}
+	if ve == nil {
+		ve = &ValidationError{}
+	}
+	for _, k := range unknown {
+		ve.Problems = append(ve.Problems, Problem{Key: k, Message: "unknown key"})
+	}
+	if len(ve.Problems) == 0 {
+		return nil
+	}
+	sortProblems(ve.Problems)
+	return ve
+}
+
+// EnvVars returns every environment variable Load reads, mapped to its key (env name → key): the
+// regular name of each key plus Hanko's irregular names (Hanko API §6.2). The map is a fresh copy.
+func EnvVars() map[string]string {
+	out := make(map[string]string, len(envTable))
+	for n, k := range envTable {
+		out[n] = k
+	}
+	return out
+}
+
+// hankoEnvNames are Hanko v2.7.0's names that differ from the regular upper-cased key (§6.2).
+var hankoEnvNames = map[string]string{
+	"SECRETS_KEYMANAGEMENT_TYPE":             "secrets.key_management.type",
+	"SESSION_ACQUIREIPADDRESS":               "session.acquire_ip_address",
+	"SESSION_ACQUIREUSERAGENT":               "session.acquire_user_agent",
+	"EMAIL_PASSCODETTL":                      "email.passcode_ttl",
+	"EMAIL_USEFORAUTHENTICATION":             "email.use_for_authentication",
+	"ACCOUNT_ALLOWSIGNUP":                    "account.allow_signup",
+	"ACCOUNT_ALLOWDELETION":                  "account.allow_deletion",
+	"AUDIT_LOG_CONSOLE_OUTPUT_OUTPUT_STREAM": "audit_log.console_output.output",
+	"LOG_LOGHEALTHANDMETRICS":                "log.log_health_and_metrics",
+}
+
+// keyAliases maps Hanko key spellings to inkan's key.
+var keyAliases = map[string]string{
+	"rate_limiter.redis_config.address":  "rate_limiter.redis.address",
+	"rate_limiter.redis_config.password": "rate_limiter.redis.password",
+}
+
+// hankoIgnored are Hanko keys (and key prefixes) that inkan accepts in a file and ignores (§6.1).
+var hankoIgnored = []string{
+	"convert_legacy_config", "convert_legacy_server_side_session_config", "debug",
+	"secrets.key_management.key_id", "secrets.key_management.region",
+	"session.allow_revocation", "session.show_on_profile", "session.jwt_template", "session.server_side",
+	"email.passcode_charset", "email.max_length", "email.optional", "email.acquire_on_registration",
+	"email.acquire_on_login", "email.use_as_login_identifier",
+	"smtp", "passcode", "emails",
+	"password.optional", "password.acquire_on_registration", "password.acquire_on_login",
+	"password.recovery", "password.min_password_length",
+	"passkey.limit", "passkey.optional", "passkey.acquire_on_registration", "passkey.acquire_on_login",
+	"webauthn.relying_party.icon", "webauthn.timeout", "webauthn.user_verification",
+	"rate_limiter.otp_limits", "audit_log.retention",
+	"webhooks", "third_party", "saml", "username", "privacy", "security_notifications", "mfa",
+}
+
+// field is one leaf key of Config.
+type field struct {
+	key   string
+	index []int
+	unit  time.Duration // for time.Duration fields: 0 = Go duration string, else integer in this unit
+}
+
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	fields       = collectFields(reflect.TypeOf(Config{}), "", nil)
+	fieldByKey   = func() map[string]field {
+		m := make(map[string]field, len(fields))
+		for _, f := range fields {
+			m[f.key] = f
+		}
+		return m
+	}()
+	envTable = func() map[string]string {
+		m := make(map[string]string, len(fields)+len(hankoEnvNames))
+		for _, f := range fields {
+			if f.key == "mfa.enabled" {
+				continue // ignored key: its variable is not read
+			}
+			m[regularEnvName(f.key)] = f.key
+		}
+		for n, k := range hankoEnvNames {
+			m[n] = k
+		}
+		return m
+	}()
+)
+
+func regularEnvName(key string) string {
+	return strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func collectFields(t reflect.Type, prefix string, index []int) []field {
+	var out []field
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("koanf")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		key := prefix + tag
+		idx := append(append([]int(nil), index...), i)
+		if sf.Type.Kind() == reflect.Struct {
+			out = append(out, collectFields(sf.Type, key+".", idx)...)
+			continue
+		}
+		f := field{key: key, index: idx}
+		switch sf.Tag.Get("unit") {
+		case "s":
+			f.unit = time.Second
+		case "ms":
+			f.unit = time.Millisecond
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// isPrefixOfKnown reports whether key is a section (e.g. "session.cookie") of a known leaf key.
+func isPrefixOfKnown(key string) bool {
+	for _, f := range fields {
+		if strings.HasPrefix(f.key, key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+func isHankoIgnored(key string) bool {
+	for _, p := range hankoIgnored {
+		if key == p || strings.HasPrefix(key, p+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultsMap encodes Default() as a flat key → value map for koanf's confmap provider.
+func defaultsMap() map[string]any {
+	d := reflect.ValueOf(Default())
+	m := make(map[string]any, len(fields))
+	for _, f := range fields {
+		v := d.FieldByIndex(f.index)
+		switch {
+		case v.Type() == durationType:
+			dur := time.Duration(v.Int())
+			if f.unit != 0 {
+				m[f.key] = int64(dur / f.unit)
+			} else {
+				m[f.key] = dur.String()
+			}
+		case v.Kind() == reflect.Pointer:
+			if !v.IsNil() {
+				m[f.key] = v.Elem().Interface()
+			}
+		case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+			m[f.key] = []any{} // defaults for app lists are empty
+		default:
+			m[f.key] = v.Interface()
+		}
+	}
+	return m
+}
+
+// load returns the config, the unknown keys of the file, and an error.
+func load(path string, environ []string) (Config, []string, error) {
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(defaultsMap(), "."), nil); err != nil {
+		return Config{}, nil, fmt.Errorf("config: defaults: %w", err)
+	}
+	source := map[string]string{} // key → where its value came from, for messages
+
+	var ignored, unknown []string
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return Config{}, nil, fmt.Errorf("config: file %s does not exist", path)
+			}
+			return Config{}, nil, fmt.Errorf("config: %w", err)
+		}
+		fk := koanf.New(".")
+		if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, nil, fmt.Errorf("config: reading %s: %w", path, err)
+		}
+		flat := map[string]any{}
+		fileAll := fk.All()
+		for key, v := range fileAll {
+			if alias, ok := keyAliases[key]; ok {
+				if _, dup := fileAll[alias]; dup {
+					continue // the inkan spelling wins
+				}
+				key = alias
+			}
+			switch {
+			case fieldByKey[key].key != "":
+				if v == nil {
+					continue // "key:" with no value leaves the default
+				}
+				flat[key] = v
+				source[key] = path
+			case isHankoIgnored(key):
+				ignored = append(ignored, key)
+			case isPrefixOfKnown(key) && isEmpty(v):
+				// "section:" with nothing under it
+			default:
+				unknown = append(unknown, key)
+			}
+		}
+		if err := k.Load(confmap.Provider(flat, "."), nil); err != nil {
+			return Config{}, nil, fmt.Errorf("config: %w", err)
+		}
+	}
+
+	// Environment: regular names first, Hanko's irregular names last so that they win.
+	var envs []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, ok := envTable[name]; ok {
+			envs = append(envs, kv)
+		}
+	}
+	sort.SliceStable(envs, func(i, j int) bool {
+		ni, _, _ := strings.Cut(envs[i], "=")
+		nj, _, _ := strings.Cut(envs[j], "=")
+		_, hi := hankoEnvNames[ni]
+		_, hj := hankoEnvNames[nj]
+		return !hi && hj
+	})
+	err := k.Load(env.Provider(".", env.Opt{
+		EnvironFunc: func() []string { return envs },
+		TransformFunc: func(name, value string) (string, any) {
+			key := envTable[name]
+			source[key] = "environment variable " + name
+			f := fieldByKey[key]
+			if t := reflect.TypeOf(Config{}).FieldByIndex(f.index).Type; t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String {
+				return key, splitList(value)
+			}
+			return key, value
+		},
+	}), nil)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("config: environment: %w", err)
+	}
+
+	var c Config
+	var problems []Problem
+	cv := reflect.ValueOf(&c).Elem()
+	all := k.All()
+	for _, f := range fields {
+		v, ok := all[f.key]
+		if !ok || v == nil {
+			continue
+		}
+		if err := decode(cv.FieldByIndex(f.index), v, f.unit, f.key, &problems); err != nil {
+			msg := err.Error()
+			if s := source[f.key]; s != "" {
+				msg += " (from " + s + ")"
+			}
+			problems = append(problems, Problem{Key: f.key, Message: msg})
+			// keep the default for this key so that validation does not pile up on it
+			cv.FieldByIndex(f.index).Set(reflect.ValueOf(Default()).FieldByIndex(f.index))
+		}
+	}
+	c.IgnoredKeys = append(ignored, unknown...)
+	sort.Strings(c.IgnoredKeys)
+	sort.Strings(unknown)
+
+	if err := c.Validate(); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			problems = append(problems, ve.Problems...)
+		}
+	}
+	if len(problems) > 0 {
+		sortProblems(problems)
+		return c, unknown, &ValidationError{Problems: problems}
+	}
+	return c, unknown, nil
+}
+
+func isEmpty(v any) bool {
+	if v == nil {
+		return true
+	}
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 0
+}
+
+func splitList(s string) []string {
+	out := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// decode stores raw (a YAML or environment value) into dst. Element problems of struct lists are
+// appended to problems directly; a returned error is a problem of key itself.
+func decode(dst reflect.Value, raw any, unit time.Duration, key string, problems *[]Problem) error {
+	t := dst.Type()
+	switch {
+	case t == durationType:
+		d, err := toDuration(raw, unit)
+		if err != nil {
+			return err
+		}
+		dst.SetInt(int64(d))
+	case t.Kind() == reflect.String:
+		s, err := toString(raw)
+		if err != nil {
+			return err
+		}
+		dst.SetString(s)
+	case t.Kind() == reflect.Bool:
+		b, err := toBool(raw)
+		if err != nil {
+			return err
+		}
+		dst.SetBool(b)
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Bool:
+		b, err := toBool(raw)
+		if err != nil {
+			return err
+		}
+		dst.Set(reflect.ValueOf(&b))
+	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
+		n, err := toInt(raw)
+		if err != nil {
+			return err
+		}
+		dst.SetInt(n)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
+		list, err := toStrings(raw)
+		if err != nil {
+			return err
+		}
+		dst.Set(reflect.ValueOf(list))
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return decodeStructList(dst, raw, key, problems)
+	default:
+		return fmt.Errorf("unsupported type %s", t) // programming error, reported rather than panicking
+	}
+	return nil
+}
+
+func decodeStructList(dst reflect.Value, raw any, key string, problems *[]Problem) error {
+	if s, ok := raw.(string); ok { // environment: a JSON array
+		if strings.TrimSpace(s) == "" {
+			raw = []any{}
+		} else {
+			var v []any
+			if err := json.Unmarshal([]byte(s), &v); err != nil {
+				return fmt.Errorf("must be a JSON array of objects: %v", err)
+			}
+			raw = v
+		}
+	}
+	items, ok := raw.([]any)
+	if !ok {
+		return fmt.Errorf("must be a list, got %s", describe(raw))
+	}
+	et := dst.Type().Elem()
+	out := reflect.MakeSlice(dst.Type(), 0, len(items))
+	for i, item := range items {
+		ikey := fmt.Sprintf("%s[%d]", key, i)
+		m, ok := item.(map[string]any)
+		if !ok {
+			*problems = append(*problems, Problem{Key: ikey, Message: "must be a mapping, got " + describe(item)})
+			continue
+		}
+		ev := reflect.New(et).Elem()
+		known := map[string]bool{}
+		for j := 0; j < et.NumField(); j++ {
+			tag := et.Field(j).Tag.Get("koanf")
+			known[tag] = true
+			v, ok := m[tag]
+			if !ok || v == nil {
+				continue
+			}
+			if err := decode(ev.Field(j), v, 0, ikey+"."+tag, problems); err != nil {
+				*problems = append(*problems, Problem{Key: ikey + "." + tag, Message: err.Error()})
+			}
+		}
+		for name := range m {
+			if !known[name] {
+				*problems = append(*problems, Problem{Key: ikey + "." + name, Message: "unknown key"})
+			}
+		}
+		out = reflect.Append(out, ev)
+	}
+	dst.Set(out)
+	return nil
+}
+
+func describe(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "a mapping"
+	case []any, []string:
+		return "a list"
+	case nil:
+		return "nothing"
+	}
+	return fmt.Sprintf("%T %q", v, fmt.Sprint(v))
+}
+
+func toString(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case int, int64, uint64, float64, bool:
+		return fmt.Sprint(x), nil
+	}
+	return "", fmt.Errorf("must be a string, got %s", describe(v))
+}
+
+func toBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(x))
+		if err != nil {
+			return false, fmt.Errorf("must be true or false, got %q", x)
+		}
+		return b, nil
+	}
+	return false, fmt.Errorf("must be true or false, got %s", describe(v))
+}
+
+func toInt(v any) (int64, error) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x), nil
+		}
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), nil
+		}
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		if err == nil {
+			return n, nil
+		}
+		return 0, fmt.Errorf("must be an integer, got %q", x)
+	}
+	return 0, fmt.Errorf("must be an integer, got %s", describe(v))
+}
+
+func toStrings(v any) ([]string, error) {
+	switch x := v.(type) {
+	case string:
+		return splitList(x), nil
+	case []string:
+		return append([]string{}, x...), nil
+	case []any:
+		out := make([]string, 0, len(x))
+		for i, e := range x {
+			s, err := toString(e)
+			if err != nil {
+				return nil, fmt.Errorf("item %d %v", i, err)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("must be a list of strings, got %s", describe(v))
+}
+
+// toDuration decodes a duration. With unit 0 it takes a Go duration string (or 0); with a unit it takes
+// an integer count of that unit, or a Go duration string.
+func toDuration(v any, unit time.Duration) (time.Duration, error) {
+	want := `a Go duration such as "12h" or "90s"`
+	if unit != 0 {
+		want = fmt.Sprintf("an integer number of %s or a Go duration such as \"5m\"", unitName(unit))
+	}
+	if s, ok := v.(string); ok {
+		s = strings.TrimSpace(s)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			v = n
+		} else {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return 0, fmt.Errorf("must be %s, got %q", want, s)
+			}
+			return d, nil
+		}
+	}
+	n, err := toInt(v)
+	if err != nil {
+		return 0, fmt.Errorf("must be %s, got %s", want, describe(v))
+	}
+	if unit == 0 {
+		if n != 0 {
+			return 0, fmt.Errorf("must be %s, got the bare number %d", want, n)
+		}
+		return 0, nil
+	}
+	if n > math.MaxInt64/int64(unit) || n < math.MinInt64/int64(unit) {
+		return 0, fmt.Errorf("is out of range: %d %s", n, unitName(unit))
+	}
+	return time.Duration(n) * unit, nil
+}
+
+func unitName(unit time.Duration) string {
+	if unit == time.Millisecond {
+		return "milliseconds"
+	}
+	return "seconds"
+}
