@@ -1,0 +1,437 @@
+// Package keys manages the JWT signing keys: it generates them, keeps them
+// encrypted at rest (AES-256-GCM), rotates them and publishes the public
+// halves as a JWK Set (RFC 7517 §5) for GET /.well-known/jwks.json (Hanko
+// API §2.8, §3.3).
+//
+// Every key is stored as one inkan.SigningKey row. The newest row (highest
+// ID) signs; an older row is retired implicitly by its successor and stays
+// published, so that tokens it signed still verify, for VerificationWindow
+// after the successor was created.
+package keys
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Supported signing algorithms (RFC 7518 §3.1, RFC 8037 §3.1).
+const (
+	RS256 = "RS256" // RSASSA-PKCS1-v1_5 with SHA-256; the default, as in Hanko
+	ES256 = "ES256" // ECDSA on P-256 with SHA-256
+	EdDSA = "EdDSA" // Ed25519
+)
+
+// Defaults applied by New to zero Options fields.
+const (
+	DefaultRSABits         = 2048
+	DefaultRefreshInterval = 10 * time.Second
+	// MinSecretLength is the minimum length in bytes of each secret
+	// (Hanko API §3.3: secrets.keys entries are at least 16 characters).
+	MinSecretLength = 16
+)
+
+// ErrUndecryptable is returned (wrapped) when a stored key cannot be opened
+// with any configured secret, e.g. after its secret was removed from
+// secrets.keys (Hanko API §3.3).
+var ErrUndecryptable = errors.New("keys: stored key cannot be decrypted with any configured secret")
+
+// Options configures a Manager.
+type Options struct {
+	// Secrets is secrets.keys (Hanko API §3.3), each at least
+	// MinSecretLength bytes, at least one. The AES-256-GCM key of each secret
+	// is SHA-256(secret) (the same derivation as Hanko). Secrets[0] encrypts
+	// new keys; decryption tries every secret in order, so a secret can be
+	// replaced by prepending the new one and keeping the old one until the
+	// keys it sealed have left the verification window.
+	Secrets []string
+	// Algorithm of newly generated keys: RS256 (default), ES256 or EdDSA.
+	// Existing keys keep the algorithm they were generated with.
+	Algorithm string
+	// RSABits is the modulus size in bits of new RSA keys; default 2048,
+	// at least 2048 (Hanko generates 4096).
+	RSABits int
+	// VerificationWindow is how long a retired key stays published and
+	// verifying after its successor was created; the app sets it to
+	// session.lifespan so that every token the old key signed can still be
+	// verified until it expires. Zero keeps retired keys published forever
+	// (Hanko's behaviour: every stored key is in the JWKS).
+	VerificationWindow time.Duration
+	// RefreshInterval is the longest time a node serves its in-memory key
+	// cache before listing the store again to pick up a rotation by another
+	// node; default 10s. Because a node may keep signing with the old key for
+	// up to this long after a rotation elsewhere, a retired key stays
+	// published for VerificationWindow + RefreshInterval.
+	RefreshInterval time.Duration
+}
+
+// KeyInfo describes a stored key without its key material.
+type KeyInfo struct {
+	KID       string
+	Algorithm string // RS256 | ES256 | EdDSA
+	CreatedAt time.Time
+	Signing   bool // the newest key: it signs new tokens
+	Published bool // in the JWKS and accepted for verification now
+}
+
+// Manager owns the signing keys. It is safe for concurrent use.
+type Manager struct {
+	store Store
+	opts  Options
+	now   func() time.Time
+	aeads []cipher.AEAD // one per secret, in Options.Secrets order
+
+	snap      atomic.Pointer[snapshot]
+	refreshMu sync.Mutex // serialises reloads from the store
+}
+
+// snapshot is an immutable view of the stored keys, oldest first.
+type snapshot struct {
+	keys     []entry
+	loadedAt time.Time
+}
+
+type entry struct {
+	row  inkan.SigningKey
+	priv jwk.Key // private JWK with kid, alg and use set
+	pub  jwk.Key
+}
+
+// New validates o, loads and decrypts every stored key and, when the store
+// holds none, generates one and stores it. now is the clock (UTC is applied);
+// nil means time.Now. It returns an error wrapping ErrUndecryptable when a
+// stored key cannot be opened with any secret.
+func New(ctx context.Context, store Store, o Options, now func() time.Time) (*Manager, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if o.Algorithm == "" {
+		o.Algorithm = RS256
+	}
+	switch o.Algorithm {
+	case RS256, ES256, EdDSA:
+	default:
+		return nil, fmt.Errorf("keys: unsupported algorithm %q (want RS256, ES256 or EdDSA)", o.Algorithm)
+	}
+	if o.RSABits == 0 {
+		o.RSABits = DefaultRSABits
+	}
+	if o.RSABits < 2048 {
+		return nil, fmt.Errorf("keys: RSA key size %d bits is below 2048", o.RSABits)
+	}
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = DefaultRefreshInterval
+	}
+	if o.VerificationWindow < 0 {
+		return nil, errors.New("keys: negative verification window")
+	}
+	if len(o.Secrets) == 0 {
+		return nil, errors.New("keys: at least one secret is required")
+	}
+	m := &Manager{store: store, opts: o, now: func() time.Time { return now().UTC() }}
+	for i, s := range o.Secrets {
+		if len(s) < MinSecretLength {
+			return nil, fmt.Errorf("keys: secret #%d is shorter than %d bytes", i+1, MinSecretLength)
+		}
+		sum := sha256.Sum256([]byte(s))
+		block, err := aes.NewCipher(sum[:])
+		if err != nil {
+			return nil, fmt.Errorf("keys: %w", err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("keys: %w", err)
+		}
+		m.aeads = append(m.aeads, aead)
+	}
+	if err := m.reload(ctx); err != nil {
+		return nil, err
+	}
+	if len(m.snap.Load().keys) == 0 {
+		if _, err := m.Rotate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// SigningKey returns the private JWK of the newest key, with kid, alg and
+// use "sig" set. The returned key is shared: callers must not modify it.
+func (m *Manager) SigningKey(ctx context.Context) (jwk.Key, error) {
+	s, err := m.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.keys) == 0 {
+		return nil, errors.New("keys: no signing key")
+	}
+	return s.keys[len(s.keys)-1].priv, nil
+}
+
+// PublicKeys returns a new set holding the public JWK (kid, alg, use "sig")
+// of every key still within its verification window: the signing key and
+// each retired key whose successor is younger than VerificationWindow +
+// RefreshInterval.
+func (m *Manager) PublicKeys(ctx context.Context) (jwk.Set, error) {
+	s, err := m.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := jwk.NewSet()
+	now := m.now()
+	for i, e := range s.keys {
+		if !m.published(s, i, now) {
+			continue
+		}
+		if err := set.AddKey(e.pub); err != nil {
+			return nil, fmt.Errorf("keys: %w", err)
+		}
+	}
+	return set, nil
+}
+
+// JWKS returns the JSON JWK Set {"keys":[…]} of PublicKeys (RFC 7517 §5;
+// Hanko API §2.8): public parameters only, each with kid, alg, use "sig"
+// and kty.
+func (m *Manager) JWKS(ctx context.Context) ([]byte, error) {
+	set, err := m.PublicKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("keys: encoding JWKS: %w", err)
+	}
+	return b, nil
+}
+
+// Rotate generates a key with Options.Algorithm, stores it sealed under
+// Secrets[0] and makes it the signing key; older keys keep verifying until
+// VerificationWindow (+ RefreshInterval) after now. It returns the stored
+// row (KeyData sealed).
+func (m *Manager) Rotate(ctx context.Context) (inkan.SigningKey, error) {
+	priv, err := generate(m.opts.Algorithm, m.opts.RSABits)
+	if err != nil {
+		return inkan.SigningKey{}, err
+	}
+	plain, err := json.Marshal(priv)
+	if err != nil {
+		return inkan.SigningKey{}, fmt.Errorf("keys: encoding JWK: %w", err)
+	}
+	sealed, err := m.seal(plain)
+	clear(plain)
+	if err != nil {
+		return inkan.SigningKey{}, err
+	}
+	kid, _ := priv.KeyID()
+	row, err := m.store.InsertSigningKey(ctx, inkan.SigningKey{
+		KID:       kid,
+		Algorithm: m.opts.Algorithm,
+		KeyData:   sealed,
+		CreatedAt: m.now(),
+	})
+	if err != nil {
+		return inkan.SigningKey{}, fmt.Errorf("keys: storing key: %w", err)
+	}
+	if err := m.reload(ctx); err != nil {
+		return inkan.SigningKey{}, err
+	}
+	return row, nil
+}
+
+// List reloads the keys from the store and describes each, oldest first.
+func (m *Manager) List(ctx context.Context) ([]KeyInfo, error) {
+	if err := m.reload(ctx); err != nil {
+		return nil, err
+	}
+	s := m.snap.Load()
+	now := m.now()
+	out := make([]KeyInfo, len(s.keys))
+	for i, e := range s.keys {
+		out[i] = KeyInfo{
+			KID:       e.row.KID,
+			Algorithm: e.row.Algorithm,
+			CreatedAt: e.row.CreatedAt,
+			Signing:   i == len(s.keys)-1,
+			Published: m.published(s, i, now),
+		}
+	}
+	return out, nil
+}
+
+// Refresh lists the store again and decrypts keys not yet cached. Callers
+// use it when a token names an unknown kid (another node rotated).
+// Concurrent calls are coalesced into one store read.
+func (m *Manager) Refresh(ctx context.Context) error {
+	before := m.snap.Load()
+	m.refreshMu.Lock()
+	defer m.refreshMu.Unlock()
+	if m.snap.Load() != before {
+		return nil // another caller reloaded while we waited
+	}
+	return m.reloadLocked(ctx)
+}
+
+// published reports whether s.keys[i] is within its verification window.
+func (m *Manager) published(s *snapshot, i int, now time.Time) bool {
+	if i == len(s.keys)-1 || m.opts.VerificationWindow == 0 {
+		return true
+	}
+	until := s.keys[i+1].row.CreatedAt.Add(m.opts.VerificationWindow + m.opts.RefreshInterval)
+	return now.Before(until)
+}
+
+// current returns the cache, reloading it when older than RefreshInterval.
+func (m *Manager) current(ctx context.Context) (*snapshot, error) {
+	s := m.snap.Load()
+	if m.now().Sub(s.loadedAt) < m.opts.RefreshInterval {
+		return s, nil
+	}
+	m.refreshMu.Lock()
+	defer m.refreshMu.Unlock()
+	if s2 := m.snap.Load(); s2 != s {
+		return s2, nil
+	}
+	if err := m.reloadLocked(ctx); err != nil {
+		return nil, err
+	}
+	return m.snap.Load(), nil
+}
+
+func (m *Manager) reload(ctx context.Context) error {
+	m.refreshMu.Lock()
+	defer m.refreshMu.Unlock()
+	return m.reloadLocked(ctx)
+}
+
+// reloadLocked lists the store and replaces the snapshot; refreshMu held.
+func (m *Manager) reloadLocked(ctx context.Context) error {
+	rows, err := m.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("keys: listing keys: %w", err)
+	}
+	cached := map[string]entry{}
+	if old := m.snap.Load(); old != nil {
+		for _, e := range old.keys {
+			cached[e.row.KID] = e
+		}
+	}
+	next := &snapshot{keys: make([]entry, 0, len(rows)), loadedAt: m.now()}
+	for _, row := range rows {
+		if e, ok := cached[row.KID]; ok && e.row.ID == row.ID {
+			next.keys = append(next.keys, e)
+			continue
+		}
+		e, err := m.open(row)
+		if err != nil {
+			return err
+		}
+		next.keys = append(next.keys, e)
+	}
+	m.snap.Store(next)
+	return nil
+}
+
+// seal encrypts plain with AES-256-GCM under Secrets[0]: nonce(12) ‖ ciphertext ‖ tag(16).
+func (m *Manager) seal(plain []byte) ([]byte, error) {
+	aead := m.aeads[0]
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("keys: nonce: %w", err)
+	}
+	return aead.Seal(nonce, nonce, plain, nil), nil
+}
+
+// open decrypts row.KeyData with each secret in turn and parses the JWK; the
+// JWK's kid and alg must match the row's.
+func (m *Manager) open(row inkan.SigningKey) (entry, error) {
+	var plain []byte
+	for _, aead := range m.aeads {
+		n := aead.NonceSize()
+		if len(row.KeyData) < n+aead.Overhead() {
+			break
+		}
+		p, err := aead.Open(nil, row.KeyData[:n], row.KeyData[n:], nil)
+		if err == nil {
+			plain = p
+			break
+		}
+	}
+	if plain == nil {
+		return entry{}, fmt.Errorf("%w (kid %s)", ErrUndecryptable, row.KID)
+	}
+	defer clear(plain)
+	priv, err := jwk.ParseKey(plain)
+	if err != nil {
+		return entry{}, fmt.Errorf("keys: parsing stored key %s: %w", row.KID, err)
+	}
+	kid, _ := priv.KeyID()
+	alg, _ := priv.Algorithm()
+	if kid != row.KID || alg == nil || alg.String() != row.Algorithm {
+		return entry{}, fmt.Errorf("keys: stored key %s does not match its row (kid %q, alg %v)", row.KID, kid, alg)
+	}
+	if ok, err := jwk.IsPrivateKey(priv); err != nil || !ok {
+		return entry{}, fmt.Errorf("keys: stored key %s is not a private key", row.KID)
+	}
+	pub, err := priv.PublicKey()
+	if err != nil {
+		return entry{}, fmt.Errorf("keys: public key of %s: %w", row.KID, err)
+	}
+	return entry{row: row, priv: priv, pub: pub}, nil
+}
+
+// generate makes a private JWK for alg with a random UUID v4 kid, alg and
+// use "sig" set.
+func generate(alg string, rsaBits int) (jwk.Key, error) {
+	var raw any
+	var sa jwa.SignatureAlgorithm
+	var err error
+	switch alg {
+	case RS256:
+		sa = jwa.RS256()
+		raw, err = rsa.GenerateKey(rand.Reader, rsaBits)
+	case ES256:
+		sa = jwa.ES256()
+		raw, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case EdDSA:
+		sa = jwa.EdDSA()
+		_, raw, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return nil, fmt.Errorf("keys: unsupported algorithm %q", alg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: generating %s key: %w", alg, err)
+	}
+	k, err := jwk.Import(raw)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	kid, err := uuid.NewRandom()
+	if err != nil {
+		return nil, fmt.Errorf("keys: kid: %w", err)
+	}
+	for name, v := range map[string]any{jwk.KeyIDKey: kid.String(), jwk.AlgorithmKey: sa, jwk.KeyUsageKey: jwk.ForSignature} {
+		if err := k.Set(name, v); err != nil {
+			return nil, fmt.Errorf("keys: setting %s: %w", name, err)
+		}
+	}
+	return k, nil
+}

@@ -1,0 +1,379 @@
+// Package session issues and verifies the session JWTs (RFC 7519; format of
+// Hanko API §3.2) and keeps the server-side session rows that make them
+// revocable (Hanko API §1.3, §1.4, §3.4).
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Keys is the source of signing and verification keys; *keys.Manager
+// satisfies it.
+type Keys interface {
+	// SigningKey returns the private JWK that signs new tokens (kid and alg set).
+	SigningKey(ctx context.Context) (jwk.Key, error)
+	// PublicKeys returns every public JWK currently accepted for verification.
+	PublicKeys(ctx context.Context) (jwk.Set, error)
+	// Refresh re-reads the keys (called once when a token names an unknown kid).
+	Refresh(ctx context.Context) error
+}
+
+// Defaults applied by New to zero Options fields (Hanko API §10).
+const (
+	DefaultLifespan = 12 * time.Hour // session.lifespan
+	DefaultLimit    = 5              // session.limit
+	// MaxUserAgentBytes is the longest user agent stored in a session row;
+	// longer ones are cut at a UTF-8 boundary.
+	MaxUserAgentBytes = 1024
+	// MaxTokenBytes bounds the size of a token Verify will parse.
+	MaxTokenBytes = 16 << 10
+)
+
+// Options configures a Manager (config keys session.*; Hanko API §10).
+type Options struct {
+	Lifespan         time.Duration // session.lifespan: exp = iat + Lifespan; default 12h
+	Audience         []string      // aud claim (JSON array); omitted when empty. The app defaults it to [webauthn.relying_party.id]
+	Issuer           string        // iss claim, only when non-empty
+	Limit            int           // session.limit: sessions kept per user; default 5
+	IdleTimeout      time.Duration // session.idle_timeout: 0 = off
+	AcquireIPAddress bool          // session.acquire_ip_address: store Meta.IPAddress
+	AcquireUserAgent bool          // session.acquire_user_agent: store Meta.UserAgent
+}
+
+// EmailClaim is the "email" claim: the user's primary e-mail address
+// (Hanko API §3.2).
+type EmailClaim struct {
+	Address    string `json:"address"`
+	IsPrimary  bool   `json:"is_primary"`
+	IsVerified bool   `json:"is_verified"`
+}
+
+// Claims are the verified claims of a session token. Times are UTC, whole
+// seconds (NumericDate, RFC 7519 §2).
+type Claims struct {
+	Subject    uuid.UUID // sub: user id
+	SessionID  uuid.UUID // session_id: sessions row id
+	IssuedAt   time.Time // iat
+	Expiration time.Time // exp
+	Audience   []string  // aud
+	Issuer     string    // iss, "" when absent
+	Email      *EmailClaim
+}
+
+// Meta is what the request tells about the client, stored in the session
+// row when the matching Acquire option is on.
+type Meta struct {
+	IPAddress string // the client IP (echo RealIP semantics, Hanko API §0)
+	UserAgent string // the User-Agent header
+}
+
+// Manager issues, verifies and revokes sessions. It is safe for concurrent
+// use.
+type Manager struct {
+	store Store
+	keys  Keys
+	opts  Options
+	now   func() time.Time
+}
+
+// New returns a Manager. now is the clock (nil = time.Now; UTC is applied).
+func New(store Store, keys Keys, o Options, now func() time.Time) *Manager {
+	if o.Lifespan <= 0 {
+		o.Lifespan = DefaultLifespan
+	}
+	if o.Limit < 1 {
+		o.Limit = DefaultLimit
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Manager{store: store, keys: keys, opts: o, now: func() time.Time { return now().UTC() }}
+}
+
+const (
+	claimSessionID = "session_id"
+	claimEmail     = "email"
+)
+
+// Issue creates a session for userID (Hanko API §1.4): it signs a JWT with
+// the current signing key — header {alg, kid, typ "JWT"}, claims sub, iat,
+// exp = iat + Lifespan, aud, iss (when set), session_id (a new UUID v4) and
+// email (when email is non-nil) — and inserts the session row, evicting the
+// user's oldest sessions beyond Limit. Errors are KindInternal.
+func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Email, meta Meta) (string, Claims, error) {
+	now := m.now()
+	exp := now.Add(m.opts.Lifespan)
+	sid, err := uuid.NewRandom()
+	if err != nil {
+		return "", Claims{}, internal("session id", err)
+	}
+	key, err := m.keys.SigningKey(ctx)
+	if err != nil {
+		return "", Claims{}, internal("signing key", err)
+	}
+	ka, ok := key.Algorithm()
+	if !ok {
+		return "", Claims{}, internal("signing key", errors.New("key has no alg"))
+	}
+	alg, ok := jwa.LookupSignatureAlgorithm(ka.String())
+	if !ok {
+		return "", Claims{}, internal("signing key", fmt.Errorf("alg %q is not a signature algorithm", ka))
+	}
+
+	c := Claims{
+		Subject:    userID,
+		SessionID:  sid,
+		IssuedAt:   now.Truncate(time.Second),
+		Expiration: exp.Truncate(time.Second),
+		Audience:   append([]string(nil), m.opts.Audience...),
+		Issuer:     m.opts.Issuer,
+	}
+	b := jwt.NewBuilder().
+		Subject(userID.String()).
+		IssuedAt(c.IssuedAt).
+		Expiration(c.Expiration).
+		Claim(claimSessionID, sid.String())
+	if len(c.Audience) > 0 {
+		b = b.Audience(c.Audience)
+	}
+	if c.Issuer != "" {
+		b = b.Issuer(c.Issuer)
+	}
+	if email != nil {
+		c.Email = &EmailClaim{Address: email.Address, IsPrimary: email.Primary, IsVerified: email.Verified}
+		b = b.Claim(claimEmail, *c.Email)
+	}
+	tok, err := b.Build()
+	if err != nil {
+		return "", Claims{}, internal("building token", err)
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(alg, key))
+	if err != nil {
+		return "", Claims{}, internal("signing token", err)
+	}
+
+	row := inkan.Session{
+		ID:        sid,
+		UserID:    userID,
+		CreatedAt: now,
+		UpdatedAt: now,
+		LastUsed:  now,
+		ExpiresAt: exp,
+	}
+	if m.opts.AcquireIPAddress {
+		row.IPAddress = meta.IPAddress
+	}
+	if m.opts.AcquireUserAgent {
+		row.UserAgent = truncateUTF8(meta.UserAgent, MaxUserAgentBytes)
+	}
+	if err := m.store.CreateSession(ctx, row, m.opts.Limit); err != nil {
+		return "", Claims{}, internal("storing session", err)
+	}
+	return string(signed), c, nil
+}
+
+// Verify authenticates a request's token (Hanko API §1.3): signature, time
+// claims, session row and idle timeout as Peek, then sets the row's
+// last_used to now. A token that fails any check yields a KindUnauthorized
+// error (cause kept for the log); a store or key-store failure is
+// KindInternal.
+func (m *Manager) Verify(ctx context.Context, token string) (Claims, error) {
+	return m.verify(ctx, token, true)
+}
+
+// Peek checks token exactly as Verify but leaves last_used unchanged (GET
+// /sessions/validate, Hanko API §2.7). An idle-expired session is still
+// deleted.
+func (m *Manager) Peek(ctx context.Context, token string) (Claims, error) {
+	return m.verify(ctx, token, false)
+}
+
+// Revoke deletes the session row, so its token no longer passes Verify
+// (logout, Hanko API §2.1). Revoking a missing session is not an error.
+func (m *Manager) Revoke(ctx context.Context, sessionID uuid.UUID) error {
+	if err := m.store.DeleteSession(ctx, sessionID); err != nil && !errors.Is(err, inkan.ErrNotFound) {
+		return internal("deleting session", err)
+	}
+	return nil
+}
+
+func (m *Manager) verify(ctx context.Context, token string, touch bool) (Claims, error) {
+	now := m.now()
+	// 1. Signature: the kid names a published key whose alg equals the
+	//    header's alg (RFC 8725 §3.1: never trust the header's alg alone).
+	tok, err := m.parse(ctx, strings.TrimSpace(token), now)
+	if err != nil {
+		return Claims{}, err
+	}
+	// 2. Claims: sub and session_id are UUIDs.
+	c, err := claimsOf(tok)
+	if err != nil {
+		return Claims{}, unauthorized(err)
+	}
+	// 3. Server-side session: exists, belongs to sub, not expired.
+	s, err := m.store.GetSession(ctx, c.SessionID)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return Claims{}, unauthorized(errors.New("unknown session"))
+	}
+	if err != nil {
+		return Claims{}, internal("loading session", err)
+	}
+	if s.UserID != c.Subject {
+		return Claims{}, unauthorized(errors.New("session belongs to another user"))
+	}
+	if !now.Before(s.ExpiresAt) {
+		return Claims{}, unauthorized(errors.New("session expired"))
+	}
+	// 4. Idle timeout: the row is deleted and the token rejected.
+	if m.opts.IdleTimeout > 0 && now.Sub(s.LastUsed) > m.opts.IdleTimeout {
+		if err := m.store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, inkan.ErrNotFound) {
+			return Claims{}, internal("deleting idle session", err)
+		}
+		return Claims{}, unauthorized(errors.New("session idle timeout"))
+	}
+	// 5. Touch.
+	if touch {
+		err := m.store.TouchSession(ctx, s.ID, now)
+		if errors.Is(err, inkan.ErrNotFound) {
+			return Claims{}, unauthorized(errors.New("session revoked"))
+		}
+		if err != nil {
+			return Claims{}, internal("touching session", err)
+		}
+	}
+	return c, nil
+}
+
+// parse verifies the JWS signature and the exp/iat claims (no leeway) and
+// returns the token.
+func (m *Manager) parse(ctx context.Context, token string, now time.Time) (jwt.Token, error) {
+	if token == "" {
+		return nil, unauthorized(errors.New("no token"))
+	}
+	if len(token) > MaxTokenBytes {
+		return nil, unauthorized(errors.New("token too large"))
+	}
+	msg, err := jws.Parse([]byte(token), jws.WithCompact())
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	sigs := msg.Signatures()
+	if len(sigs) != 1 {
+		return nil, unauthorized(errors.New("want exactly one signature"))
+	}
+	hdr := sigs[0].ProtectedHeaders()
+	kid, _ := hdr.KeyID()
+	hdrAlg, ok := hdr.Algorithm()
+	if kid == "" || !ok {
+		return nil, unauthorized(errors.New("header lacks kid or alg"))
+	}
+
+	key, err := m.lookup(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	ka, ok := key.Algorithm()
+	if !ok || ka.String() != hdrAlg.String() {
+		return nil, unauthorized(fmt.Errorf("header alg %q does not match key alg %v", hdrAlg, ka))
+	}
+	alg, ok := jwa.LookupSignatureAlgorithm(ka.String())
+	if !ok {
+		return nil, unauthorized(fmt.Errorf("key alg %q is not a signature algorithm", ka))
+	}
+	tok, err := jwt.Parse([]byte(token),
+		jwt.WithKey(alg, key),
+		jwt.WithValidate(true),
+		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
+		jwt.WithAcceptableSkew(0),
+		jwt.WithRequiredClaim(jwt.SubjectKey),
+		jwt.WithRequiredClaim(jwt.IssuedAtKey),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(claimSessionID),
+		jwt.WithTypedClaim(claimEmail, EmailClaim{}),
+	)
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	return tok, nil
+}
+
+// lookup finds the published key kid, refreshing the key cache once when it
+// is unknown (another node may have rotated).
+func (m *Manager) lookup(ctx context.Context, kid string) (jwk.Key, error) {
+	for attempt := 0; ; attempt++ {
+		set, err := m.keys.PublicKeys(ctx)
+		if err != nil {
+			return nil, internal("public keys", err)
+		}
+		if k, ok := set.LookupKeyID(kid); ok {
+			return k, nil
+		}
+		if attempt > 0 {
+			return nil, unauthorized(fmt.Errorf("unknown kid %q", kid))
+		}
+		if err := m.keys.Refresh(ctx); err != nil {
+			return nil, internal("refreshing keys", err)
+		}
+	}
+}
+
+func claimsOf(tok jwt.Token) (Claims, error) {
+	var c Claims
+	sub, _ := tok.Subject()
+	var err error
+	if c.Subject, err = uuid.Parse(sub); err != nil {
+		return Claims{}, fmt.Errorf("sub: %w", err)
+	}
+	var sid string
+	if err := tok.Get(claimSessionID, &sid); err != nil {
+		return Claims{}, fmt.Errorf("session_id: %w", err)
+	}
+	if c.SessionID, err = uuid.Parse(sid); err != nil {
+		return Claims{}, fmt.Errorf("session_id: %w", err)
+	}
+	iat, _ := tok.IssuedAt()
+	exp, _ := tok.Expiration()
+	c.IssuedAt, c.Expiration = iat.UTC(), exp.UTC()
+	c.Audience, _ = tok.Audience()
+	c.Issuer, _ = tok.Issuer()
+	if tok.Has(claimEmail) {
+		var e EmailClaim
+		if err := tok.Get(claimEmail, &e); err != nil {
+			return Claims{}, fmt.Errorf("email: %w", err)
+		}
+		c.Email = &e
+	}
+	return c, nil
+}
+
+func unauthorized(cause error) error {
+	return inkan.Wrap(inkan.KindUnauthorized, "", cause)
+}
+
+func internal(what string, err error) error {
+	return inkan.Wrap(inkan.KindInternal, "", fmt.Errorf("session: %s: %w", what, err))
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

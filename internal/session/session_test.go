@@ -1,0 +1,529 @@
+package session_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/keys"
+	"github.com/inkan-auth/inkan/internal/session"
+)
+
+const secret = "session-test-secret-0123456789"
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	st   *memStore
+	clk  *clock
+	keys *keys.Manager
+	m    *session.Manager
+}
+
+func setup(t testing.TB, alg string, o session.Options) *fixture {
+	t.Helper()
+	f := &fixture{st: newMemStore(), clk: &clock{t: time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC)}}
+	var err error
+	f.keys, err = keys.New(context.Background(), f.st, keys.Options{Secrets: []string{secret}, Algorithm: alg}, f.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = session.New(f.st, f.keys, o, f.clk.Now)
+	return f
+}
+
+func (f *fixture) issue(t testing.TB, user uuid.UUID) (string, session.Claims) {
+	t.Helper()
+	tok, c, err := f.m.Issue(context.Background(), user, nil, session.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, c
+}
+
+// mustReject asserts err is a 401 (Hanko API §1.3).
+func mustReject(t testing.TB, what string, _ session.Claims, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: accepted", what)
+	}
+	if k := inkan.KindOf(err); k != inkan.KindUnauthorized {
+		t.Fatalf("%s: kind %v (%v), want unauthorized", what, k, err)
+	}
+	t.Logf("%s: %v", what, err)
+	if inkan.MessageOf(err) != "" {
+		t.Fatalf("%s: client message %q leaks the cause", what, inkan.MessageOf(err))
+	}
+}
+
+func segment(t testing.TB, tok string, i int) map[string]any {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestIssueAndVerify(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "RS256", session.Options{
+		Lifespan: time.Hour, Audience: []string{"example.com"}, Issuer: "https://auth.example.com",
+		AcquireIPAddress: true, AcquireUserAgent: true,
+	})
+	user := uuid.New()
+	email := &inkan.Email{Address: "a@example.com", Primary: true, Verified: true}
+	tok, c, err := f.m.Issue(ctx, user, email, session.Meta{IPAddress: "192.0.2.1", UserAgent: "UA/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuedAt := f.clk.Now()
+
+	// Hanko API §3.2 wire format.
+	signing, _ := f.keys.SigningKey(ctx)
+	kid, _ := signing.KeyID()
+	if h := segment(t, tok, 0); !reflect.DeepEqual(h, map[string]any{"alg": "RS256", "kid": kid, "typ": "JWT"}) {
+		t.Fatalf("header = %v", h)
+	}
+	p := segment(t, tok, 1)
+	want := map[string]any{
+		"sub":        user.String(),
+		"iat":        float64(issuedAt.Unix()),
+		"exp":        float64(issuedAt.Add(time.Hour).Unix()),
+		"aud":        []any{"example.com"},
+		"iss":        "https://auth.example.com",
+		"session_id": c.SessionID.String(),
+		"email":      map[string]any{"address": "a@example.com", "is_primary": true, "is_verified": true},
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Fatalf("payload = %v\nwant %v", p, want)
+	}
+	if c.SessionID.Version() != 4 {
+		t.Fatalf("session id %s is not a v4 UUID", c.SessionID)
+	}
+
+	row, err := f.st.GetSession(ctx, c.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow := inkan.Session{ID: c.SessionID, UserID: user, UserAgent: "UA/1", IPAddress: "192.0.2.1",
+		CreatedAt: issuedAt, UpdatedAt: issuedAt, LastUsed: issuedAt, ExpiresAt: issuedAt.Add(time.Hour)}
+	if row != wantRow {
+		t.Fatalf("row = %+v\nwant %+v", row, wantRow)
+	}
+
+	// Peek does not touch last_used; Verify does.
+	f.clk.Add(time.Minute)
+	got, err := f.m.Peek(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("Peek claims = %+v\nIssue claims = %+v", got, c)
+	}
+	if row, _ := f.st.GetSession(ctx, c.SessionID); !row.LastUsed.Equal(issuedAt) {
+		t.Fatal("Peek touched last_used")
+	}
+	got, err = f.m.Verify(ctx, " "+tok) // a leading space is tolerated (Hanko API §1.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("Verify claims = %+v\nIssue claims = %+v", got, c)
+	}
+	if row, _ := f.st.GetSession(ctx, c.SessionID); !row.LastUsed.Equal(f.clk.Now()) {
+		t.Fatal("Verify did not touch last_used")
+	}
+}
+
+func TestOptionalClaimsAndMeta(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "ES256", session.Options{})
+	long := strings.Repeat("ü", 600) // 1200 bytes
+	tok, c, err := f.m.Issue(ctx, uuid.New(), nil, session.Meta{IPAddress: "192.0.2.1", UserAgent: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := segment(t, tok, 1)
+	for _, k := range []string{"iss", "email", "aud"} {
+		if _, ok := p[k]; ok {
+			t.Errorf("claim %q present: %v", k, p[k])
+		}
+	}
+	if exp := p["exp"].(float64) - p["iat"].(float64); exp != (12 * time.Hour).Seconds() {
+		t.Errorf("default lifespan = %vs", exp)
+	}
+	row, _ := f.st.GetSession(ctx, c.SessionID)
+	if row.IPAddress != "" || row.UserAgent != "" {
+		t.Errorf("meta stored without Acquire flags: %+v", row)
+	}
+
+	f.m = session.New(f.st, f.keys, session.Options{AcquireUserAgent: true}, f.clk.Now)
+	_, c, err = f.m.Issue(ctx, uuid.New(), nil, session.Meta{UserAgent: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _ = f.st.GetSession(ctx, c.SessionID)
+	if len(row.UserAgent) != 1024 || !utf8.ValidString(row.UserAgent) || !strings.HasPrefix(long, row.UserAgent) {
+		t.Errorf("user agent stored as %d bytes, valid UTF-8 %v", len(row.UserAgent), utf8.ValidString(row.UserAgent))
+	}
+	f.m = session.New(f.st, f.keys, session.Options{AcquireUserAgent: true}, f.clk.Now)
+	_, c, _ = f.m.Issue(ctx, uuid.New(), nil, session.Meta{UserAgent: "x" + long})
+	row, _ = f.st.GetSession(ctx, c.SessionID)
+	if len(row.UserAgent) != 1023 || !utf8.ValidString(row.UserAgent) {
+		t.Errorf("odd-offset user agent stored as %d bytes", len(row.UserAgent))
+	}
+}
+
+func TestEveryAlgorithm(t *testing.T) {
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		t.Run(alg, func(t *testing.T) {
+			f := setup(t, alg, session.Options{})
+			tok, _ := f.issue(t, uuid.New())
+			if h := segment(t, tok, 0); h["alg"] != alg {
+				t.Fatalf("header alg = %v", h["alg"])
+			}
+			if _, err := f.m.Verify(context.Background(), tok); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "EdDSA", session.Options{Lifespan: time.Hour})
+	tok, c := f.issue(t, uuid.New())
+	// exp is a whole second; the token is valid strictly before it.
+	f.clk.Add(c.Expiration.Sub(f.clk.Now()) - time.Nanosecond)
+	if _, err := f.m.Peek(ctx, tok); err != nil {
+		t.Fatalf("just before exp: %v", err)
+	}
+	f.clk.Add(time.Nanosecond)
+	c2, err := f.m.Verify(ctx, tok)
+	mustReject(t, "at exp", c2, err)
+}
+
+func TestIssuedInTheFuture(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "EdDSA", session.Options{})
+	tok, _ := f.issue(t, uuid.New())
+	f.clk.Add(-time.Second) // no leeway for iat
+	c, err := f.m.Verify(ctx, tok)
+	mustReject(t, "iat in the future", c, err)
+}
+
+func TestForgedTokens(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "RS256", session.Options{})
+	user := uuid.New()
+	tok, c := f.issue(t, user)
+	parts := strings.Split(tok, ".")
+	hdr := segment(t, tok, 0)
+	kid := hdr["kid"].(string)
+
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	hs256 := func(header, payload string, key []byte) string {
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(header + "." + payload))
+		return header + "." + payload + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	}
+
+	// A key of another deployment, same store, so the session row exists.
+	otherKeys, err := keys.New(ctx, newMemStore(), keys.Options{Secrets: []string{secret}}, f.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := session.New(f.st, otherKeys, session.Options{}, f.clk.Now)
+	otherTok, _, err := other.Issue(ctx, user, nil, session.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, _ := otherKeys.SigningKey(ctx)
+	otherKey, err := shared.Clone() // SigningKey's result must not be modified
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := otherKey.Set("kid", kid); err != nil { // same kid as ours, wrong key
+		t.Fatal(err)
+	}
+	claims := segment(t, tok, 1)
+	jt := jwt.New()
+	for k, v := range claims {
+		_ = jt.Set(k, v)
+	}
+	otherAlg, _ := otherKey.Algorithm()
+	sameKid, err := jwt.Sign(jt, jwt.WithKey(otherAlg, otherKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	jwks, _ := f.keys.JWKS(ctx)
+
+	tampered := map[string]any{}
+	for k, v := range claims {
+		tampered[k] = v
+	}
+	tampered["sub"] = uuid.NewString()
+
+	cases := map[string]string{
+		"empty":                      "",
+		"garbage":                    "not.a.jwt",
+		"two parts":                  parts[0] + "." + parts[1],
+		"other deployment key":       otherTok,
+		"other key with our kid":     string(sameKid),
+		"alg none":                   enc(map[string]any{"alg": "none", "kid": kid, "typ": "JWT"}) + "." + parts[1] + ".",
+		"alg none keeping signature": enc(map[string]any{"alg": "none", "kid": kid, "typ": "JWT"}) + "." + parts[1] + "." + parts[2],
+		"HS256 with JWKS as secret":  hs256(enc(map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"}), parts[1], jwks),
+		"HS256 with n as secret":     hs256(enc(map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"}), parts[1], publicN(t, jwks)),
+		"RS512 header":               enc(map[string]any{"alg": "RS512", "kid": kid, "typ": "JWT"}) + "." + parts[1] + "." + parts[2],
+		"no kid":                     enc(map[string]any{"alg": "RS256", "typ": "JWT"}) + "." + parts[1] + "." + parts[2],
+		"tampered payload":           parts[0] + "." + enc(tampered) + "." + parts[2],
+		"tampered signature":         parts[0] + "." + parts[1] + "." + flip(parts[2]),
+		"JSON serialization":         `{"payload":"` + parts[1] + `","protected":"` + parts[0] + `","signature":"` + parts[2] + `"}`,
+	}
+	for name, forged := range cases {
+		c, err := f.m.Verify(ctx, forged)
+		mustReject(t, name, c, err)
+	}
+	// The genuine token still works and its row was never touched by the forgeries.
+	if got, err := f.m.Verify(ctx, tok); err != nil || got.SessionID != c.SessionID {
+		t.Fatalf("genuine token: %v", err)
+	}
+}
+
+// publicN returns the RSA modulus of the first JWKS key, base64url-decoded.
+func publicN(t testing.TB, jwks []byte) []byte {
+	t.Helper()
+	var doc struct {
+		Keys []struct {
+			N string `json:"n"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(jwks, &doc); err != nil || len(doc.Keys) == 0 {
+		t.Fatalf("JWKS: %v", err)
+	}
+	n, err := base64.RawURLEncoding.DecodeString(doc.Keys[0].N)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// flip changes the first character of a base64url segment.
+func flip(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
+}
+
+// signClaims signs arbitrary claims with the deployment's own signing key,
+// to reach the checks behind the signature.
+func signClaims(t testing.TB, f *fixture, claims map[string]any) string {
+	t.Helper()
+	k, err := f.keys.SigningKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alg, _ := k.Algorithm()
+	jt := jwt.New()
+	for name, v := range claims {
+		if err := jt.Set(name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := jwt.Sign(jt, jwt.WithKey(alg, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSessionRowChecks(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "EdDSA", session.Options{})
+	user := uuid.New()
+	_, c := f.issue(t, user)
+	now := f.clk.Now()
+	base := func(mod func(map[string]any)) string {
+		m := map[string]any{"sub": user.String(), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "session_id": c.SessionID.String()}
+		mod(m)
+		return signClaims(t, f, m)
+	}
+	if _, err := f.m.Verify(ctx, base(func(map[string]any) {})); err != nil {
+		t.Fatalf("control token: %v", err)
+	}
+	cases := map[string]string{
+		"unknown session_id":  base(func(m map[string]any) { m["session_id"] = uuid.NewString() }),
+		"non-UUID session_id": base(func(m map[string]any) { m["session_id"] = "abc" }),
+		"numeric session_id":  base(func(m map[string]any) { m["session_id"] = 7 }),
+		"no session_id":       base(func(m map[string]any) { delete(m, "session_id") }),
+		"sub of another user": base(func(m map[string]any) { m["sub"] = uuid.NewString() }),
+		"non-UUID sub":        base(func(m map[string]any) { m["sub"] = "admin" }),
+		"no sub":              base(func(m map[string]any) { delete(m, "sub") }),
+		"no exp":              base(func(m map[string]any) { delete(m, "exp") }),
+		"no iat":              base(func(m map[string]any) { delete(m, "iat") }),
+	}
+	for name, tok := range cases {
+		got, err := f.m.Verify(ctx, tok)
+		mustReject(t, name, got, err)
+	}
+	// The row expires (12h) before a token claiming a later exp.
+	late := base(func(m map[string]any) { m["exp"] = now.Add(24 * time.Hour).Unix() })
+	f.clk.Add(12*time.Hour + time.Second)
+	got, err := f.m.Verify(ctx, late)
+	mustReject(t, "exp beyond the row's", got, err)
+}
+
+func TestRevoke(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "EdDSA", session.Options{})
+	tok, c := f.issue(t, uuid.New())
+	if err := f.m.Revoke(ctx, c.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.m.Verify(ctx, tok)
+	mustReject(t, "revoked", got, err)
+	got, err = f.m.Peek(ctx, tok)
+	mustReject(t, "revoked (peek)", got, err)
+	if err := f.m.Revoke(ctx, c.SessionID); err != nil {
+		t.Fatalf("second revoke: %v", err)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "EdDSA", session.Options{IdleTimeout: 10 * time.Minute})
+	tok, c := f.issue(t, uuid.New())
+	f.clk.Add(6 * time.Minute)
+	if _, err := f.m.Verify(ctx, tok); err != nil { // touches: idle clock restarts
+		t.Fatal(err)
+	}
+	f.clk.Add(10 * time.Minute) // exactly the timeout: still fine
+	if _, err := f.m.Peek(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(time.Second) // Peek did not touch: now idle
+	got, err := f.m.Verify(ctx, tok)
+	mustReject(t, "idle", got, err)
+	if _, err := f.st.GetSession(ctx, c.SessionID); err != inkan.ErrNotFound {
+		t.Fatalf("idle session row not deleted: %v", err)
+	}
+}
+
+func TestLimitEviction(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "EdDSA", session.Options{Limit: 2})
+	user, bystander := uuid.New(), uuid.New()
+	tokB, _ := f.issue(t, bystander)
+	var toks []string
+	for range 3 {
+		tok, _ := f.issue(t, user)
+		toks = append(toks, tok)
+		f.clk.Add(time.Second)
+	}
+	got, err := f.m.Verify(ctx, toks[0])
+	mustReject(t, "evicted oldest", got, err)
+	for i, tok := range append(toks[1:], tokB) {
+		if _, err := f.m.Verify(ctx, tok); err != nil {
+			t.Fatalf("token %d: %v", i+1, err)
+		}
+	}
+}
+
+func TestRotationOnAnotherNode(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "ES256", session.Options{})
+	old, _ := f.issue(t, uuid.New())
+	// Node B shares the store, rotates and issues with the new key.
+	keysB, err := keys.New(ctx, f.st, keys.Options{Secrets: []string{secret}, Algorithm: "ES256", VerificationWindow: time.Hour}, f.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keysB.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := session.New(f.st, keysB, session.Options{}, f.clk.Now)
+	fresh, _, err := b.Issue(ctx, uuid.New(), nil, session.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Node A has not reached its refresh interval: the unknown kid triggers one.
+	for _, tok := range []string{fresh, old} {
+		if _, err := f.m.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkIssue(b *testing.B) {
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		b.Run(alg, func(b *testing.B) {
+			f := setup(b, alg, session.Options{Limit: 1 << 30})
+			email := &inkan.Email{Address: "a@example.com", Primary: true, Verified: true}
+			ctx := context.Background()
+			for b.Loop() {
+				if _, _, err := f.m.Issue(ctx, uuid.New(), email, session.Meta{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		b.Run(alg, func(b *testing.B) {
+			f := setup(b, alg, session.Options{})
+			email := &inkan.Email{Address: "a@example.com", Primary: true, Verified: true}
+			ctx := context.Background()
+			tok, _, err := f.m.Issue(ctx, uuid.New(), email, session.Meta{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := f.m.Verify(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
