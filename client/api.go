@@ -1,0 +1,255 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// User is the answer of POST /user (reference §2.1).
+type User struct {
+	// ID is the user's UUID.
+	ID string `json:"id"`
+	// EmailID is the UUID of the looked-up e-mail address.
+	EmailID string `json:"email_id"`
+	// Verified is the e-mail address's verified flag.
+	Verified bool `json:"verified"`
+	// HasWebauthnCredential is true when the user has any WebAuthn credential,
+	// so [Client.BeginPasskeyLogin] with ID can offer it.
+	HasWebauthnCredential bool `json:"has_webauthn_credential"`
+}
+
+// LookupUser finds the user owning email: POST /user {"email"} (reference
+// §2.1, §0.2 step 1). An unknown address, or one whose sign-up was never
+// finished, is an *APIError with status 404 ([IsNotFound]); an invalid
+// address is a 400.
+func (c *Client) LookupUser(ctx context.Context, email string) (*User, error) {
+	var u User
+	if _, err := c.do(ctx, http.MethodPost, "/user", map[string]string{"email": email}, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// CreatedUser is the answer of POST /users (reference §2.1).
+type CreatedUser struct {
+	// UserID is the new user's UUID.
+	UserID string `json:"user_id"`
+	// EmailID is the UUID of the e-mail address; pass it to
+	// [Client.InitPasscode] while the address is unverified.
+	EmailID string `json:"email_id"`
+	// Session is the session issued when the server does not require e-mail
+	// verification (email.require_verification: false); nil otherwise.
+	Session *Session `json:"-"`
+}
+
+// CreateUser signs up a user with email: POST /users {"email"} (reference
+// §2.1, §0.2 step 2). Errors: 409 ([IsConflict]) when the address already
+// has a user, 403 when sign-up is disabled, 400 for an invalid address. When
+// the server issues a session right away, the client keeps its token.
+func (c *Client) CreateUser(ctx context.Context, email string) (*CreatedUser, error) {
+	var out struct {
+		ID      string `json:"id"`
+		UserID  string `json:"user_id"`
+		EmailID string `json:"email_id"`
+	}
+	sess, err := c.do(ctx, http.MethodPost, "/users", map[string]string{"email": email}, &out)
+	if err != nil {
+		return nil, err
+	}
+	cu := &CreatedUser{UserID: out.UserID, EmailID: out.EmailID, Session: sess}
+	if cu.UserID == "" {
+		cu.UserID = out.ID // "id" is the deprecated duplicate of user_id
+	}
+	return cu, nil
+}
+
+// Passcode is an e-mailed one-time code's handle (reference §2.2).
+type Passcode struct {
+	// ID is the passcode's UUID, passed to [Client.FinalizePasscode].
+	ID string `json:"id"`
+	// TTL is the code's validity in seconds, counted from CreatedAt.
+	TTL int `json:"ttl"`
+	// CreatedAt is when the code was issued (UTC).
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// InitPasscode sends a one-time code by e-mail: POST
+// /passcode/login/initialize {"user_id", "email_id"?} (reference §2.2, §0.2
+// step 3). emailID "" is omitted: the server then mails the user's primary
+// address. Errors: 400 (unknown user, "an emailId needs to be specified"),
+// 403 (a session of another user is held), 429 ([IsRateLimited]).
+func (c *Client) InitPasscode(ctx context.Context, userID, emailID string) (*Passcode, error) {
+	in := struct {
+		UserID  string `json:"user_id"`
+		EmailID string `json:"email_id,omitempty"`
+	}{userID, emailID}
+	var p Passcode
+	if _, err := c.do(ctx, http.MethodPost, "/passcode/login/initialize", in, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// FinalizePasscode checks the code the user typed: POST
+// /passcode/login/finalize {"id", "code"} (reference §2.2, §0.2 step 4) and
+// keeps the issued session token. Errors: 401 wrong code or unknown
+// passcode, 408 expired, 410 third wrong attempt, 403 address claimed by
+// another user.
+func (c *Client) FinalizePasscode(ctx context.Context, passcodeID, code string) (*Session, error) {
+	in := map[string]string{"id": passcodeID, "code": code}
+	sess, err := c.do(ctx, http.MethodPost, "/passcode/login/finalize", in, nil)
+	if err != nil {
+		return nil, err
+	}
+	if sess == nil {
+		return nil, errNoSession
+	}
+	return sess, nil
+}
+
+// PasskeyResult is the answer of both WebAuthn finalize endpoints
+// (reference §2.4).
+type PasskeyResult struct {
+	// CredentialID is the credential id, base64url without padding.
+	CredentialID string `json:"credential_id"`
+	// UserID is the user's UUID.
+	UserID string `json:"user_id"`
+}
+
+// BeginPasskeyRegistration starts a passkey registration for the logged-in
+// user: POST /webauthn/registration/initialize (reference §2.4). It returns
+// the raw {"publicKey": PublicKeyCredentialCreationOptions} JSON to hand to
+// the platform API (navigator.credentials.create, Android Credential
+// Manager, ASAuthorization). Needs a session (401 otherwise).
+func (c *Client) BeginPasskeyRegistration(ctx context.Context) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if _, err := c.do(ctx, http.MethodPost, "/webauthn/registration/initialize", nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// FinishPasskeyRegistration sends the platform's PublicKeyCredential JSON
+// (id, rawId, type, response{clientDataJSON, attestationObject, transports?};
+// base64url): POST /webauthn/registration/finalize (reference §2.4). Errors:
+// 400 invalid attestation or challenge, 422 user verification missing.
+func (c *Client) FinishPasskeyRegistration(ctx context.Context, credential json.RawMessage) (*PasskeyResult, error) {
+	var r PasskeyResult
+	if _, err := c.do(ctx, http.MethodPost, "/webauthn/registration/finalize", credential, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// BeginPasskeyLogin starts a passkey login: POST /webauthn/login/initialize
+// (reference §2.4). userID "" sends {} and asks for discoverable-credential
+// options; a user id gets options listing that user's credentials. It
+// returns the raw {"publicKey": PublicKeyCredentialRequestOptions} JSON for
+// the platform API. Errors: 400 unknown or malformed user id.
+func (c *Client) BeginPasskeyLogin(ctx context.Context, userID string) (json.RawMessage, error) {
+	in := struct {
+		UserID string `json:"user_id,omitempty"`
+	}{userID}
+	var raw json.RawMessage
+	if _, err := c.do(ctx, http.MethodPost, "/webauthn/login/initialize", in, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// FinishPasskeyLogin sends the platform's assertion JSON (id, rawId, type,
+// response{clientDataJSON, authenticatorData, signature, userHandle?}):
+// POST /webauthn/login/finalize (reference §2.4), and keeps the issued
+// session token. Errors: 400 malformed, 401 invalid assertion.
+func (c *Client) FinishPasskeyLogin(ctx context.Context, assertion json.RawMessage) (*Session, *PasskeyResult, error) {
+	var r PasskeyResult
+	sess, err := c.do(ctx, http.MethodPost, "/webauthn/login/finalize", assertion, &r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess == nil {
+		return nil, nil, errNoSession
+	}
+	return sess, &r, nil
+}
+
+// Email is one address in the profile (reference §2.1 GET /me, §2.5).
+type Email struct {
+	ID         string `json:"id"`
+	Address    string `json:"address"`
+	IsVerified bool   `json:"is_verified"`
+	IsPrimary  bool   `json:"is_primary"`
+}
+
+// Passkey is a WebAuthn credential in the profile (reference §2.1 "cred").
+type Passkey struct {
+	// ID is the credential id, base64url without padding.
+	ID string `json:"id"`
+	// Name is the authenticator name ("" when unset).
+	Name string `json:"name,omitempty"`
+	// PublicKey is the COSE public key, base64url.
+	PublicKey       string     `json:"public_key"`
+	AttestationType string     `json:"attestation_type"`
+	AAGUID          string     `json:"aaguid"`
+	LastUsedAt      *time.Time `json:"last_used_at,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	Transports      []string   `json:"transports"`
+	BackupEligible  bool       `json:"backup_eligible"`
+	BackupState     bool       `json:"backup_state"`
+	MFAOnly         bool       `json:"mfa_only"`
+}
+
+// Me is the logged-in user's profile, GET /me (reference §2.1). Servers
+// older than Hanko v2.1.0 fill only ID.
+type Me struct {
+	// ID is the user's UUID (UserID repeats it).
+	ID        string    `json:"id"`
+	UserID    string    `json:"user_id"`
+	Emails    []Email   `json:"emails"`
+	Passkeys  []Passkey `json:"passkeys"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PrimaryEmail returns the primary address, or nil when there is none.
+func (m *Me) PrimaryEmail() *Email {
+	for i := range m.Emails {
+		if m.Emails[i].IsPrimary {
+			return &m.Emails[i]
+		}
+	}
+	return nil
+}
+
+// Me fetches the logged-in user's profile: GET /me (reference §2.1).
+// Errors: 401 without a valid session.
+func (c *Client) Me(ctx context.Context) (*Me, error) {
+	var m Me
+	if _, err := c.do(ctx, http.MethodGet, "/me", nil, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Logout ends the session server-side: POST /logout, 204 (reference §2.1).
+// The client forgets its token on success and on 401 (session already gone);
+// other errors leave it in place so the call can be retried.
+func (c *Client) Logout(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodPost, "/logout", nil, nil)
+	if err == nil || IsUnauthorized(err) {
+		c.SetToken("")
+	}
+	return err
+}
+
+// JWKS fetches the public signing keys, GET /.well-known/jwks.json
+// (reference §2.8, RFC 7517 JWK Set), as raw JSON.
+func (c *Client) JWKS(ctx context.Context) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if _, err := c.do(ctx, http.MethodGet, "/.well-known/jwks.json", nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
