@@ -1,0 +1,514 @@
+// Package passkey runs the WebAuthn registration and authentication
+// ceremonies (WebAuthn L3 §7.1, §7.2) on request bodies as bytes, with
+// go-webauthn doing the verification. Ceremony state lives in the Store so
+// that any node can finish a ceremony another began, and it is used once.
+//
+// The rules follow the Hanko legacy API (§2.4, §5); where inkan decides
+// differently the doc comment says so.
+package passkey
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Client messages (Hanko API §2.4).
+const (
+	msgChallengeMismatch  = "Stored challenge and received challenge do not match"
+	msgInvalidAttestation = "failed to validate attestation"
+	msgInvalidAssertion   = "failed to validate assertion"
+	msgUserNotFound       = "user not found"
+	msgBadUserHandle      = "failed to parse userHandle as uuid"
+	msgRegistrationParse  = "Parse error for Registration"
+	msgAssertionParse     = "Parse error for Assertion"
+	msgCredentialExists   = "webauthn credential already exists"
+)
+
+// Options configure the relying party (Hanko API §5.1).
+type Options struct {
+	// RPID is the relying party id (webauthn.relying_party.id), a
+	// registrable domain such as "example.com" (WebAuthn L3 §5.1.2).
+	RPID string
+	// RPDisplayName is rp.name in creation options
+	// (webauthn.relying_party.display_name).
+	RPDisplayName string
+	// Origins are the accepted clientDataJSON origins
+	// (webauthn.relying_party.origins, WebAuthn L3 §7.1 step 9, §7.2 step
+	// 13). http(s) origins match on scheme and host[:port], case
+	// insensitively; anything else, such as
+	// "android:apk-key-hash:<base64url sha-256 of the signing cert>", is
+	// compared verbatim.
+	Origins []string
+	// RegistrationTimeout and LoginTimeout are each ceremony's lifetime and
+	// the options' timeout member (sent in milliseconds). Zero means 10
+	// minutes (Hanko default 600000 ms). inkan sends and enforces the
+	// configured value even for userVerification "discouraged".
+	RegistrationTimeout, LoginTimeout time.Duration
+	// UserVerification is required | preferred | discouraged
+	// (passkey.user_verification, WebAuthn L3 §5.8.6); empty means
+	// preferred.
+	UserVerification string
+	// AttestationPreference is direct | indirect | none
+	// (passkey.attestation_preference, WebAuthn L3 §5.4.7); empty means
+	// direct. "none" attestation is accepted whatever the preference.
+	AttestationPreference string
+}
+
+const defaultTimeout = 10 * time.Minute
+
+// Service runs WebAuthn ceremonies. It is safe for concurrent use.
+type Service struct {
+	store Store
+	wa    *webauthn.WebAuthn
+	opts  Options
+	now   func() time.Time
+}
+
+// New returns a Service. now is the clock (nil means time.Now); it decides
+// ceremony expiry and last_used_at. It fails on an empty RPID, RP display
+// name or origin list, or an unknown UserVerification or
+// AttestationPreference value.
+func New(store Store, o Options, now func() time.Time) (*Service, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if o.RegistrationTimeout <= 0 {
+		o.RegistrationTimeout = defaultTimeout
+	}
+	if o.LoginTimeout <= 0 {
+		o.LoginTimeout = defaultTimeout
+	}
+	if o.UserVerification == "" {
+		o.UserVerification = string(protocol.VerificationPreferred)
+	}
+	if o.AttestationPreference == "" {
+		o.AttestationPreference = string(protocol.PreferDirectAttestation)
+	}
+	switch protocol.UserVerificationRequirement(o.UserVerification) {
+	case protocol.VerificationRequired, protocol.VerificationPreferred, protocol.VerificationDiscouraged:
+	default:
+		return nil, fmt.Errorf("passkey: user verification %q is not required, preferred or discouraged", o.UserVerification)
+	}
+	switch protocol.ConveyancePreference(o.AttestationPreference) {
+	case protocol.PreferDirectAttestation, protocol.PreferIndirectAttestation, protocol.PreferNoAttestation:
+	default:
+		return nil, fmt.Errorf("passkey: attestation preference %q is not direct, indirect or none", o.AttestationPreference)
+	}
+	if o.RPDisplayName == "" {
+		return nil, errors.New("passkey: relying party display name is empty")
+	}
+	if o.RPID == "" {
+		return nil, errors.New("passkey: relying party id is empty")
+	}
+	requireResidentKey := true
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:          o.RPID,
+		RPDisplayName: o.RPDisplayName,
+		// Opaque origins (android:apk-key-hash:…) in RPOrigins are compared
+		// by simple string comparison (protocol.IsOriginInHaystack).
+		RPOrigins:             o.Origins,
+		AttestationPreference: protocol.ConveyancePreference(o.AttestationPreference),
+		AuthenticatorSelection: protocol.AuthenticatorSelection{
+			RequireResidentKey: &requireResidentKey,
+			ResidentKey:        protocol.ResidentKeyRequirementRequired,
+			UserVerification:   protocol.UserVerificationRequirement(o.UserVerification),
+		},
+		// Expiry is enforced here against the injected clock, not by the
+		// library against time.Now.
+		Timeouts: webauthn.TimeoutsConfig{
+			Login:        webauthn.TimeoutConfig{Timeout: o.LoginTimeout, TimeoutUVD: o.LoginTimeout},
+			Registration: webauthn.TimeoutConfig{Timeout: o.RegistrationTimeout, TimeoutUVD: o.RegistrationTimeout},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	return &Service{store: store, wa: wa, opts: o, now: now}, nil
+}
+
+// user adapts a user and its credentials to go-webauthn's User.
+type user struct {
+	id    uuid.UUID
+	name  string
+	creds []webauthn.Credential
+}
+
+func (u *user) WebAuthnID() []byte                         { return u.id[:] }
+func (u *user) WebAuthnName() string                       { return u.name }
+func (u *user) WebAuthnDisplayName() string                { return u.name }
+func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+// BeginRegistration starts a registration ceremony (WebAuthn L3 §5.4,
+// Hanko API §2.4 POST /webauthn/registration/initialize) and returns
+// {"publicKey": PublicKeyCredentialCreationOptions} as JSON (Hanko API
+// §5.3): user.id is the 16 raw bytes of userID (base64url), user.name and
+// displayName the primary e-mail address, a discoverable credential
+// required, the configured user verification and attestation preference,
+// timeout in milliseconds. The ceremony is stored with expiry now +
+// RegistrationTimeout.
+//
+// Errors: KindInvalid "user not found"; KindInternal when the user has no
+// primary e-mail (Hanko answers 500: no WebAuthn user name can be built).
+func (s *Service) BeginRegistration(ctx context.Context, userID uuid.UUID) ([]byte, error) {
+	if _, err := s.store.GetUser(ctx, userID); err != nil {
+		return nil, userErr(err, inkan.KindInvalid, msgUserNotFound)
+	}
+	email, err := s.store.PrimaryEmail(ctx, userID)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return nil, inkan.Wrap(inkan.KindInternal, "", fmt.Errorf("passkey: user %s has no primary e-mail address", userID))
+	}
+	if err != nil {
+		return nil, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	creation, session, err := s.wa.BeginRegistration(&user{id: userID, name: email.Address})
+	if err != nil {
+		return nil, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	if err := s.saveCeremony(ctx, inkan.OperationRegistration, userID, nil, session, s.opts.RegistrationTimeout); err != nil {
+		return nil, err
+	}
+	return marshal(creation)
+}
+
+// FinishRegistration verifies a registration response (WebAuthn L3 §7.1,
+// Hanko API §2.4 POST /webauthn/registration/finalize) sent by userID: body
+// is the PublicKeyCredential JSON of navigator.credentials.create(). The
+// ceremony is found by the challenge in clientDataJSON and must be a
+// registration begun for userID and not expired. On success the credential
+// (aaguid, attestation format, transports, sign count, BE/BS/UV flags,
+// last_used_at = now) is stored and the ceremony deleted in one
+// transaction; on failure nothing is written and the ceremony stays.
+//
+// Errors (KindInvalid unless noted):
+//   - body unparsable: go-webauthn's detail, e.g. "Parse error for Registration";
+//   - challenge unknown, not a registration, begun by another user, or
+//     already used: "Stored challenge and received challenge do not match";
+//   - user deleted meanwhile: "user not found";
+//   - expired, origin, RP ID hash, signature, attestation statement:
+//     "failed to validate attestation";
+//   - user verification required but UV flag clear: KindUnprocessable
+//     "failed to validate attestation: <details>: <info>" (Hanko 422);
+//   - credential id already registered: KindConflict (inkan decision;
+//     Hanko answers 500).
+func (s *Service) FinishRegistration(ctx context.Context, userID uuid.UUID, body []byte) (inkan.Credential, error) {
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
+	if err != nil {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, protocolDetails(err, msgRegistrationParse), err)
+	}
+	cer, session, err := s.ceremony(ctx, parsed.Response.CollectedClientData.Challenge, inkan.OperationRegistration)
+	if err != nil {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgChallengeMismatch, err)
+	}
+	if cer.UserID != userID {
+		return inkan.Credential{}, inkan.E(inkan.KindInvalid, msgChallengeMismatch)
+	}
+	if _, err := s.store.GetUser(ctx, userID); err != nil {
+		return inkan.Credential{}, userErr(err, inkan.KindInvalid, msgUserNotFound)
+	}
+	now := s.now().UTC()
+	if !now.Before(cer.ExpiresAt) {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAttestation, errors.New("ceremony expired"))
+	}
+	wc, err := s.wa.CreateCredential(&user{id: userID}, session, parsed)
+	if err != nil {
+		if session.UserVerification == protocol.VerificationRequired && !parsed.Response.AttestationObject.AuthData.Flags.HasUserVerified() {
+			return inkan.Credential{}, inkan.Wrap(inkan.KindUnprocessable, msgInvalidAttestation+": "+protocolMessage(err), err)
+		}
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAttestation, err)
+	}
+	cred := inkan.Credential{
+		ID:              wc.ID,
+		UserID:          userID,
+		PublicKey:       wc.PublicKey,
+		AttestationType: wc.AttestationFormat,
+		SignCount:       wc.Authenticator.SignCount,
+		BackupEligible:  wc.Flags.BackupEligible,
+		BackupState:     wc.Flags.BackupState,
+		UserVerified:    wc.Flags.UserVerified,
+		LastUsedAt:      now,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+	}
+	if aaguid, err := uuid.FromBytes(wc.Authenticator.AAGUID); err == nil {
+		cred.AAGUID = aaguid
+	}
+	for _, t := range parsed.Raw.AttestationResponse.Transports {
+		if t != "" {
+			cred.Transports = append(cred.Transports, t)
+		}
+	}
+	switch err := s.store.FinishRegistration(ctx, cer.ID, cred); {
+	case errors.Is(err, inkan.ErrStale):
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgChallengeMismatch, err)
+	case errors.Is(err, inkan.ErrConflict):
+		return inkan.Credential{}, inkan.Wrap(inkan.KindConflict, msgCredentialExists, err)
+	case errors.Is(err, inkan.ErrNotFound): // user deleted meanwhile
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgUserNotFound, err)
+	case err != nil:
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	return cred, nil
+}
+
+// BeginLogin starts an authentication ceremony (WebAuthn L3 §5.5, Hanko API
+// §2.4 POST /webauthn/login/initialize) and returns {"publicKey":
+// PublicKeyCredentialRequestOptions} as JSON. With userID uuid.Nil, or a
+// user without credentials, the options are for a discoverable credential
+// (no allowCredentials, §6.2.2); otherwise allowCredentials lists all of
+// the user's credentials, ids only (transports stripped, Hanko §5.3). The
+// ceremony is stored with expiry now + LoginTimeout.
+//
+// Errors: KindInvalid "user not found". Unlike Hanko, a user without a
+// primary e-mail can log in (the address plays no part in an assertion).
+func (s *Service) BeginLogin(ctx context.Context, userID uuid.UUID) ([]byte, error) {
+	var (
+		assertion *protocol.CredentialAssertion
+		session   *webauthn.SessionData
+		err       error
+		allowed   [][]byte
+	)
+	owner := uuid.Nil
+	if userID != uuid.Nil {
+		if _, err := s.store.GetUser(ctx, userID); err != nil {
+			return nil, userErr(err, inkan.KindInvalid, msgUserNotFound)
+		}
+		creds, err := s.store.ListCredentials(ctx, userID)
+		if err != nil {
+			return nil, inkan.Wrap(inkan.KindInternal, "", err)
+		}
+		if len(creds) > 0 {
+			owner = userID
+			for _, c := range creds {
+				allowed = append(allowed, c.ID)
+			}
+		}
+	}
+	if owner != uuid.Nil {
+		assertion, session, err = s.wa.BeginLogin(&user{id: owner, creds: credentialsWithoutTransports(allowed)})
+	} else {
+		assertion, session, err = s.wa.BeginDiscoverableLogin()
+	}
+	if err != nil {
+		return nil, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	if err := s.saveCeremony(ctx, inkan.OperationAuthentication, owner, allowed, session, s.opts.LoginTimeout); err != nil {
+		return nil, err
+	}
+	return marshal(assertion)
+}
+
+// FinishLogin verifies an assertion (WebAuthn L3 §7.2, Hanko API §2.4 POST
+// /webauthn/login/finalize): body is the PublicKeyCredential JSON of
+// navigator.credentials.get(). The ceremony is found by the challenge in
+// clientDataJSON. In a discoverable ceremony the user is the one named by
+// userHandle (16 raw uuid bytes) and must own the credential. On success
+// sign count and BE/BS flags are written back, last_used_at = now, and the
+// ceremony deleted, in one transaction; the updated credential is
+// returned. On failure nothing is written and the ceremony stays.
+//
+// Sign counter (§6.1.1, §7.2 step 22): the assertion is rejected when the
+// stored count is non-zero and the received count is not greater; an
+// authenticator that always reports 0 (synced passkeys) keeps working.
+//
+// Errors:
+//   - body unparsable: KindInvalid with go-webauthn's detail;
+//   - challenge unknown, not an authentication, or already used:
+//     KindUnauthorized "Stored challenge and received challenge do not match";
+//   - discoverable userHandle not 16 bytes: KindInvalid "failed to parse userHandle as uuid";
+//   - sign count regression: KindInvalid "failed to validate assertion";
+//   - expired ceremony, unknown credential, credential of another user,
+//     credential not allowed, bad signature, origin, RP ID hash, UP/UV flags:
+//     KindUnauthorized "failed to validate assertion".
+func (s *Service) FinishLogin(ctx context.Context, body []byte) (inkan.Credential, error) {
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, protocolDetails(err, msgAssertionParse), err)
+	}
+	cer, session, err := s.ceremony(ctx, parsed.Response.CollectedClientData.Challenge, inkan.OperationAuthentication)
+	if err != nil {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgChallengeMismatch, err)
+	}
+	owner := cer.UserID
+	discoverable := owner == uuid.Nil
+	if discoverable {
+		if owner, err = uuid.FromBytes(parsed.Response.UserHandle); err != nil {
+			return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgBadUserHandle, err)
+		}
+	}
+	now := s.now().UTC()
+	if !now.Before(cer.ExpiresAt) {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, errors.New("ceremony expired"))
+	}
+	creds, err := s.store.ListCredentials(ctx, owner)
+	if err != nil {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	var stored *inkan.Credential
+	u := &user{id: owner}
+	for i, c := range creds {
+		if bytes.Equal(c.ID, parsed.RawID) {
+			stored = &creds[i]
+		}
+		u.creds = append(u.creds, toLibrary(c))
+	}
+	if stored == nil {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, errors.New("unknown credential"))
+	}
+	if discoverable {
+		_, _, err = s.wa.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return u, nil }, session, parsed)
+	} else {
+		_, err = s.wa.ValidateLogin(u, session, parsed)
+	}
+	if err != nil {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, err)
+	}
+	flags := parsed.Response.AuthenticatorData.Flags
+	received := parsed.Response.AuthenticatorData.Counter
+	if stored.SignCount > 0 && received <= stored.SignCount {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAssertion,
+			fmt.Errorf("sign count %d not greater than stored %d", received, stored.SignCount))
+	}
+	err = s.store.FinishLogin(ctx, cer.ID, stored.ID, received, flags.HasBackupEligible(), flags.HasBackupState(), now)
+	switch {
+	case errors.Is(err, inkan.ErrStale):
+		// Either the ceremony was used meanwhile (replay) or another
+		// assertion moved the counter first.
+		if _, gerr := s.store.GetCeremonyByChallenge(ctx, cer.Challenge); errors.Is(gerr, inkan.ErrNotFound) {
+			return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgChallengeMismatch, err)
+		}
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAssertion, err)
+	case errors.Is(err, inkan.ErrNotFound):
+		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, err)
+	case err != nil:
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	updated, err := s.store.GetCredential(ctx, stored.ID)
+	if err != nil {
+		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	return updated, nil
+}
+
+// saveCeremony stores go-webauthn's session data as a Ceremony (Hanko API
+// §5.2) expiring after timeout.
+func (s *Service) saveCeremony(ctx context.Context, op string, userID uuid.UUID, allowed [][]byte, session *webauthn.SessionData, timeout time.Duration) error {
+	data, err := json.Marshal(session)
+	if err != nil {
+		return inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	now := s.now().UTC()
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	err = s.store.CreateCeremony(ctx, inkan.Ceremony{
+		ID:                   id,
+		Challenge:            session.Challenge,
+		UserID:               userID,
+		UserVerification:     string(session.UserVerification),
+		Operation:            op,
+		AllowedCredentialIDs: allowed,
+		SessionData:          data,
+		CreatedAt:            now,
+		ExpiresAt:            now.Add(timeout),
+	})
+	if err != nil {
+		return inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	return nil
+}
+
+// ceremony looks up the ceremony of operation op by challenge and decodes
+// its session data. A missing ceremony or one of another operation is
+// returned as an error wrapping inkan.ErrNotFound.
+func (s *Service) ceremony(ctx context.Context, challenge, op string) (inkan.Ceremony, webauthn.SessionData, error) {
+	var session webauthn.SessionData
+	if challenge == "" {
+		return inkan.Ceremony{}, session, fmt.Errorf("empty challenge: %w", inkan.ErrNotFound)
+	}
+	cer, err := s.store.GetCeremonyByChallenge(ctx, challenge)
+	if err != nil {
+		return inkan.Ceremony{}, session, err
+	}
+	if cer.Operation != op {
+		return inkan.Ceremony{}, session, fmt.Errorf("ceremony is a %s: %w", cer.Operation, inkan.ErrNotFound)
+	}
+	if err := json.Unmarshal(cer.SessionData, &session); err != nil {
+		return inkan.Ceremony{}, session, fmt.Errorf("ceremony session data: %w", err)
+	}
+	return cer, session, nil
+}
+
+// toLibrary converts a stored credential to go-webauthn's credential record.
+func toLibrary(c inkan.Credential) webauthn.Credential {
+	return webauthn.Credential{
+		ID:                c.ID,
+		PublicKey:         c.PublicKey,
+		AttestationFormat: c.AttestationType,
+		Flags: webauthn.CredentialFlags{
+			UserPresent:    true,
+			UserVerified:   c.UserVerified,
+			BackupEligible: c.BackupEligible,
+			BackupState:    c.BackupState,
+		},
+		Authenticator: webauthn.Authenticator{AAGUID: c.AAGUID[:], SignCount: c.SignCount},
+	}
+}
+
+func credentialsWithoutTransports(ids [][]byte) []webauthn.Credential {
+	out := make([]webauthn.Credential, len(ids))
+	for i, id := range ids {
+		out[i] = webauthn.Credential{ID: id}
+	}
+	return out
+}
+
+// userErr maps a store error from a user lookup: ErrNotFound becomes kind
+// k with message msg, anything else KindInternal.
+func userErr(err error, k inkan.Kind, msg string) error {
+	if errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Wrap(k, msg, err)
+	}
+	return inkan.Wrap(inkan.KindInternal, "", err)
+}
+
+// protocolDetails returns go-webauthn's client-facing detail of err, or
+// fallback.
+func protocolDetails(err error, fallback string) string {
+	var perr *protocol.Error
+	if errors.As(err, &perr) && perr.Details != "" {
+		return perr.Details
+	}
+	return fallback
+}
+
+// protocolMessage is "<details>: <info>" of a go-webauthn error, as Hanko
+// puts it in its 422 message.
+func protocolMessage(err error) string {
+	var perr *protocol.Error
+	if errors.As(err, &perr) {
+		if perr.DevInfo == "" {
+			return perr.Details
+		}
+		return perr.Details + ": " + perr.DevInfo
+	}
+	return err.Error()
+}
+
+func marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	return b, nil
+}
