@@ -103,7 +103,8 @@ func (c Config) Validate() error {
 	// server
 	ps.address("server.public.address", c.Server.Public.Address)
 	ps.address("server.admin.address", c.Server.Admin.Address)
-	if c.Server.Public.Address != "" && c.Server.Public.Address == c.Server.Admin.Address {
+	// Two listeners on port 0 get distinct ephemeral ports.
+	if c.Server.Public.Address != "" && c.Server.Public.Address == c.Server.Admin.Address && !strings.HasSuffix(c.Server.Public.Address, ":0") {
 		ps.add("server.admin.address", "must differ from server.public.address")
 	}
 	for i, o := range c.Server.Public.CORS.AllowOrigins {

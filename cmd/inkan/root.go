@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inkan-auth/inkan/internal/app"
+	"github.com/inkan-auth/inkan/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func newRootCommand(environ []string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	var configPath string
+	root := &cobra.Command{
+		Use:   "inkan",
+		Short: "Passwordless authentication server with the Hanko REST API",
+		Long: `inkan is a passwordless authentication server: e-mail passcodes, passkeys
+(WebAuthn) and JWT sessions for web and native mobile apps. It implements the
+Hanko backend's REST API.
+
+With no configuration, "inkan serve" runs on 127.0.0.1:8000 (public API) and
+127.0.0.1:8001 (admin API) with an embedded SQLite database in ./data and
+prints passcode mails to standard output.
+
+Configuration: a YAML file (--config) with Hanko's key names; every key can
+be overridden by an environment variable (Hanko's names, e.g.
+SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&configPath, "config", "", "YAML configuration file (default: none; built-in defaults and environment)")
+
+	load := func() (config.Config, *slog.Logger, error) {
+		cfg, err := config.Load(configPath, environ)
+		if err != nil {
+			return cfg, nil, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return cfg, nil, fmt.Errorf("invalid configuration:\n%w", err)
+		}
+		return cfg, app.NewLogger(cfg, stderr), nil
+	}
+
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the public and admin APIs until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := load()
+			if err != nil {
+				return err
+			}
+			log.Info("starting inkan", "version", versionString())
+			a, err := app.New(cmd.Context(), cfg, log, stdout)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Serve(cmd.Context())
+		},
+	}
+
+	migrate := &cobra.Command{Use: "migrate", Short: "Manage the database schema"}
+	withStore := func(cmd *cobra.Command, fn func(ctx context.Context, st *app.Store) error) error {
+		cfg, log, err := load()
+		if err != nil {
+			return err
+		}
+		st, err := app.OpenStore(cmd.Context(), cfg, log, false)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return fn(cmd.Context(), st)
+	}
+	migrate.AddCommand(&cobra.Command{
+		Use:   "up",
+		Short: "Apply every pending migration (under a database lock)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *app.Store) error {
+				applied, err := st.MigrateUp(ctx)
+				if err != nil {
+					return err
+				}
+				if len(applied) == 0 {
+					fmt.Fprintln(stdout, "schema is up to date")
+				}
+				for _, m := range applied {
+					fmt.Fprintln(stdout, "applied", m)
+				}
+				return nil
+			})
+		},
+	})
+	var steps int
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Revert the newest applied migrations (default 1)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *app.Store) error {
+				reverted, err := st.MigrateDown(ctx, steps)
+				if err != nil {
+					return err
+				}
+				for _, m := range reverted {
+					fmt.Fprintln(stdout, "reverted", m)
+				}
+				return nil
+			})
+		},
+	}
+	down.Flags().IntVar(&steps, "steps", 1, "number of migrations to revert")
+	migrate.AddCommand(down)
+	migrate.AddCommand(&cobra.Command{
+		Use:   "status",
+		Short: "List migrations and whether each is applied",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *app.Store) error {
+				ms, err := st.MigrationStatus(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "MIGRATION\tSTATUS\tAPPLIED AT")
+				for _, m := range ms {
+					status, at := "pending", ""
+					if m.Applied {
+						status, at = "applied", m.AppliedAt.UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Name, status, at)
+				}
+				return tw.Flush()
+			})
+		},
+	})
+
+	cfgCmd := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
+	cfgCmd.AddCommand(&cobra.Command{
+		Use:   "check FILE",
+		Short: "Load and validate FILE (with the environment); report every problem at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := config.Check(args[0], environ); err != nil {
+				return fmt.Errorf("%s:\n%w", args[0], err)
+			}
+			fmt.Fprintln(stdout, args[0]+": OK")
+			return nil
+		},
+	})
+	cfgCmd.AddCommand(&cobra.Command{
+		Use:   "env",
+		Short: "List the environment variables inkan reads and the key each sets",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			vars := config.EnvVars()
+			names := make([]string, 0, len(vars))
+			for n := range vars {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			for _, n := range names {
+				fmt.Fprintf(tw, "%s\t%s\n", n, vars[n])
+			}
+			return tw.Flush()
+		},
+	})
+
+	root.AddCommand(serve, migrate, cfgCmd, newJWKCommand(load, stdout), &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "inkan", versionString()) },
+	})
+	return root
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

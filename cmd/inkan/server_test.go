@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inkan-auth/inkan/internal/dbtest"
+)
+
+// syncBuffer is a goroutine-safe bytes.Buffer for a server's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testServer is a real inkan started through run() on ephemeral ports.
+type testServer struct {
+	URL      string // public API
+	AdminURL string
+	Stdout   *syncBuffer // the development outbox
+	Stderr   *syncBuffer // the log (JSON lines)
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when run returned; err holds its result
+	err      error
+}
+
+// baseEnv is the environment every test server gets: ephemeral ports, JSON
+// logs, the given database. dialect "sqlite" uses a file in dir.
+func baseEnv(t *testing.T, dialect string) map[string]string {
+	env := map[string]string{
+		"SERVER_PUBLIC_ADDRESS": "127.0.0.1:0",
+		"SERVER_ADMIN_ADDRESS":  "127.0.0.1:0",
+		"LOG_FORMAT":            "json",
+		"LOG_LEVEL":             "debug",
+	}
+	o := dbtest.Options(t, dialect)
+	env["DATABASE_DIALECT"] = o.Dialect
+	if o.Dialect == "sqlite" {
+		env["DATABASE_DATABASE"] = o.DSN
+	} else {
+		env["DATABASE_URL"] = o.DSN
+		env["SECRETS_KEYS"] = "a-test-secret-that-is-long-enough"
+		env["DATABASE_AUTO_MIGRATE"] = "true"
+	}
+	return env
+}
+
+// startServer runs `inkan serve` with env until the test ends, and waits
+// until /health/ready answers 200.
+func startServer(t *testing.T, env map[string]string) *testServer {
+	t.Helper()
+	environ := make([]string, 0, len(env))
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &testServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		s.err = run(ctx, []string{"serve"}, environ, strings.NewReader(""), s.Stdout, s.Stderr)
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+			if s.err != nil && !t.Failed() {
+				t.Errorf("serve returned %v", s.err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("serve did not stop within 20s after cancel")
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.Stderr.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for s.URL == "" || s.AdminURL == "" {
+		select {
+		case <-s.done:
+			t.Fatalf("serve exited early: %v\nlog:\n%s", s.err, s.Stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not report its addresses\nlog:\n%s", s.Stderr.String())
+		}
+		s.URL, s.AdminURL = listenAddrs(s.Stderr.String())
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		resp, err := http.Get(s.URL + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/health/ready never answered 200 (last error %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// listenAddrs finds the "public API listening" and "admin API listening"
+// log lines and returns their URLs.
+func listenAddrs(log string) (public, admin string) {
+	sc := bufio.NewScanner(strings.NewReader(log))
+	for sc.Scan() {
+		var line struct {
+			Msg  string `json:"msg"`
+			Addr string `json:"addr"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			continue
+		}
+		switch line.Msg {
+		case "public API listening":
+			public = "http://" + line.Addr
+		case "admin API listening":
+			admin = "http://" + line.Addr
+		}
+	}
+	return public, admin
+}
+
+var outboxCode = regexp.MustCompile(`To:\s+(\S+)\n(?:.*\n){0,3}?Passcode: (\d{6})`)
+
+// lastCode returns the newest passcode the development outbox holds for
+// address, failing the test when there is none.
+func (s *testServer) lastCode(t *testing.T, address string) string {
+	t.Helper()
+	var code string
+	for _, m := range outboxCode.FindAllStringSubmatch(s.Stdout.String(), -1) {
+		if m[1] == address {
+			code = m[2]
+		}
+	}
+	if code == "" {
+		t.Fatalf("no passcode for %s in the outbox:\n%s", address, s.Stdout.String())
+	}
+	return code
+}
+
+// mailCount returns how many mails the outbox holds for address.
+func (s *testServer) mailCount(address string) int {
+	n := 0
+	for _, m := range outboxCode.FindAllStringSubmatch(s.Stdout.String(), -1) {
+		if m[1] == address {
+			n++
+		}
+	}
+	return n
+}
+
+// tempDir is a helper for tests that need a data directory of their own.
+func tempDir(t *testing.T) string {
+	d := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func uniqueEmail(prefix string) string {
+	return fmt.Sprintf("%s-%d@example.test", prefix, time.Now().UnixNano())
+}

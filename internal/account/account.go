@@ -1,0 +1,194 @@
+// Package account manages users and their e-mail addresses: look-up and
+// sign-up (Hanko API §2.1), choosing the address a passcode goes to, and
+// claiming an address once its passcode is verified (§2.2).
+package account
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Options configure a Service.
+type Options struct {
+	// RequireVerification (email.require_verification, default true): a new
+	// address stays unassigned until a passcode sent to it is verified.
+	RequireVerification bool
+	// AllowSignup (account.allow_signup, default true) gates POST /users.
+	AllowSignup bool
+}
+
+// Service is the account use cases.
+type Service struct {
+	store Store
+	opts  Options
+	now   func() time.Time
+}
+
+// New returns a Service; now may be nil (time.Now).
+func New(store Store, o Options, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, opts: o, now: now}
+}
+
+// Lookup is the answer to POST /user (Hanko API §2.1).
+type Lookup struct {
+	UserID                uuid.UUID
+	EmailID               uuid.UUID
+	Verified              bool
+	HasWebauthnCredential bool
+}
+
+// Lookup finds the user owning rawEmail (normalised with
+// inkan.NormalizeEmail). Errors: KindInvalid for a malformed address,
+// KindNotFound "user not found" when no user owns it (also for an
+// unassigned address of an unfinished sign-up).
+func (s *Service) Lookup(ctx context.Context, rawEmail string) (Lookup, error) {
+	addr, err := inkan.NormalizeEmail(rawEmail)
+	if err != nil {
+		return Lookup{}, err
+	}
+	e, err := s.store.FindEmailByAddress(ctx, addr)
+	if errors.Is(err, inkan.ErrNotFound) || (err == nil && e.UserID == uuid.Nil) {
+		return Lookup{}, inkan.E(inkan.KindNotFound, "user not found")
+	}
+	if err != nil {
+		return Lookup{}, err
+	}
+	has, err := s.store.HasCredentials(ctx, e.UserID)
+	if err != nil {
+		return Lookup{}, err
+	}
+	return Lookup{UserID: e.UserID, EmailID: e.ID, Verified: e.Verified, HasWebauthnCredential: has}, nil
+}
+
+// SignUp creates a user with the address rawEmail (Hanko API §2.1 POST
+// /users). With RequireVerification the address is left unassigned until its
+// passcode is finalized; otherwise it is assigned, primary and unverified.
+// Errors: KindForbidden when sign-up is disabled, KindInvalid for a bad
+// address, KindConflict "email address already exists" when a user owns it
+// (nothing is written then).
+func (s *Service) SignUp(ctx context.Context, rawEmail string) (inkan.User, inkan.Email, error) {
+	if !s.opts.AllowSignup {
+		return inkan.User{}, inkan.Email{}, inkan.E(inkan.KindForbidden, "sign-up is disabled")
+	}
+	addr, err := inkan.NormalizeEmail(rawEmail)
+	if err != nil {
+		return inkan.User{}, inkan.Email{}, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	u := inkan.User{ID: uuid.New(), CreatedAt: now, UpdatedAt: now}
+	e := inkan.Email{ID: uuid.New(), Address: addr, CreatedAt: now, UpdatedAt: now}
+	if !s.opts.RequireVerification {
+		e.UserID = u.ID
+	}
+	stored, err := s.store.CreateUser(ctx, u, e)
+	if errors.Is(err, inkan.ErrConflict) {
+		return inkan.User{}, inkan.Email{}, inkan.Wrap(inkan.KindConflict, "email address already exists", err)
+	}
+	if err != nil {
+		return inkan.User{}, inkan.Email{}, err
+	}
+	return u, stored, nil
+}
+
+// User returns the user (KindNotFound "user not found").
+func (s *Service) User(ctx context.Context, id uuid.UUID) (inkan.User, error) {
+	u, err := s.store.GetUser(ctx, id)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return u, inkan.Wrap(inkan.KindNotFound, "user not found", err)
+	}
+	return u, err
+}
+
+// Emails returns the addresses assigned to the user, oldest first.
+func (s *Service) Emails(ctx context.Context, userID uuid.UUID) ([]inkan.Email, error) {
+	return s.store.ListEmails(ctx, userID)
+}
+
+// PrimaryEmail returns the user's primary address, or ok=false when the user
+// has none (an unfinished sign-up).
+func (s *Service) PrimaryEmail(ctx context.Context, userID uuid.UUID) (e inkan.Email, ok bool, err error) {
+	e, err = s.store.PrimaryEmail(ctx, userID)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Email{}, false, nil
+	}
+	return e, err == nil, err
+}
+
+// PasscodeTarget picks the address a login passcode for userID is sent to
+// (Hanko API §2.2 "Target address"): the row emailID when given — it must
+// be the user's or unassigned —, else the user's primary address. Errors
+// (all KindInvalid, Hanko's messages): "user not found", "the specified
+// emailId is not available", "an emailId needs to be specified".
+func (s *Service) PasscodeTarget(ctx context.Context, userID, emailID uuid.UUID) (inkan.Email, error) {
+	if _, err := s.store.GetUser(ctx, userID); err != nil {
+		if errors.Is(err, inkan.ErrNotFound) {
+			return inkan.Email{}, inkan.Wrap(inkan.KindInvalid, "user not found", err)
+		}
+		return inkan.Email{}, err
+	}
+	if emailID != uuid.Nil {
+		e, err := s.store.GetEmail(ctx, emailID)
+		if errors.Is(err, inkan.ErrNotFound) || (err == nil && e.UserID != uuid.Nil && e.UserID != userID) {
+			return inkan.Email{}, inkan.E(inkan.KindInvalid, "the specified emailId is not available")
+		}
+		return e, err
+	}
+	e, ok, err := s.PrimaryEmail(ctx, userID)
+	if err != nil {
+		return inkan.Email{}, err
+	}
+	if !ok {
+		return inkan.Email{}, inkan.E(inkan.KindInvalid, "an emailId needs to be specified")
+	}
+	return e, nil
+}
+
+// CheckClaim decides, before a passcode is consumed, whether userID may log
+// in with (and so take) the address emailID (Hanko API §2.2 finalize rules 5
+// and 6). sessionUser is the subject of a valid session sent with the
+// request, or uuid.Nil. Allowed: the address is the user's own; or it is
+// unassigned and the user has no address yet (sign-up); or it is unassigned
+// and the caller is logged in as that user (adding an address). Errors:
+// KindForbidden "email address has been claimed by another user", or
+// KindForbidden when none of the cases holds.
+func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID) error {
+	e, err := s.store.GetEmail(ctx, emailID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case e.UserID == userID:
+		return nil
+	case e.UserID != uuid.Nil:
+		return inkan.E(inkan.KindForbidden, "email address has been claimed by another user")
+	case sessionUser == userID:
+		return nil
+	}
+	emails, err := s.store.ListEmails(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(emails) == 0 {
+		return nil
+	}
+	return inkan.E(inkan.KindForbidden, "")
+}
+
+// Claim assigns emailID to userID as verified, primary when the user had no
+// primary address. KindForbidden "email address has been claimed by another
+// user" when another user took it meanwhile.
+func (s *Service) Claim(ctx context.Context, emailID, userID uuid.UUID) (inkan.Email, error) {
+	e, err := s.store.ClaimEmail(ctx, emailID, userID)
+	if errors.Is(err, inkan.ErrConflict) {
+		return e, inkan.Wrap(inkan.KindForbidden, "email address has been claimed by another user", err)
+	}
+	return e, err
+}

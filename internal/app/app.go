@@ -1,0 +1,414 @@
+// Package app is inkan's composition root: it opens the store (migrating
+// under a lock when allowed), loads or creates the secret, builds the
+// services, and runs the public and admin HTTP servers with timeouts until
+// the context ends, then shuts them down gracefully.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/inkan-auth/inkan/internal/account"
+	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/httpapi"
+	"github.com/inkan-auth/inkan/internal/keys"
+	"github.com/inkan-auth/inkan/internal/mail"
+	"github.com/inkan-auth/inkan/internal/passcode"
+	"github.com/inkan-auth/inkan/internal/passkey"
+	"github.com/inkan-auth/inkan/internal/ratelimit"
+	"github.com/inkan-auth/inkan/internal/session"
+	"github.com/inkan-auth/inkan/internal/store"
+)
+
+// App is a built inkan node.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	api     *httpapi.API
+	closers []func() error
+}
+
+// NewLogger returns the process logger for cfg.Log (level, text|json) on w.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenStore opens the configured database and, for serve, makes sure its
+// schema is current: with auto-migrate (the default only for SQLite) it
+// applies pending migrations under the store's lock; otherwise a schema
+// that is behind is an error naming the command to run.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*store.Store, error) {
+	dialect, dsn := cfg.DatabaseDSN()
+	st, err := store.Open(ctx, store.Options{
+		Dialect:         dialect,
+		DSN:             dsn,
+		MaxOpenConns:    cfg.Database.MaxOpenConns,
+		MaxIdleConns:    cfg.Database.MaxIdleConns,
+		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
+		ConnMaxIdleTime: cfg.Database.ConnMaxIdleTime,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	if !migrate {
+		return st, nil
+	}
+	if cfg.AutoMigrate() {
+		applied, err := st.MigrateUp(ctx)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		if len(applied) > 0 {
+			log.Info("applied database migrations", "migrations", strings.Join(applied, ","))
+		}
+		return st, nil
+	}
+	pending, err := st.PendingMigrations(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migration status: %w", err)
+	}
+	if pending > 0 {
+		st.Close()
+		return nil, fmt.Errorf("the database schema is behind by %d migration(s); run `inkan migrate up --config <file>` first (or set database.auto_migrate: true)", pending)
+	}
+	return st, nil
+}
+
+// New builds a node from cfg. Logs go to log; the development mailer (used
+// when email_delivery.smtp.host is empty) writes its messages to outbox.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Writer) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	dialect, dsn := cfg.DatabaseDSN()
+	if dialect == "sqlite" {
+		log.Info("database: embedded SQLite", "path", dsn)
+	} else {
+		log.Info("database", "dialect", dialect)
+	}
+	secrets, err := loadSecrets(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.store, err = OpenStore(ctx, cfg, log, true)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.store.Close)
+
+	mailer, err := newMailer(cfg, log, outbox)
+	if err != nil {
+		return nil, err
+	}
+
+	km, err := keys.New(ctx, a.store, keys.Options{
+		Secrets:            secrets,
+		Algorithm:          cfg.Secrets.SigningAlgorithm,
+		RSABits:            cfg.Secrets.RSAKeySize,
+		VerificationWindow: cfg.Session.Lifespan,
+	}, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	audience := cfg.Session.Audience
+	if len(audience) == 0 {
+		audience = []string{cfg.Webauthn.RelyingParty.ID}
+	}
+	sessions := session.New(a.store, km, session.Options{
+		Lifespan:         cfg.Session.Lifespan,
+		Audience:         audience,
+		Issuer:           cfg.Session.Issuer,
+		Limit:            cfg.Session.Limit,
+		IdleTimeout:      cfg.Session.IdleTimeout,
+		AcquireIPAddress: cfg.Session.AcquireIPAddress,
+		AcquireUserAgent: cfg.Session.AcquireUserAgent,
+	}, time.Now)
+	passcodes, err := passcode.New(a.store, mailer, passcode.Options{
+		TTL:         cfg.Email.PasscodeTTL,
+		Secret:      derive(secrets[0], "inkan/passcode-hmac/v1"),
+		ServiceName: cfg.Service.Name,
+	}, time.Now, log)
+	if err != nil {
+		return nil, err
+	}
+	passkeys, err := passkey.New(a.store, passkey.Options{
+		RPID:                  cfg.Webauthn.RelyingParty.ID,
+		RPDisplayName:         cfg.Webauthn.RelyingParty.DisplayName,
+		Origins:               cfg.Webauthn.RelyingParty.Origins,
+		RegistrationTimeout:   cfg.Webauthn.Timeouts.Registration,
+		LoginTimeout:          cfg.Webauthn.Timeouts.Login,
+		UserVerification:      cfg.Passkey.UserVerification,
+		AttestationPreference: cfg.Passkey.AttestationPreference,
+	}, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	limiter, degraded, err := newLimiter(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := limiter.(io.Closer); ok {
+		a.closers = append(a.closers, c.Close)
+	}
+
+	var wk httpapi.WellKnownConfig
+	wk.Password.Enabled = cfg.Password.Enabled
+	wk.Password.MinPasswordLength = cfg.Password.MinLength
+	wk.Emails.RequireVerification = cfg.Email.RequireVerification
+	wk.Emails.MaxNumOfAddresses = cfg.Email.Limit
+	wk.Account.AllowDeletion = cfg.Account.AllowDeletion
+	wk.Account.AllowSignup = cfg.Account.AllowSignup
+
+	st := a.store
+	a.api = httpapi.New(httpapi.API{
+		Accounts:  account.New(a.store, account.Options{RequireVerification: cfg.Email.RequireVerification, AllowSignup: cfg.Account.AllowSignup}, time.Now),
+		Passcodes: passcodes,
+		Sessions:  sessions,
+		Keys:      km,
+		Passkeys:  passkeys,
+		Limiter:   limiter,
+		Ready: func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return err
+			}
+			if degraded != nil && degraded() {
+				log.Debug("rate limiter degraded to in-memory store")
+			}
+			return nil
+		},
+		Opts: httpapi.Options{
+			AuthTokenHeader: cfg.Session.EnableAuthTokenHeader,
+			Cookie: httpapi.CookieOptions{
+				Name:       cfg.Session.Cookie.Name,
+				Domain:     cfg.Session.Cookie.Domain,
+				HTTPOnly:   cfg.Session.Cookie.HTTPOnly,
+				Secure:     cfg.Session.Cookie.Secure,
+				SameSite:   sameSite(cfg.Session.Cookie.SameSite),
+				Persistent: cfg.Session.Cookie.Retention != "session",
+			},
+			Lifespan:       cfg.Session.Lifespan,
+			MaxBodyBytes:   cfg.Server.MaxRequestBodyBytes,
+			TrustedProxies: cfg.TrustedProxyPrefixes(),
+			CORS: httpapi.CORSOptions{
+				AllowOrigins:   cfg.Server.Public.CORS.AllowOrigins,
+				UnsafeWildcard: cfg.Server.Public.CORS.UnsafeWildcardOriginAllowed,
+			},
+			PasscodeLimit: ratelimit.Limit{Tokens: cfg.RateLimiter.PasscodeLimits.Tokens, Interval: cfg.RateLimiter.PasscodeLimits.Interval},
+			LogHealth:     cfg.Log.LogHealthAndMetrics,
+			WellKnown:     wk,
+		},
+	}, log)
+	return a, nil
+}
+
+// Close releases the store and the rate limiter's connections.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.log.Warn("close", "error", err)
+		}
+	}
+	a.closers = nil
+}
+
+// Serve listens on the public and admin addresses and serves until ctx is
+// done; then it stops accepting, waits up to server.shutdown_timeout for
+// requests in flight, and returns. A listener that cannot bind is an error.
+func (a *App) Serve(ctx context.Context) error {
+	type listener struct {
+		name string
+		ln   net.Listener
+		srv  *http.Server
+	}
+	s := a.cfg.Server
+	var ls []listener
+	for _, l := range []struct {
+		name, addr string
+		h          http.Handler
+	}{
+		{"public", s.Public.Address, a.api.Public()},
+		{"admin", s.Admin.Address, a.api.Admin()},
+	} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, o := range ls {
+				o.ln.Close()
+			}
+			return fmt.Errorf("%s API: listen on %s: %w", l.name, l.addr, err)
+		}
+		ls = append(ls, listener{name: l.name, ln: ln, srv: &http.Server{
+			Handler:           l.h,
+			ReadTimeout:       s.ReadTimeout,
+			ReadHeaderTimeout: s.ReadHeaderTimeout,
+			WriteTimeout:      s.WriteTimeout,
+			IdleTimeout:       s.IdleTimeout,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}})
+	}
+	errc := make(chan error, len(ls))
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		a.log.Info(l.name+" API listening", "addr", l.ln.Addr().String())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s API: %w", l.name, err)
+			}
+		}()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	case serveErr = <-errc:
+		a.log.Error("server failed; shutting down", "error", serveErr)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	for _, l := range ls {
+		if err := l.srv.Shutdown(sctx); err != nil {
+			a.log.Warn(l.name+" API: shutdown", "error", err)
+			l.srv.Close()
+		}
+	}
+	wg.Wait()
+	a.log.Info("stopped")
+	return serveErr
+}
+
+// derive returns a purpose-bound 32-byte key from a configured secret:
+// SHA-256(purpose ‖ 0x00 ‖ secret). Distinct purposes give independent keys.
+func derive(secret, purpose string) []byte {
+	h := sha256.New()
+	h.Write([]byte(purpose))
+	h.Write([]byte{0})
+	h.Write([]byte(secret))
+	return h.Sum(nil)
+}
+
+func sameSite(s string) http.SameSite {
+	switch strings.ToLower(s) {
+	case "lax":
+		return http.SameSiteLaxMode
+	case "none":
+		return http.SameSiteNoneMode
+	case "strict":
+		return http.SameSiteStrictMode
+	}
+	return http.SameSiteDefaultMode
+}
+
+// newMailer returns the SMTP mailer, or the development mailer writing to
+// outbox when no SMTP host is configured.
+func newMailer(cfg config.Config, log *slog.Logger, outbox io.Writer) (passcode.Mailer, error) {
+	tmpl, err := mail.LoadTemplates(cfg.Email.TemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("mail templates: %w", err)
+	}
+	smtp := cfg.EmailDelivery.SMTP
+	if smtp.Host == "" {
+		log.Warn("mailer: development mailer — no SMTP host configured (email_delivery.smtp.host), passcode mails are printed to standard output")
+		return mail.NewDev(outbox, tmpl, log), nil
+	}
+	port, err := strconv.Atoi(smtp.Port)
+	if err != nil {
+		return nil, fmt.Errorf("email_delivery.smtp.port: %w", err)
+	}
+	log.Info("mailer: SMTP", "host", smtp.Host, "port", port, "implicit_tls", cfg.SMTPImplicitTLS())
+	return mail.NewSMTP(mail.SMTPOptions{
+		Host:          smtp.Host,
+		Port:          port,
+		User:          smtp.User,
+		Password:      smtp.Password,
+		FromAddress:   cfg.EmailDelivery.FromAddress,
+		FromName:      cfg.EmailDelivery.FromName,
+		ImplicitTLS:   cfg.SMTPImplicitTLS(),
+		Timeout:       smtp.Timeout,
+		CodeInSubject: cfg.Email.PasscodeInSubject,
+	}, tmpl, log)
+}
+
+// newLimiter builds the rate limiter: nil when disabled; in-memory; or
+// Redis with an in-memory fallback whose state is reported by degraded.
+func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, func() bool, error) {
+	rl := cfg.RateLimiter
+	if !rl.Enabled {
+		return nil, nil, nil
+	}
+	mem := ratelimit.NewMemory(time.Now)
+	if rl.Store != "redis" {
+		return mem, nil, nil
+	}
+	client := redis.NewClient(&redis.Options{
+		Addr:         rl.Redis.Address,
+		Password:     rl.Redis.Password,
+		DialTimeout:  time.Second,
+		ReadTimeout:  500 * time.Millisecond,
+		WriteTimeout: 500 * time.Millisecond,
+	})
+	fb := ratelimit.NewFallback(ratelimit.NewRedis(client, "inkan:rl:"), mem, log)
+	log.Info("rate limiter: redis", "address", rl.Redis.Address)
+	return fb, fb.Degraded, nil
+}
+
+// Store is the storage type, for commands that manage the schema.
+type Store = store.Store
+
+// OpenKeys opens the store and the signing-key manager for the `jwk`
+// commands. The returned close function releases the store.
+func OpenKeys(ctx context.Context, cfg config.Config, log *slog.Logger) (*keys.Manager, func() error, error) {
+	secrets, err := loadSecrets(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := OpenStore(ctx, cfg, log, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	km, err := keys.New(ctx, st, keys.Options{
+		Secrets:            secrets,
+		Algorithm:          cfg.Secrets.SigningAlgorithm,
+		RSABits:            cfg.Secrets.RSAKeySize,
+		VerificationWindow: cfg.Session.Lifespan,
+	}, time.Now)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return km, st.Close, nil
+}
+
+// PublicHandler is the public API's handler (for tests and embedding).
+func (a *App) PublicHandler() http.Handler { return a.api.Public() }
+
+// AdminHandler is the admin API's handler.
+func (a *App) AdminHandler() http.Handler { return a.api.Admin() }

@@ -1,0 +1,124 @@
+// Package httpapi is inkan's HTTP layer: the public and admin route tables
+// (routes_public.go, routes_admin.go), thin handlers that decode, call a
+// domain service and encode, one error writer, and middleware. It speaks
+// Hanko's legacy REST API (../shared/reference/hanko-api.md).
+//
+// It never imports the store, SQL drivers, the mail transport or the config
+// loader: the composition root (internal/app) hands it built services.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/inkan-auth/inkan/internal/account"
+	"github.com/inkan-auth/inkan/internal/keys"
+	"github.com/inkan-auth/inkan/internal/passcode"
+	"github.com/inkan-auth/inkan/internal/passkey"
+	"github.com/inkan-auth/inkan/internal/ratelimit"
+	"github.com/inkan-auth/inkan/internal/session"
+)
+
+// CookieOptions are the session cookie's attributes (session.cookie.*,
+// Hanko API §3.1).
+type CookieOptions struct {
+	Name     string        // default "hanko"
+	Domain   string        // empty = host-only
+	HTTPOnly bool          // default true
+	Secure   bool          // default true
+	SameSite http.SameSite // default Strict
+	// Persistent: Max-Age = session lifespan; false = a browser-session
+	// cookie without Max-Age (session.cookie.retention: session).
+	Persistent bool
+}
+
+// WellKnownConfig is the body of GET /.well-known/config (Hanko API §2.8).
+type WellKnownConfig struct {
+	Password struct {
+		Enabled           bool `json:"enabled"`
+		MinPasswordLength int  `json:"min_password_length"`
+	} `json:"password"`
+	Emails struct {
+		RequireVerification bool `json:"require_verification"`
+		MaxNumOfAddresses   int  `json:"max_num_of_addresses"`
+	} `json:"emails"`
+	Providers []string `json:"providers"`
+	Account   struct {
+		AllowDeletion bool `json:"allow_deletion"`
+		AllowSignup   bool `json:"allow_signup"`
+	} `json:"account"`
+	UseEnterprise bool `json:"use_enterprise"`
+}
+
+// Options are the HTTP-level settings.
+type Options struct {
+	// AuthTokenHeader (session.enable_auth_token_header): deliver the JWT in
+	// X-Auth-Token instead of a cookie.
+	AuthTokenHeader bool
+	Cookie          CookieOptions
+	// Lifespan is session.lifespan; sent as X-Session-Lifetime in seconds.
+	Lifespan time.Duration
+	// MaxBodyBytes caps request bodies (server.max_request_body_bytes).
+	MaxBodyBytes int64
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP are
+	// believed (server.public.trusted_proxies).
+	TrustedProxies []netip.Prefix
+	// CORS is server.public.cors.
+	CORS CORSOptions
+	// PasscodeLimit is rate_limiter.passcode_limits; zero Tokens = no limit.
+	PasscodeLimit ratelimit.Limit
+	// LogHealth logs /health/* requests at info level (log.log_health_and_metrics).
+	LogHealth bool
+	// WellKnown is served at /.well-known/config.
+	WellKnown WellKnownConfig
+}
+
+// CORSOptions configure cross-origin access (server.public.cors.*).
+type CORSOptions struct {
+	AllowOrigins []string // exact origins; "*" only with UnsafeWildcard
+	// UnsafeWildcard lets "*" match any origin (then without credentials).
+	UnsafeWildcard bool
+}
+
+// API holds the services the handlers call.
+type API struct {
+	Accounts  *account.Service
+	Passcodes *passcode.Service
+	Sessions  *session.Manager
+	Keys      *keys.Manager
+	Passkeys  *passkey.Service
+	// Limiter enforces rate limits; nil disables them.
+	Limiter ratelimit.Limiter
+	// Ready reports readiness for /health/ready: nil when the database
+	// answers; it is called with a short deadline.
+	Ready func(ctx context.Context) error
+	Opts  Options
+	log   *slog.Logger
+}
+
+// New returns an API that logs to log.
+func New(a API, log *slog.Logger) *API {
+	a.log = log
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.Opts.Cookie.Name == "" {
+		a.Opts.Cookie.Name = "hanko"
+	}
+	return &a
+}
+
+// chain wraps the route table in the middleware every listener shares,
+// outermost first: request id, recover, access log, client address,
+// security headers, body limit.
+func (a *API) chain(h http.Handler) http.Handler {
+	h = withBodyLimit(a.Opts.MaxBodyBytes, h)
+	h = withSecurityHeaders(h)
+	h = withClientIP(a.Opts.TrustedProxies, h)
+	h = withAccessLog(a.log, a.Opts.LogHealth, h)
+	h = withRecover(a.log, h)
+	return withRequestID(h)
+}

@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/session"
+)
+
+// tokenCandidates returns the session tokens a request carries, in the
+// order they are tried (Hanko API §1.3): the Authorization Bearer value,
+// then the session cookie.
+func (a *API) tokenCandidates(r *http.Request) []string {
+	var out []string
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		if t := strings.TrimSpace(h[7:]); t != "" {
+			out = append(out, t)
+		}
+	}
+	if c, err := r.Cookie(a.Opts.Cookie.Name); err == nil && c.Value != "" {
+		out = append(out, c.Value)
+	}
+	return out
+}
+
+// authenticate verifies the request's session (the first candidate that
+// verifies wins, so a stale header does not block a valid cookie). It
+// returns KindUnauthorized when none verifies.
+func (a *API) authenticate(r *http.Request) (session.Claims, error) {
+	var last error = inkan.E(inkan.KindUnauthorized, "")
+	for _, t := range a.tokenCandidates(r) {
+		c, err := a.Sessions.Verify(r.Context(), t)
+		if err == nil {
+			return c, nil
+		}
+		if inkan.KindOf(err) != inkan.KindUnauthorized {
+			return session.Claims{}, err
+		}
+		last = err
+	}
+	return session.Claims{}, last
+}
+
+// requireSession wraps a handler that needs a logged-in user; the claims
+// are in the context (claimsFrom).
+func (a *API) requireSession(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := a.authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), ctxClaims, c)))
+	}
+}
+
+// claimsFrom returns the claims put in the context by requireSession.
+func claimsFrom(ctx context.Context) session.Claims {
+	c, _ := ctx.Value(ctxClaims).(session.Claims)
+	return c
+}
+
+// optionalSession returns the claims of a valid session if the request
+// carries one, else ok=false. Errors other than "unauthorized" are returned.
+func (a *API) optionalSession(r *http.Request) (session.Claims, bool, error) {
+	if len(a.tokenCandidates(r)) == 0 {
+		return session.Claims{}, false, nil
+	}
+	c, err := a.authenticate(r)
+	if err != nil {
+		if inkan.KindOf(err) == inkan.KindUnauthorized {
+			return session.Claims{}, false, nil
+		}
+		return session.Claims{}, false, err
+	}
+	return c, true, nil
+}
+
+// deliverSession hands a new session JWT to the client (Hanko API §1.4):
+// X-Session-Lifetime in whole seconds, and either X-Auth-Token (header
+// mode) or the session cookie. Responses holding a token are never cached.
+func (a *API) deliverSession(w http.ResponseWriter, token string) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Session-Lifetime", strconv.FormatInt(int64(a.Opts.Lifespan.Seconds()), 10))
+	if a.Opts.AuthTokenHeader {
+		h.Set("X-Auth-Token", token)
+		return
+	}
+	c := a.cookie(token)
+	if a.Opts.Cookie.Persistent {
+		c.MaxAge = int(a.Opts.Lifespan.Seconds())
+	}
+	http.SetCookie(w, c)
+}
+
+// clearSession sets the deletion cookie: same name, domain, path and flags,
+// empty value, Max-Age=0 (Hanko API §1.4).
+func (a *API) clearSession(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	c := a.cookie("")
+	c.MaxAge = -1 // net/http writes Max-Age=0
+	http.SetCookie(w, c)
+}
+
+func (a *API) cookie(value string) *http.Cookie {
+	o := a.Opts.Cookie
+	return &http.Cookie{
+		Name:     o.Name,
+		Value:    value,
+		Path:     "/",
+		Domain:   o.Domain,
+		HttpOnly: o.HTTPOnly,
+		Secure:   o.Secure,
+		SameSite: o.SameSite,
+	}
+}
+
+// issueSession creates a session for the user, with the primary e-mail as
+// the email claim, and delivers it.
+func (a *API) issueSession(w http.ResponseWriter, r *http.Request, userID uuid.UUID, email *inkan.Email) error {
+	token, _, err := a.Sessions.Issue(r.Context(), userID, email, session.Meta{
+		IPAddress: clientIP(r.Context()),
+		UserAgent: r.UserAgent(),
+	})
+	if err != nil {
+		return err
+	}
+	a.deliverSession(w, token)
+	return nil
+}

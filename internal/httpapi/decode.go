@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// decodeJSON reads the request body into dst (Hanko API §0 "Body
+// encoding"). An empty body leaves dst zero. Errors, all classified:
+// KindUnsupportedMediaType for a content type other than application/json,
+// KindTooLarge past the body limit (server.max_request_body_bytes),
+// KindInvalid for malformed JSON, a wrong field type, or trailing data.
+func decodeJSON(r *http.Request, dst any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return inkan.Wrap(inkan.KindTooLarge, fmt.Sprintf("request body must not be larger than %d bytes", mbe.Limit), err)
+		}
+		return inkan.Wrap(inkan.KindInvalid, "could not read request body", err)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return inkan.E(inkan.KindUnsupportedMediaType, "")
+		}
+	}
+	return unmarshalStrict(body, dst)
+}
+
+// unmarshalStrict decodes exactly one JSON value into dst.
+func unmarshalStrict(body []byte, dst any) error {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return inkan.E(inkan.KindInvalid, "request body must be a single JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return inkan.E(inkan.KindInvalid, "request body must be a single JSON value")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into a client message that names the
+// offset or field, never the value.
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return inkan.Wrap(inkan.KindInvalid, fmt.Sprintf("Syntax error: offset=%d, error=%s", se.Offset, se.Error()), err)
+	case errors.As(err, &te):
+		return inkan.Wrap(inkan.KindInvalid, fmt.Sprintf("Unmarshal type error: expected=%s, got=%s, field=%s, offset=%d", te.Type, te.Value, te.Field, te.Offset), err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return inkan.Wrap(inkan.KindInvalid, "Syntax error: unexpected end of JSON input", err)
+	}
+	return inkan.Wrap(inkan.KindInvalid, "malformed JSON body", err)
+}
+
+// readRaw reads a body that is handed on as bytes (WebAuthn responses),
+// applying the same content type and size rules as decodeJSON.
+func readRaw(r *http.Request) ([]byte, error) {
+	var raw json.RawMessage
+	if err := decodeJSON(r, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// problems collects validation failures and joins them with " and "
+// (Hanko API §1.2).
+type problems []string
+
+func (p *problems) required(field, value string) {
+	if strings.TrimSpace(value) == "" {
+		*p = append(*p, field+" is a required field")
+	}
+}
+
+// uuidField parses value as a UUID in canonical hyphenated form; it records
+// "<field> is a required field" or "<field> must be a valid uuid".
+func (p *problems) uuidField(field, value string, required bool) uuid.UUID {
+	if value == "" {
+		if required {
+			*p = append(*p, field+" is a required field")
+		}
+		return uuid.Nil
+	}
+	id, err := parseUUID(value)
+	if err != nil {
+		*p = append(*p, field+" must be a valid uuid")
+	}
+	return id
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return inkan.E(inkan.KindInvalid, strings.Join(p, " and "))
+}
+
+// parseUUID accepts only the 36-character hyphenated form.
+func parseUUID(s string) (uuid.UUID, error) {
+	if len(s) != 36 {
+		return uuid.Nil, errors.New("not a uuid")
+	}
+	return uuid.Parse(s)
+}

@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// statusOf is the one table from error kind to HTTP status.
+var statusOf = map[inkan.Kind]int{
+	inkan.KindInternal:             http.StatusInternalServerError,
+	inkan.KindInvalid:              http.StatusBadRequest,
+	inkan.KindUnauthorized:         http.StatusUnauthorized,
+	inkan.KindForbidden:            http.StatusForbidden,
+	inkan.KindNotFound:             http.StatusNotFound,
+	inkan.KindMethodNotAllowed:     http.StatusMethodNotAllowed,
+	inkan.KindTimeout:              http.StatusRequestTimeout,
+	inkan.KindConflict:             http.StatusConflict,
+	inkan.KindGone:                 http.StatusGone,
+	inkan.KindTooLarge:             http.StatusRequestEntityTooLarge,
+	inkan.KindUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	inkan.KindUnprocessable:        http.StatusUnprocessableEntity,
+	inkan.KindTooManyRequests:      http.StatusTooManyRequests,
+	inkan.KindBadGateway:           http.StatusBadGateway,
+	inkan.KindUnavailable:          http.StatusServiceUnavailable,
+}
+
+// ErrorBody is Hanko's error body (Hanko API §1.1): code equals the HTTP
+// status; message is the client message or the status text.
+type ErrorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a handlerFunc to http.Handler: every error goes through
+// writeError, the only place an error becomes a response.
+func (a *API) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// writeError writes err as {"code","message"}. A classified error shows its
+// client message; anything else is an opaque 500 whose cause is logged with
+// the request id, never sent. Context cancellation by a client that went
+// away is logged at debug level only.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	kind := inkan.KindOf(err)
+	status := statusOf[kind]
+	msg := inkan.MessageOf(err)
+	if kind == inkan.KindInternal {
+		msg = ""
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			a.log.Debug("request cancelled", "request_id", requestID(r.Context()), "error", err)
+		} else {
+			a.log.Error("internal error", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
+		}
+	} else if status >= 500 {
+		a.log.Warn("request failed", "request_id", requestID(r.Context()), "status", status, "error", err)
+	}
+	writeErrorStatus(w, r, status, msg)
+}
+
+// writeErrorStatus writes the error body for status; an empty msg becomes
+// the status text. HEAD requests get the status only.
+func writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Del("Content-Length")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = json.NewEncoder(w).Encode(ErrorBody{Code: status, Message: msg})
+}
+
+// writeJSON writes v with status as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// logWriteError is for encode failures after the header went out: the
+// client is gone or the connection broke; nothing more can be sent.
+func logWriteError(log *slog.Logger, err error) {
+	if err != nil {
+		log.Debug("response write failed", "error", err)
+	}
+}

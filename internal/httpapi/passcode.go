@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/passcode"
+	"github.com/inkan-auth/inkan/internal/ratelimit"
+)
+
+type passcodeInitRequest struct {
+	UserID  string `json:"user_id"`
+	EmailID string `json:"email_id"`
+}
+
+type passcodeResponse struct {
+	ID        uuid.UUID `json:"id"`
+	TTL       int       `json:"ttl"` // seconds
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// passcodeInitialize is POST /passcode/login/initialize (Hanko API §2.2):
+// validate → pick the target address → rate limit (per user and client
+// address, and per target address) → reject a session of another user
+// (403) → create and mail the code. 200 {id, ttl, created_at}.
+func (a *API) passcodeInitialize(w http.ResponseWriter, r *http.Request) error {
+	var req passcodeInitRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var p problems
+	userID := p.uuidField("user_id", req.UserID, true)
+	emailID := p.uuidField("email_id", req.EmailID, false)
+	if err := p.err(); err != nil {
+		return err
+	}
+	if emailID == uuid.Nil {
+		if c, err := r.Cookie("hanko_email_id"); err == nil && c.Value != "" {
+			id, err := parseUUID(c.Value)
+			if err != nil {
+				return inkan.E(inkan.KindInvalid, "failed to parse emailId as uuid")
+			}
+			emailID = id
+		}
+	}
+	target, err := a.Accounts.PasscodeTarget(r.Context(), userID, emailID)
+	if err != nil {
+		return err
+	}
+	if err := a.rateLimit(w, r, a.Opts.PasscodeLimit,
+		ratelimit.Key("/passcode/login/initialize", userID.String(), clientIP(r.Context())),
+		ratelimit.Key("/passcode/login/initialize", "email", target.Address)); err != nil {
+		return err
+	}
+	if claims, ok, err := a.optionalSession(r); err != nil {
+		return err
+	} else if ok && claims.Subject != userID {
+		return inkan.E(inkan.KindForbidden, "")
+	}
+	pc, err := a.Passcodes.Initialize(r.Context(), passcode.Recipient{
+		UserID:         userID,
+		EmailID:        target.ID,
+		Address:        target.Address,
+		Language:       r.Header.Get("X-Language"),
+		AcceptLanguage: r.Header.Get("Accept-Language"),
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, passcodeResponse{ID: pc.ID, TTL: int(pc.TTL.Seconds()), CreatedAt: pc.CreatedAt})
+}
+
+type passcodeFinalizeRequest struct {
+	ID   string `json:"id"`
+	Code string `json:"code"`
+}
+
+// passcodeFinalize is POST /passcode/login/finalize (Hanko API §2.2, with
+// inkan's 404 for an unknown id): checks and consumes the code, verifies
+// and claims the address, and issues a session.
+func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
+	var req passcodeFinalizeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var p problems
+	id := p.uuidField("id", req.ID, true)
+	p.required("code", req.Code)
+	if err := p.err(); err != nil {
+		return err
+	}
+	var sessionUser uuid.UUID
+	if claims, ok, err := a.optionalSession(r); err != nil {
+		return err
+	} else if ok {
+		sessionUser = claims.Subject
+	}
+	pc, err := a.Passcodes.Finalize(r.Context(), id, req.Code, func(pc inkan.Passcode) error {
+		return a.Accounts.CheckClaim(r.Context(), pc.UserID, pc.EmailID, sessionUser)
+	})
+	if err != nil {
+		return err
+	}
+	email, err := a.Accounts.Claim(r.Context(), pc.EmailID, pc.UserID)
+	if err != nil {
+		return err
+	}
+	if !email.Primary {
+		primary, ok, err := a.Accounts.PrimaryEmail(r.Context(), pc.UserID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			email = primary
+		}
+	}
+	if err := a.issueSession(w, r, pc.UserID, &email); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, passcodeResponse{ID: pc.ID, TTL: int(pc.TTL.Seconds()), CreatedAt: pc.CreatedAt})
+}
+
+// rateLimit takes one token from each key's bucket under limit l and sets
+// the X-RateLimit-* headers of the tightest bucket (Hanko API §1.5). When a
+// bucket is empty it sets Retry-After (whole seconds, rounded up) and
+// returns KindTooManyRequests. A nil Limiter or zero l.Tokens disables it.
+func (a *API) rateLimit(w http.ResponseWriter, r *http.Request, l ratelimit.Limit, keys ...string) error {
+	if a.Limiter == nil || l.Tokens <= 0 {
+		return nil
+	}
+	var tightest *ratelimit.Result
+	for _, k := range keys {
+		res, err := a.Limiter.Take(r.Context(), k, l)
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if tightest == nil || !res.Allowed || res.Remaining < tightest.Remaining {
+			res := res
+			tightest = &res
+		}
+		if !res.Allowed {
+			break
+		}
+	}
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(tightest.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(tightest.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.Itoa(ceilSeconds(tightest.Reset)))
+	if !tightest.Allowed {
+		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(tightest.RetryAfter))))
+		return inkan.E(inkan.KindTooManyRequests, "")
+	}
+	return nil
+}
+
+func ceilSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
+}

@@ -1,0 +1,197 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+type emailRequest struct {
+	Email string `json:"email"`
+}
+
+// lookupUser is POST /user (Hanko API §2.1): 200 {id, email_id, verified,
+// has_webauthn_credential}, 404 when no user owns the address.
+func (a *API) lookupUser(w http.ResponseWriter, r *http.Request) error {
+	var req emailRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var p problems
+	p.required("email", req.Email)
+	if err := p.err(); err != nil {
+		return err
+	}
+	res, err := a.Accounts.Lookup(r.Context(), req.Email)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"id":                      res.UserID,
+		"email_id":                res.EmailID,
+		"verified":                res.Verified,
+		"has_webauthn_credential": res.HasWebauthnCredential,
+	})
+}
+
+// createUser is POST /users (Hanko API §2.1): 200 {id, user_id, email_id};
+// 409 when the address is taken. Without required verification the user is
+// signed in at once, with a session row (fixing Hanko's missing row).
+func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
+	var req emailRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var p problems
+	p.required("email", req.Email)
+	if err := p.err(); err != nil {
+		return err
+	}
+	u, e, err := a.Accounts.SignUp(r.Context(), req.Email)
+	if err != nil {
+		return err
+	}
+	if e.UserID == u.ID {
+		e.Primary = true
+		if err := a.issueSession(w, r, u.ID, &e); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: "hanko_email_id", Value: e.ID.String(), Path: "/",
+		Domain: a.Opts.Cookie.Domain, Secure: a.Opts.Cookie.Secure,
+		HttpOnly: a.Opts.Cookie.HTTPOnly, SameSite: http.SameSiteNoneMode,
+	})
+	return writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "user_id": u.ID, "email_id": e.ID})
+}
+
+// credentialJSON is the "cred" object of Hanko API §2.1 (GET /me) and §2.4.
+type credentialJSON struct {
+	ID              string     `json:"id"`
+	Name            string     `json:"name,omitempty"`
+	PublicKey       string     `json:"public_key"`
+	AttestationType string     `json:"attestation_type"`
+	AAGUID          uuid.UUID  `json:"aaguid"`
+	LastUsedAt      *time.Time `json:"last_used_at,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	Transports      []string   `json:"transports"`
+	BackupEligible  bool       `json:"backup_eligible"`
+	BackupState     bool       `json:"backup_state"`
+	MFAOnly         bool       `json:"mfa_only"`
+}
+
+func toCredentialJSON(c inkan.Credential) credentialJSON {
+	out := credentialJSON{
+		ID:              base64.RawURLEncoding.EncodeToString(c.ID),
+		Name:            c.Name,
+		PublicKey:       base64.RawURLEncoding.EncodeToString(c.PublicKey),
+		AttestationType: c.AttestationType,
+		AAGUID:          c.AAGUID,
+		CreatedAt:       c.CreatedAt,
+		Transports:      c.Transports,
+		BackupEligible:  c.BackupEligible,
+		BackupState:     c.BackupState,
+	}
+	if out.Transports == nil {
+		out.Transports = []string{}
+	}
+	if !c.LastUsedAt.IsZero() {
+		t := c.LastUsedAt
+		out.LastUsedAt = &t
+	}
+	return out
+}
+
+type emailJSON struct {
+	ID         uuid.UUID `json:"id"`
+	Address    string    `json:"address"`
+	IsVerified bool      `json:"is_verified"`
+	IsPrimary  bool      `json:"is_primary"`
+}
+
+// getUser is GET /users/{id} (Hanko API §2.1): only the session's own user
+// (403 otherwise, also for a malformed id); 404 when missing.
+func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
+	claims := claimsFrom(r.Context())
+	id, err := parseUUID(r.PathValue("id"))
+	if err != nil || id != claims.Subject {
+		return inkan.E(inkan.KindForbidden, "")
+	}
+	u, err := a.Accounts.User(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	creds, err := a.Passkeys.Credentials(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
+		"id":                   u.ID,
+		"webauthn_credentials": mapSlice(creds, toCredentialJSON),
+		"created_at":           u.CreatedAt,
+		"updated_at":           u.UpdatedAt,
+	}
+	if e, ok, err := a.Accounts.PrimaryEmail(r.Context(), u.ID); err != nil {
+		return err
+	} else if ok {
+		out["email"] = e.Address
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// me is GET /me (Hanko API §2.1, v2.1.0+ profile shape).
+func (a *API) me(w http.ResponseWriter, r *http.Request) error {
+	claims := claimsFrom(r.Context())
+	u, err := a.Accounts.User(r.Context(), claims.Subject)
+	if err != nil {
+		return err
+	}
+	emails, err := a.Accounts.Emails(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	creds, err := a.Passkeys.Credentials(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
+		"id":         u.ID,
+		"user_id":    u.ID,
+		"created_at": u.CreatedAt,
+		"updated_at": u.UpdatedAt,
+		"mfa_config": map[string]bool{"auth_app_set_up": false, "totp_enabled": false, "security_keys_enabled": false},
+	}
+	if len(emails) > 0 {
+		out["emails"] = mapSlice(emails, func(e inkan.Email) emailJSON {
+			return emailJSON{ID: e.ID, Address: e.Address, IsVerified: e.Verified, IsPrimary: e.Primary}
+		})
+	}
+	if len(creds) > 0 {
+		out["passkeys"] = mapSlice(creds, toCredentialJSON)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// logout is POST /logout (Hanko API §2.1): revokes the session row, sets
+// the deletion cookie, 204.
+func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
+	claims := claimsFrom(r.Context())
+	if err := a.Sessions.Revoke(r.Context(), claims.SessionID); err != nil && inkan.KindOf(err) != inkan.KindNotFound {
+		return err
+	}
+	a.clearSession(w)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func mapSlice[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}

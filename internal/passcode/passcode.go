@@ -1,0 +1,210 @@
+// Package passcode issues and checks one-time e-mail passcodes (Hanko API
+// §2.2, §4): six decimal digits from crypto/rand, kept at rest only as a
+// keyed hash, valid for a TTL, dead after three wrong attempts, used once.
+//
+// The package knows nothing of HTTP, SQL or SMTP: it talks to a Store and a
+// Mailer. Attempt counting and consumption are decided by the Store's
+// conditional updates, so two nodes can never both accept one code.
+package passcode
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// CodeLength is the number of decimal digits in a passcode (Hanko API §4).
+const CodeLength = 6
+
+// codeSpace is 10^CodeLength: codes cover 000000–999999 uniformly.
+var codeSpace = big.NewInt(1_000_000)
+
+// Options configure a Service.
+type Options struct {
+	// TTL is how long a passcode is valid (email.passcode_ttl, default 300 s).
+	TTL time.Duration
+	// Secret keys the HMAC-SHA256 that stores codes at rest; at least 16 bytes.
+	Secret []byte
+	// ServiceName is named in the mail (service.name).
+	ServiceName string
+}
+
+// Service issues and finalizes passcodes.
+type Service struct {
+	store  Store
+	mailer Mailer
+	opts   Options
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// New returns a Service. now may be nil (time.Now). It returns an error when
+// the secret is shorter than 16 bytes or the TTL is not positive.
+func New(store Store, mailer Mailer, o Options, now func() time.Time, log *slog.Logger) (*Service, error) {
+	if len(o.Secret) < 16 {
+		return nil, errors.New("passcode: secret must be at least 16 bytes")
+	}
+	if o.TTL <= 0 {
+		return nil, errors.New("passcode: TTL must be positive")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: store, mailer: mailer, opts: o, now: now, log: log}, nil
+}
+
+// Recipient is the address a passcode is sent to and the languages the
+// requester prefers (X-Language, then Accept-Language).
+type Recipient struct {
+	UserID         uuid.UUID
+	EmailID        uuid.UUID
+	Address        string
+	Language       string
+	AcceptLanguage string
+}
+
+// Initialize creates a passcode for the recipient, stores its keyed hash and
+// mails the code. When the mail cannot be delivered the passcode is deleted,
+// so it can never be finalized, and a KindBadGateway error is returned
+// ("failed to send passcode"). The returned Passcode has no code in it.
+func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, error) {
+	code, err := generateCode()
+	if err != nil {
+		return inkan.Passcode{}, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	p := inkan.Passcode{
+		ID:        uuid.New(),
+		UserID:    r.UserID,
+		EmailID:   r.EmailID,
+		TTL:       s.opts.TTL,
+		CreatedAt: now,
+		ExpiresAt: now.Add(s.opts.TTL),
+	}
+	p.CodeHash = s.hash(p.ID, code)
+	if err := s.store.CreatePasscode(ctx, p); err != nil {
+		return inkan.Passcode{}, fmt.Errorf("passcode: store: %w", err)
+	}
+	mail := inkan.PasscodeMail{
+		To:             r.Address,
+		Code:           code,
+		TTL:            s.opts.TTL,
+		ServiceName:    s.opts.ServiceName,
+		Language:       r.Language,
+		AcceptLanguage: r.AcceptLanguage,
+	}
+	if err := s.mailer.SendPasscode(ctx, mail); err != nil {
+		// The code never reached the user: make sure nobody can use it. A
+		// fresh context, because ctx may be the one that timed out.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if derr := s.store.DeletePasscode(dctx, p.ID); derr != nil {
+			s.log.Error("passcode: could not delete undelivered passcode", "passcode_id", p.ID, "error", derr)
+		}
+		return inkan.Passcode{}, inkan.Wrap(inkan.KindBadGateway, "failed to send passcode", err)
+	}
+	return p, nil
+}
+
+// Finalize checks code against passcode id and consumes it (Hanko API §2.2,
+// with inkan's statuses): unknown or already used id → KindNotFound
+// "passcode not found"; expired → KindTimeout "passcode request timed out";
+// wrong code → KindUnauthorized, and the attempt that reaches
+// inkan.MaxPasscodeAttempts (or any attempt on a dead passcode) → KindGone
+// "max attempts reached". On success the consumed passcode is returned.
+//
+// The code is compared in constant time against the stored HMAC; the
+// attempt counter and the consumption are conditional updates in the store.
+// check, when not nil, runs after the code matched and before the passcode
+// is consumed; an error from it is returned and leaves the passcode usable
+// (Hanko API §2.2 rules 5–6: an address claimed by another user).
+func (s *Service) Finalize(ctx context.Context, id uuid.UUID, code string, check func(inkan.Passcode) error) (inkan.Passcode, error) {
+	p, err := s.store.GetPasscode(ctx, id)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Passcode{}, inkan.Wrap(inkan.KindNotFound, "passcode not found", err)
+	}
+	if err != nil {
+		return inkan.Passcode{}, err
+	}
+	now := s.now().UTC()
+	if p.TryCount >= inkan.MaxPasscodeAttempts {
+		return inkan.Passcode{}, inkan.E(inkan.KindGone, "max attempts reached")
+	}
+	if !now.Before(p.ExpiresAt) {
+		return inkan.Passcode{}, inkan.E(inkan.KindTimeout, "passcode request timed out")
+	}
+	if !hmac.Equal(s.hash(p.ID, code), p.CodeHash) {
+		tries, err := s.store.IncrementPasscodeTries(ctx, p.ID, inkan.MaxPasscodeAttempts)
+		switch {
+		case errors.Is(err, inkan.ErrStale):
+			return inkan.Passcode{}, inkan.E(inkan.KindGone, "max attempts reached")
+		case err != nil:
+			return inkan.Passcode{}, err
+		case tries >= inkan.MaxPasscodeAttempts:
+			return inkan.Passcode{}, inkan.E(inkan.KindGone, "max attempts reached")
+		}
+		return inkan.Passcode{}, inkan.E(inkan.KindUnauthorized, "")
+	}
+	if check != nil {
+		if err := check(p); err != nil {
+			return inkan.Passcode{}, err
+		}
+	}
+	if err := s.store.ConsumePasscode(ctx, p.ID, inkan.MaxPasscodeAttempts, now); err != nil {
+		if errors.Is(err, inkan.ErrStale) {
+			return inkan.Passcode{}, s.whyStale(ctx, p.ID, now)
+		}
+		return inkan.Passcode{}, err
+	}
+	return p, nil
+}
+
+// whyStale explains a consumption that lost a race: the passcode was used
+// by a concurrent request (gone: 404), killed by concurrent wrong attempts
+// (410) or expired in between (408).
+func (s *Service) whyStale(ctx context.Context, id uuid.UUID, now time.Time) error {
+	p, err := s.store.GetPasscode(ctx, id)
+	switch {
+	case errors.Is(err, inkan.ErrNotFound):
+		return inkan.E(inkan.KindNotFound, "passcode not found")
+	case err != nil:
+		return err
+	case p.TryCount >= inkan.MaxPasscodeAttempts:
+		return inkan.E(inkan.KindGone, "max attempts reached")
+	case !now.Before(p.ExpiresAt):
+		return inkan.E(inkan.KindTimeout, "passcode request timed out")
+	}
+	return inkan.E(inkan.KindUnauthorized, "")
+}
+
+// hash returns HMAC-SHA256(secret, id ‖ code): binding the id means a hash
+// copied onto another row does not verify there.
+func (s *Service) hash(id uuid.UUID, code string) []byte {
+	m := hmac.New(sha256.New, s.opts.Secret)
+	m.Write(id[:])
+	m.Write([]byte(code))
+	return m.Sum(nil)
+}
+
+// generateCode returns CodeLength decimal digits drawn uniformly from
+// crypto/rand (rand.Int rejects biased samples).
+func generateCode() (string, error) {
+	n, err := rand.Int(rand.Reader, codeSpace)
+	if err != nil {
+		return "", fmt.Errorf("passcode: random: %w", err)
+	}
+	return fmt.Sprintf("%0*d", CodeLength, n.Int64()), nil
+}
