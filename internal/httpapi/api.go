@@ -112,13 +112,13 @@ func New(a API, log *slog.Logger) *API {
 }
 
 // chain wraps the route table in the middleware every listener shares,
-// outermost first: request id, recover, access log, client address,
+// outermost first: request id, client address, access log, recover,
 // security headers, body limit.
 func (a *API) chain(h http.Handler) http.Handler {
 	h = withBodyLimit(a.Opts.MaxBodyBytes, h)
 	h = withSecurityHeaders(h)
-	h = withClientIP(a.Opts.TrustedProxies, h)
-	h = withAccessLog(a.log, a.Opts.LogHealth, h)
 	h = withRecover(a.log, h)
+	h = withAccessLog(a.log, a.Opts.LogHealth, h)
+	h = withClientIP(a.Opts.TrustedProxies, h)
 	return withRequestID(h)
 }

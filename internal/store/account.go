@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+type userRow struct {
+	bun.BaseModel `bun:"table:users,alias:u"`
+	ID            uuid.UUID `bun:"id,pk"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
+	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+}
+
+func (r userRow) user() inkan.User {
+	return inkan.User{ID: r.ID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type emailRow struct {
+	bun.BaseModel `bun:"table:emails,alias:e"`
+	ID            uuid.UUID `bun:"id,pk"`
+	UserID        uuid.UUID `bun:"user_id,nullzero"` // NULL while unassigned
+	Address       string    `bun:"address,notnull"`
+	Verified      bool      `bun:"verified,notnull"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
+	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+	IsPrimary     bool      `bun:"is_primary,scanonly"`
+}
+
+func (r emailRow) email() inkan.Email {
+	return inkan.Email{
+		ID: r.ID, UserID: r.UserID, Address: r.Address, Verified: r.Verified, Primary: r.IsPrimary,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type primaryEmailRow struct {
+	bun.BaseModel `bun:"table:primary_emails,alias:pe"`
+	ID            uuid.UUID `bun:"id,pk"`
+	EmailID       uuid.UUID `bun:"email_id,notnull"`
+	UserID        uuid.UUID `bun:"user_id,notnull"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
+	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+}
+
+// selectEmails is the e-mail query with Primary derived from primary_emails.
+func selectEmails(db bun.IDB, rows any) *bun.SelectQuery {
+	return db.NewSelect().Model(rows).
+		ColumnExpr("e.*").
+		ColumnExpr("CASE WHEN pe.id IS NULL THEN 0 ELSE 1 END AS is_primary").
+		Join("LEFT JOIN primary_emails AS pe ON pe.email_id = e.id")
+}
+
+func getEmail(ctx context.Context, db bun.IDB, where string, arg any) (inkan.Email, error) {
+	var r emailRow
+	if err := selectEmails(db, &r).Where(where, arg).Limit(1).Scan(ctx); err != nil {
+		return inkan.Email{}, mapErr(err)
+	}
+	return r.email(), nil
+}
+
+// GetUser returns the user with the given id (inkan.ErrNotFound when
+// missing).
+func (s *Store) GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error) {
+	var r userRow
+	if err := s.db.NewSelect().Model(&r).Where("u.id = ?", id).Scan(ctx); err != nil {
+		return inkan.User{}, mapErr(err)
+	}
+	return r.user(), nil
+}
+
+// FindEmailByAddress returns the e-mail row with the (already normalised)
+// address, assigned or not, with Primary filled in; inkan.ErrNotFound when
+// none.
+func (s *Store) FindEmailByAddress(ctx context.Context, address string) (inkan.Email, error) {
+	return getEmail(ctx, s.db, "e.address = ?", address)
+}
+
+// GetEmail returns one e-mail row by id with Primary filled in
+// (inkan.ErrNotFound when missing).
+func (s *Store) GetEmail(ctx context.Context, id uuid.UUID) (inkan.Email, error) {
+	return getEmail(ctx, s.db, "e.id = ?", id)
+}
+
+// ListEmails returns the rows assigned to userID, oldest first, with Primary
+// filled in; an unknown user yields an empty list.
+func (s *Store) ListEmails(ctx context.Context, userID uuid.UUID) ([]inkan.Email, error) {
+	var rows []emailRow
+	if err := selectEmails(s.db, &rows).Where("e.user_id = ?", userID).OrderExpr("e.created_at ASC, e.id ASC").Scan(ctx); err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]inkan.Email, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.email())
+	}
+	return out, nil
+}
+
+// PrimaryEmail returns the user's primary address (inkan.ErrNotFound if
+// none).
+func (s *Store) PrimaryEmail(ctx context.Context, userID uuid.UUID) (inkan.Email, error) {
+	return getEmail(ctx, s.db, "pe.user_id = ?", userID)
+}
+
+// CreateUser inserts u and, in the same transaction, the address e (Hanko
+// API §2.1 POST /users):
+//   - an existing assigned row with e.Address: inkan.ErrConflict, nothing written;
+//   - an existing unassigned row: reused (its ID is returned);
+//   - otherwise e is inserted with its ID.
+//
+// When e.UserID == u.ID the row is assigned to u, its verified flag set to
+// e.Verified and it becomes u's primary address; when e.UserID is uuid.Nil it
+// stays unassigned. Any other e.UserID is an error. A taken user id is
+// inkan.ErrConflict. Returns the stored row.
+func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (inkan.Email, error) {
+	if e.UserID != uuid.Nil && e.UserID != u.ID {
+		return inkan.Email{}, errors.New("store: CreateUser: e.UserID must be uuid.Nil or u.ID")
+	}
+	assign := e.UserID == u.ID
+	var out inkan.Email
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		ur := userRow{ID: u.ID, CreatedAt: utc(u.CreatedAt), UpdatedAt: utc(u.UpdatedAt)}
+		if ur.CreatedAt.IsZero() {
+			ur.CreatedAt = now()
+		}
+		if ur.UpdatedAt.IsZero() {
+			ur.UpdatedAt = ur.CreatedAt
+		}
+		if _, err := tx.NewInsert().Model(&ur).Exec(ctx); err != nil {
+			return mapErr(err)
+		}
+		existing, err := getEmail(ctx, tx, "e.address = ?", e.Address)
+		emailID := e.ID
+		switch {
+		case err == nil && existing.UserID != uuid.Nil:
+			return fmt.Errorf("%w: e-mail address is assigned", inkan.ErrConflict)
+		case err == nil:
+			emailID = existing.ID
+			if assign {
+				res, err := tx.NewUpdate().Model((*emailRow)(nil)).
+					Set("user_id = ?", u.ID).Set("verified = ?", e.Verified).Set("updated_at = ?", ur.CreatedAt).
+					Where("id = ? AND user_id IS NULL", emailID).Exec(ctx)
+				if err != nil {
+					return mapErr(err)
+				}
+				if n, err := affected(res); err != nil {
+					return err
+				} else if n != 1 {
+					return fmt.Errorf("%w: e-mail address was claimed concurrently", inkan.ErrConflict)
+				}
+			}
+		case errors.Is(err, inkan.ErrNotFound):
+			er := emailRow{
+				ID: e.ID, UserID: e.UserID, Address: e.Address, Verified: e.Verified,
+				CreatedAt: utc(e.CreatedAt), UpdatedAt: utc(e.UpdatedAt),
+			}
+			if er.CreatedAt.IsZero() {
+				er.CreatedAt = ur.CreatedAt
+			}
+			if er.UpdatedAt.IsZero() {
+				er.UpdatedAt = er.CreatedAt
+			}
+			if _, err := tx.NewInsert().Model(&er).Exec(ctx); err != nil {
+				return mapErr(err)
+			}
+		default:
+			return err
+		}
+		if assign {
+			pr := primaryEmailRow{ID: uuid.New(), EmailID: emailID, UserID: u.ID, CreatedAt: ur.CreatedAt, UpdatedAt: ur.CreatedAt}
+			if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
+				return mapErr(err)
+			}
+		}
+		out, err = getEmail(ctx, tx, "e.id = ?", emailID)
+		return err
+	})
+	return out, err
+}
+
+// ClaimEmail assigns the e-mail row emailID to userID, marks it verified
+// and, when the user has no primary address yet, makes it primary — in one
+// transaction. inkan.ErrNotFound when the row or the user is missing;
+// inkan.ErrConflict when the row belongs to another user. Claiming a row the
+// user already owns only marks it verified.
+func (s *Store) ClaimEmail(ctx context.Context, emailID, userID uuid.UUID) (inkan.Email, error) {
+	var out inkan.Email
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if exists, err := tx.NewSelect().Model((*userRow)(nil)).Where("u.id = ?", userID).Exists(ctx); err != nil {
+			return mapErr(err)
+		} else if !exists {
+			return fmt.Errorf("%w: user", inkan.ErrNotFound)
+		}
+		t := now()
+		res, err := tx.NewUpdate().Model((*emailRow)(nil)).
+			Set("user_id = ?", userID).Set("verified = ?", true).Set("updated_at = ?", t).
+			Where("id = ? AND (user_id IS NULL OR user_id = ?)", emailID, userID).Exec(ctx)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, err := affected(res); err != nil {
+			return err
+		} else if n != 1 {
+			if _, err := getEmail(ctx, tx, "e.id = ?", emailID); err != nil {
+				return err // ErrNotFound
+			}
+			return fmt.Errorf("%w: e-mail address belongs to another user", inkan.ErrConflict)
+		}
+		hasPrimary, err := tx.NewSelect().Model((*primaryEmailRow)(nil)).Where("pe.user_id = ?", userID).Exists(ctx)
+		if err != nil {
+			return mapErr(err)
+		}
+		if !hasPrimary {
+			pr := primaryEmailRow{ID: uuid.New(), EmailID: emailID, UserID: userID, CreatedAt: t, UpdatedAt: t}
+			if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
+				return mapErr(err)
+			}
+		}
+		out, err = getEmail(ctx, tx, "e.id = ?", emailID)
+		return err
+	})
+	return out, err
+}
+
+// HasCredentials reports whether the user has any WebAuthn credential.
+func (s *Store) HasCredentials(ctx context.Context, userID uuid.UUID) (bool, error) {
+	ok, err := s.db.NewSelect().Model((*credentialRow)(nil)).Where("c.user_id = ?", userID).Exists(ctx)
+	return ok, mapErr(err)
+}

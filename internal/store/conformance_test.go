@@ -1,0 +1,598 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/account"
+	"github.com/inkan-auth/inkan/internal/dbtest"
+	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/keys"
+	"github.com/inkan-auth/inkan/internal/passcode"
+	"github.com/inkan-auth/inkan/internal/passkey"
+	"github.com/inkan-auth/inkan/internal/session"
+	"github.com/inkan-auth/inkan/internal/store"
+)
+
+// The store satisfies every domain package's persistence interface.
+var (
+	_ account.Store  = (*store.Store)(nil)
+	_ passcode.Store = (*store.Store)(nil)
+	_ session.Store  = (*store.Store)(nil)
+	_ keys.Store     = (*store.Store)(nil)
+	_ passkey.Store  = (*store.Store)(nil)
+)
+
+// TestConformance runs the one storage conformance suite on every dialect.
+func TestConformance(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
+		ctx := context.Background()
+		s, err := store.Open(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		if _, err := s.MigrateUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("Users", func(t *testing.T) { testUsers(t, s) })
+		t.Run("ClaimEmail", func(t *testing.T) { testClaimEmail(t, s) })
+		t.Run("Passcodes", func(t *testing.T) { testPasscodes(t, s) })
+		t.Run("PasscodeConcurrency", func(t *testing.T) { testPasscodeConcurrency(t, s) })
+		t.Run("Ceremonies", func(t *testing.T) { testCeremonies(t, s) })
+		t.Run("Credentials", func(t *testing.T) { testCredentials(t, s) })
+		t.Run("Sessions", func(t *testing.T) { testSessions(t, s) })
+		t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
+	})
+}
+
+// localNow is the current time in the process zone (America/New_York, see
+// TestMain) with nanoseconds, as callers would pass it.
+func localNow() time.Time { return time.Now().Add(7 * time.Nanosecond) }
+
+// wantTime fails unless got is in UTC and the same instant as want to the
+// microsecond.
+func wantTime(t *testing.T, what string, got, want time.Time) {
+	t.Helper()
+	if got.Location() != time.UTC {
+		t.Errorf("%s: location %v, want UTC", what, got.Location())
+	}
+	if w := want.Truncate(time.Microsecond); !got.Equal(w) {
+		t.Errorf("%s = %v, want %v", what, got, w.UTC())
+	}
+}
+
+func wantErr(t *testing.T, what string, err, sentinel error) {
+	t.Helper()
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("%s: err = %v, want %v", what, err, sentinel)
+	}
+}
+
+func randBytes(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func addr() string { return "u-" + uuid.NewString() + "@example.test" }
+
+// newUser creates a user whose primary, verified address is a fresh one.
+func newUser(t testing.TB, s *store.Store) (inkan.User, inkan.Email) {
+	t.Helper()
+	u := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	e, err := s.CreateUser(context.Background(), u, inkan.Email{ID: uuid.New(), UserID: u.ID, Address: addr(), Verified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, e
+}
+
+func testUsers(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	_, err := s.GetUser(ctx, uuid.New())
+	wantErr(t, "GetUser(missing)", err, inkan.ErrNotFound)
+
+	created := localNow()
+	u := inkan.User{ID: uuid.New(), CreatedAt: created, UpdatedAt: created.Add(time.Second)}
+	in := inkan.Email{ID: uuid.New(), UserID: u.ID, Address: addr(), Verified: true, CreatedAt: created, UpdatedAt: created}
+	e, err := s.CreateUser(ctx, u, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID != in.ID || e.UserID != u.ID || e.Address != in.Address || !e.Verified || !e.Primary {
+		t.Errorf("CreateUser = %+v, want assigned verified primary %+v", e, in)
+	}
+	wantTime(t, "email created_at", e.CreatedAt, created)
+	got, err := s.GetUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != u.ID {
+		t.Errorf("GetUser id = %v", got.ID)
+	}
+	wantTime(t, "user created_at", got.CreatedAt, created)
+	wantTime(t, "user updated_at", got.UpdatedAt, created.Add(time.Second))
+
+	for name, f := range map[string]func() (inkan.Email, error){
+		"FindEmailByAddress": func() (inkan.Email, error) { return s.FindEmailByAddress(ctx, in.Address) },
+		"GetEmail":           func() (inkan.Email, error) { return s.GetEmail(ctx, in.ID) },
+		"PrimaryEmail":       func() (inkan.Email, error) { return s.PrimaryEmail(ctx, u.ID) },
+	} {
+		g, err := f()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if g != e {
+			t.Errorf("%s = %+v, want %+v", name, g, e)
+		}
+	}
+	list, err := s.ListEmails(ctx, u.ID)
+	if err != nil || len(list) != 1 || list[0] != e {
+		t.Errorf("ListEmails = %+v, %v; want [%+v]", list, err, e)
+	}
+	if list, err := s.ListEmails(ctx, uuid.New()); err != nil || len(list) != 0 {
+		t.Errorf("ListEmails(unknown) = %+v, %v; want empty", list, err)
+	}
+	_, err = s.FindEmailByAddress(ctx, addr())
+	wantErr(t, "FindEmailByAddress(missing)", err, inkan.ErrNotFound)
+	_, err = s.GetEmail(ctx, uuid.New())
+	wantErr(t, "GetEmail(missing)", err, inkan.ErrNotFound)
+	_, err = s.PrimaryEmail(ctx, uuid.New())
+	wantErr(t, "PrimaryEmail(missing)", err, inkan.ErrNotFound)
+
+	// A taken address: conflict, and the new user is not left behind.
+	u2 := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	_, err = s.CreateUser(ctx, u2, inkan.Email{ID: uuid.New(), UserID: u2.ID, Address: in.Address})
+	wantErr(t, "CreateUser(taken address)", err, inkan.ErrConflict)
+	_, err = s.GetUser(ctx, u2.ID)
+	wantErr(t, "GetUser(after conflict)", err, inkan.ErrNotFound)
+	// A taken user id: conflict.
+	_, err = s.CreateUser(ctx, u, inkan.Email{ID: uuid.New(), UserID: u.ID, Address: addr()})
+	wantErr(t, "CreateUser(taken id)", err, inkan.ErrConflict)
+
+	// Sign-up awaiting verification: the address stays unassigned …
+	u3 := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	pending := inkan.Email{ID: uuid.New(), Address: addr()}
+	e3, err := s.CreateUser(ctx, u3, pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e3.UserID != uuid.Nil || e3.Verified || e3.Primary || e3.ID != pending.ID {
+		t.Errorf("unassigned CreateUser = %+v", e3)
+	}
+	_, err = s.PrimaryEmail(ctx, u3.ID)
+	wantErr(t, "PrimaryEmail(unassigned)", err, inkan.ErrNotFound)
+	// … and a later sign-up with the same address reuses the row.
+	u4 := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	e4, err := s.CreateUser(ctx, u4, inkan.Email{ID: uuid.New(), UserID: u4.ID, Address: pending.Address, Verified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e4.ID != pending.ID || e4.UserID != u4.ID || !e4.Verified || !e4.Primary {
+		t.Errorf("CreateUser(reuse unassigned) = %+v, want row %v assigned to %v", e4, pending.ID, u4.ID)
+	}
+}
+
+func testClaimEmail(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	unassigned := func() inkan.Email {
+		u := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+		e, err := s.CreateUser(ctx, u, inkan.Email{ID: uuid.New(), Address: addr(), CreatedAt: localNow()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	u := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	first, err := s.CreateUser(ctx, u, inkan.Email{ID: uuid.New(), Address: addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimEmail(ctx, first.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UserID != u.ID || !got.Verified || !got.Primary {
+		t.Errorf("ClaimEmail = %+v, want assigned, verified, primary", got)
+	}
+	second := unassigned()
+	got, err = s.ClaimEmail(ctx, second.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UserID != u.ID || !got.Verified || got.Primary {
+		t.Errorf("ClaimEmail(second) = %+v, want assigned, verified, not primary", got)
+	}
+	// Claiming an own address again is harmless.
+	if _, err := s.ClaimEmail(ctx, second.ID, u.ID); err != nil {
+		t.Errorf("ClaimEmail(own again) = %v", err)
+	}
+	list, err := s.ListEmails(ctx, u.ID)
+	if err != nil || len(list) != 2 || list[0].ID != first.ID || !list[0].Primary || list[1].ID != second.ID {
+		t.Errorf("ListEmails = %+v, %v; want [first(primary), second]", list, err)
+	}
+
+	other, _ := newUser(t, s)
+	_, err = s.ClaimEmail(ctx, second.ID, other.ID)
+	wantErr(t, "ClaimEmail(another user's)", err, inkan.ErrConflict)
+	if e, _ := s.GetEmail(ctx, second.ID); e.UserID != u.ID {
+		t.Errorf("after conflict the row belongs to %v, want %v", e.UserID, u.ID)
+	}
+	_, err = s.ClaimEmail(ctx, uuid.New(), u.ID)
+	wantErr(t, "ClaimEmail(missing row)", err, inkan.ErrNotFound)
+	free := unassigned()
+	_, err = s.ClaimEmail(ctx, free.ID, uuid.New())
+	wantErr(t, "ClaimEmail(missing user)", err, inkan.ErrNotFound)
+	if e, _ := s.GetEmail(ctx, free.ID); e.UserID != uuid.Nil || e.Verified {
+		t.Errorf("after missing user the row is %+v, want untouched", e)
+	}
+}
+
+func newPasscode(t testing.TB, s *store.Store, u inkan.User, e inkan.Email, created time.Time) inkan.Passcode {
+	t.Helper()
+	p := inkan.Passcode{
+		ID: uuid.New(), UserID: u.ID, EmailID: e.ID, CodeHash: randBytes(t, 32),
+		TTL: 300 * time.Second, CreatedAt: created, ExpiresAt: created.Add(300 * time.Second),
+	}
+	if err := s.CreatePasscode(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testPasscodes(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, e := newUser(t, s)
+	err := s.CreatePasscode(ctx, inkan.Passcode{ID: uuid.New(), UserID: uuid.New(), EmailID: e.ID, CodeHash: randBytes(t, 32), TTL: time.Minute, CreatedAt: localNow(), ExpiresAt: localNow()})
+	wantErr(t, "CreatePasscode(missing user)", err, inkan.ErrNotFound)
+
+	created := localNow()
+	p := newPasscode(t, s, u, e, created)
+	got, err := s.GetPasscode(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != p.ID || got.UserID != u.ID || got.EmailID != e.ID || !bytes.Equal(got.CodeHash, p.CodeHash) || got.TTL != p.TTL || got.TryCount != 0 {
+		t.Errorf("GetPasscode = %+v, want %+v", got, p)
+	}
+	wantTime(t, "passcode created_at", got.CreatedAt, created)
+	wantTime(t, "passcode expires_at", got.ExpiresAt, p.ExpiresAt)
+	_, err = s.GetPasscode(ctx, uuid.New())
+	wantErr(t, "GetPasscode(missing)", err, inkan.ErrNotFound)
+
+	for want := 1; want <= 3; want++ {
+		n, err := s.IncrementPasscodeTries(ctx, p.ID, inkan.MaxPasscodeAttempts)
+		if err != nil || n != want {
+			t.Fatalf("IncrementPasscodeTries #%d = %d, %v", want, n, err)
+		}
+	}
+	_, err = s.IncrementPasscodeTries(ctx, p.ID, inkan.MaxPasscodeAttempts)
+	wantErr(t, "IncrementPasscodeTries(dead)", err, inkan.ErrStale)
+	err = s.ConsumePasscode(ctx, p.ID, inkan.MaxPasscodeAttempts, created)
+	wantErr(t, "ConsumePasscode(dead)", err, inkan.ErrStale)
+	_, err = s.IncrementPasscodeTries(ctx, uuid.New(), inkan.MaxPasscodeAttempts)
+	wantErr(t, "IncrementPasscodeTries(missing)", err, inkan.ErrStale)
+
+	// Expiry is compared with the caller's now, to the microsecond.
+	q := newPasscode(t, s, u, e, created)
+	err = s.ConsumePasscode(ctx, q.ID, inkan.MaxPasscodeAttempts, q.ExpiresAt)
+	wantErr(t, "ConsumePasscode(at expiry)", err, inkan.ErrStale)
+	if err := s.ConsumePasscode(ctx, q.ID, inkan.MaxPasscodeAttempts, q.ExpiresAt.Add(-time.Microsecond)); err != nil {
+		t.Fatalf("ConsumePasscode(just before expiry) = %v", err)
+	}
+	err = s.ConsumePasscode(ctx, q.ID, inkan.MaxPasscodeAttempts, created)
+	wantErr(t, "ConsumePasscode(again)", err, inkan.ErrStale)
+	_, err = s.GetPasscode(ctx, q.ID)
+	wantErr(t, "GetPasscode(consumed)", err, inkan.ErrNotFound)
+
+	r := newPasscode(t, s, u, e, created)
+	if err := s.DeletePasscode(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetPasscode(ctx, r.ID)
+	wantErr(t, "GetPasscode(deleted)", err, inkan.ErrNotFound)
+	if err := s.DeletePasscode(ctx, r.ID); err != nil {
+		t.Errorf("DeletePasscode(missing) = %v, want nil", err)
+	}
+}
+
+func testPasscodeConcurrency(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, e := newUser(t, s)
+	const n = 20
+
+	p := newPasscode(t, s, u, e, localNow())
+	var wg sync.WaitGroup
+	counts := make([]int, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { counts[i], errs[i] = s.IncrementPasscodeTries(ctx, p.ID, inkan.MaxPasscodeAttempts) })
+	}
+	wg.Wait()
+	var ok []int
+	for i := range n {
+		switch {
+		case errs[i] == nil:
+			ok = append(ok, counts[i])
+		case !errors.Is(errs[i], inkan.ErrStale):
+			t.Errorf("IncrementPasscodeTries: unexpected error %v", errs[i])
+		}
+	}
+	slices.Sort(ok)
+	if !slices.Equal(ok, []int{1, 2, 3}) {
+		t.Errorf("successful increments returned %v, want [1 2 3]", ok)
+	}
+	if got, err := s.GetPasscode(ctx, p.ID); err != nil || got.TryCount != inkan.MaxPasscodeAttempts {
+		t.Errorf("TryCount = %d, %v; want %d", got.TryCount, err, inkan.MaxPasscodeAttempts)
+	}
+
+	q := newPasscode(t, s, u, e, localNow())
+	for i := range n {
+		wg.Go(func() { errs[i] = s.ConsumePasscode(ctx, q.ID, inkan.MaxPasscodeAttempts, localNow()) })
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, inkan.ErrStale):
+			t.Errorf("ConsumePasscode: unexpected error %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d concurrent ConsumePasscode succeeded, want exactly 1", wins)
+	}
+}
+
+func newCeremony(t *testing.T, s *store.Store, userID uuid.UUID, op string) inkan.Ceremony {
+	t.Helper()
+	c := inkan.Ceremony{
+		ID: uuid.New(), Challenge: uuid.NewString(), UserID: userID, UserVerification: "preferred",
+		Operation: op, SessionData: []byte(`{"challenge":"x"}`), CreatedAt: localNow(), ExpiresAt: localNow().Add(5 * time.Minute),
+	}
+	if err := s.CreateCeremony(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func testCeremonies(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, _ := newUser(t, s)
+	c := inkan.Ceremony{
+		ID: uuid.New(), Challenge: "chal-" + uuid.NewString(), UserID: u.ID, UserVerification: "required",
+		Operation:            inkan.OperationAuthentication,
+		AllowedCredentialIDs: [][]byte{randBytes(t, 16), randBytes(t, 1023)},
+		SessionData:          []byte(`{"challenge":"abc","user_id":"AAAA"}`),
+		CreatedAt:            localNow(), ExpiresAt: localNow().Add(2 * time.Minute),
+	}
+	if err := s.CreateCeremony(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetCeremonyByChallenge(ctx, c.Challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != c.ID || got.Challenge != c.Challenge || got.UserID != c.UserID || got.UserVerification != c.UserVerification ||
+		got.Operation != c.Operation || !bytes.Equal(got.SessionData, c.SessionData) || len(got.AllowedCredentialIDs) != 2 ||
+		!bytes.Equal(got.AllowedCredentialIDs[0], c.AllowedCredentialIDs[0]) || !bytes.Equal(got.AllowedCredentialIDs[1], c.AllowedCredentialIDs[1]) {
+		t.Errorf("GetCeremonyByChallenge = %+v, want %+v", got, c)
+	}
+	wantTime(t, "ceremony created_at", got.CreatedAt, c.CreatedAt)
+	wantTime(t, "ceremony expires_at", got.ExpiresAt, c.ExpiresAt)
+	_, err = s.GetCeremonyByChallenge(ctx, "nope")
+	wantErr(t, "GetCeremonyByChallenge(missing)", err, inkan.ErrNotFound)
+	dup := c
+	dup.ID = uuid.New()
+	wantErr(t, "CreateCeremony(same challenge)", s.CreateCeremony(ctx, dup), inkan.ErrConflict)
+
+	// Discoverable login: nil user id, no allowed credentials.
+	d := newCeremony(t, s, uuid.Nil, inkan.OperationAuthentication)
+	got, err = s.GetCeremonyByChallenge(ctx, d.Challenge)
+	if err != nil || got.UserID != uuid.Nil || len(got.AllowedCredentialIDs) != 0 {
+		t.Errorf("discoverable ceremony = %+v, %v", got, err)
+	}
+}
+
+func testCredentials(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, _ := newUser(t, s)
+	if has, err := s.HasCredentials(ctx, u.ID); err != nil || has {
+		t.Errorf("HasCredentials(before) = %v, %v", has, err)
+	}
+	reg := newCeremony(t, s, u.ID, inkan.OperationRegistration)
+	created := localNow()
+	c := inkan.Credential{
+		ID: randBytes(t, 1023), UserID: u.ID, PublicKey: randBytes(t, 300), AttestationType: "packed",
+		AAGUID: uuid.New(), SignCount: 1, Name: "my key", Transports: []string{"usb", "nfc"},
+		BackupEligible: true, UserVerified: true, CreatedAt: created, UpdatedAt: created,
+	}
+	if err := s.FinishRegistration(ctx, reg.ID, c); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.GetCeremonyByChallenge(ctx, reg.Challenge)
+	wantErr(t, "ceremony after registration", err, inkan.ErrNotFound)
+	c2 := c
+	c2.ID = randBytes(t, 16)
+	wantErr(t, "FinishRegistration(used ceremony)", s.FinishRegistration(ctx, reg.ID, c2), inkan.ErrStale)
+	if _, err := s.GetCredential(ctx, c2.ID); !errors.Is(err, inkan.ErrNotFound) {
+		t.Errorf("credential of a stale registration was written: %v", err)
+	}
+	reg2 := newCeremony(t, s, u.ID, inkan.OperationRegistration)
+	wantErr(t, "FinishRegistration(duplicate id)", s.FinishRegistration(ctx, reg2.ID, c), inkan.ErrConflict)
+	if _, err := s.GetCeremonyByChallenge(ctx, reg2.Challenge); err != nil {
+		t.Errorf("ceremony of a conflicting registration was deleted: %v", err)
+	}
+	c3 := c
+	c3.ID, c3.UserID = randBytes(t, 16), uuid.New()
+	wantErr(t, "FinishRegistration(missing user)", s.FinishRegistration(ctx, reg2.ID, c3), inkan.ErrNotFound)
+
+	got, err := s.GetCredential(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.ID, c.ID) || !bytes.Equal(got.PublicKey, c.PublicKey) || got.UserID != u.ID || got.AttestationType != "packed" ||
+		got.AAGUID != c.AAGUID || got.SignCount != 1 || got.Name != "my key" || !slices.Equal(got.Transports, c.Transports) ||
+		!got.BackupEligible || got.BackupState || !got.UserVerified || !got.LastUsedAt.IsZero() {
+		t.Errorf("GetCredential = %+v, want %+v", got, c)
+	}
+	wantTime(t, "credential created_at", got.CreatedAt, created)
+	_, err = s.GetCredential(ctx, randBytes(t, 32))
+	wantErr(t, "GetCredential(missing)", err, inkan.ErrNotFound)
+	if has, err := s.HasCredentials(ctx, u.ID); err != nil || !has {
+		t.Errorf("HasCredentials(after) = %v, %v", has, err)
+	}
+
+	// A login with an increasing sign count is recorded once.
+	login := newCeremony(t, s, u.ID, inkan.OperationAuthentication)
+	used := localNow().Add(time.Minute)
+	if err := s.FinishLogin(ctx, login.ID, c.ID, 5, true, true, used); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "FinishLogin(used ceremony)", s.FinishLogin(ctx, login.ID, c.ID, 6, true, true, used), inkan.ErrStale)
+	got, _ = s.GetCredential(ctx, c.ID)
+	if got.SignCount != 5 || !got.BackupEligible || !got.BackupState {
+		t.Errorf("after login: sign count %d BE %v BS %v, want 5 true true", got.SignCount, got.BackupEligible, got.BackupState)
+	}
+	wantTime(t, "last_used_at", got.LastUsedAt, used)
+
+	// A sign count going backwards (or equal) writes nothing.
+	for _, sc := range []uint32{3, 5, 0} {
+		back := newCeremony(t, s, u.ID, inkan.OperationAuthentication)
+		wantErr(t, fmt.Sprintf("FinishLogin(sign count %d after 5)", sc), s.FinishLogin(ctx, back.ID, c.ID, sc, false, false, used.Add(time.Hour)), inkan.ErrStale)
+		after, _ := s.GetCredential(ctx, c.ID)
+		if after.SignCount != 5 || !after.BackupState || !after.LastUsedAt.Equal(got.LastUsedAt) {
+			t.Errorf("stale login wrote: %+v", after)
+		}
+		if _, err := s.GetCeremonyByChallenge(ctx, back.Challenge); err != nil {
+			t.Errorf("stale login deleted its ceremony: %v", err)
+		}
+	}
+	missing := newCeremony(t, s, u.ID, inkan.OperationAuthentication)
+	wantErr(t, "FinishLogin(missing credential)", s.FinishLogin(ctx, missing.ID, randBytes(t, 16), 1, false, false, used), inkan.ErrNotFound)
+
+	// Authenticators without a counter: 0 after 0 is accepted every time.
+	zero := c
+	zero.ID, zero.SignCount, zero.Name, zero.Transports = randBytes(t, 64), 0, "", nil
+	zero.CreatedAt = created.Add(time.Second)
+	if err := s.FinishRegistration(ctx, newCeremony(t, s, u.ID, inkan.OperationRegistration).ID, zero); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.FinishLogin(ctx, newCeremony(t, s, u.ID, inkan.OperationAuthentication).ID, zero.ID, 0, false, false, used); err != nil {
+			t.Fatalf("FinishLogin(0 after 0) = %v", err)
+		}
+	}
+	list, err := s.ListCredentials(ctx, u.ID)
+	if err != nil || len(list) != 2 || !bytes.Equal(list[0].ID, c.ID) || !bytes.Equal(list[1].ID, zero.ID) {
+		t.Errorf("ListCredentials = %d rows, %v; want [c, zero]", len(list), err)
+	} else if list[1].Name != "" || len(list[1].Transports) != 0 {
+		t.Errorf("unnamed credential = %+v", list[1])
+	}
+}
+
+func testSessions(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, _ := newUser(t, s)
+	base := localNow()
+	mk := func(i int) inkan.Session {
+		at := base.Add(time.Duration(i) * time.Second)
+		return inkan.Session{
+			ID: uuid.New(), UserID: u.ID, UserAgent: strings.Repeat(`a'b\"c\\`, 125), IPAddress: "2001:db8::1",
+			CreatedAt: at, UpdatedAt: at, LastUsed: at, ExpiresAt: at.Add(time.Hour),
+		}
+	}
+	missing := mk(0)
+	missing.UserID = uuid.New()
+	wantErr(t, "CreateSession(missing user)", s.CreateSession(ctx, missing, 3), inkan.ErrNotFound)
+
+	var all []inkan.Session
+	for i := range 5 {
+		ses := mk(i)
+		if err := s.CreateSession(ctx, ses, 3); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, ses)
+	}
+	for i, ses := range all {
+		got, err := s.GetSession(ctx, ses.ID)
+		if i < 2 {
+			wantErr(t, fmt.Sprintf("GetSession(evicted #%d)", i), err, inkan.ErrNotFound)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("GetSession(#%d): %v", i, err)
+		}
+		if got.ID != ses.ID || got.UserID != u.ID || got.UserAgent != ses.UserAgent || got.IPAddress != ses.IPAddress {
+			t.Errorf("GetSession = %+v", got)
+		}
+		wantTime(t, "session created_at", got.CreatedAt, ses.CreatedAt)
+		wantTime(t, "session expires_at", got.ExpiresAt, ses.ExpiresAt)
+		wantTime(t, "session last_used", got.LastUsed, ses.LastUsed)
+	}
+	wantErr(t, "CreateSession(same id)", s.CreateSession(ctx, all[4], 3), inkan.ErrConflict)
+
+	touched := base.Add(time.Hour / 2)
+	if err := s.TouchSession(ctx, all[4].ID, touched); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.GetSession(ctx, all[4].ID)
+	wantTime(t, "touched last_used", got.LastUsed, touched)
+	wantErr(t, "TouchSession(missing)", s.TouchSession(ctx, uuid.New(), touched), inkan.ErrNotFound)
+	if err := s.DeleteSession(ctx, all[4].ID); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "DeleteSession(again)", s.DeleteSession(ctx, all[4].ID), inkan.ErrNotFound)
+	_, err := s.GetSession(ctx, all[4].ID)
+	wantErr(t, "GetSession(deleted)", err, inkan.ErrNotFound)
+}
+
+func testSigningKeys(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	if ks, err := s.ListSigningKeys(ctx); err != nil || len(ks) != 0 {
+		t.Fatalf("ListSigningKeys(empty) = %v, %v", ks, err)
+	}
+	created := localNow()
+	k1, err := s.InsertSigningKey(ctx, inkan.SigningKey{KID: "k1", Algorithm: "RS256", KeyData: randBytes(t, 2400), CreatedAt: created})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := s.InsertSigningKey(ctx, inkan.SigningKey{KID: "k2", Algorithm: "EdDSA", KeyData: randBytes(t, 60), CreatedAt: created, RetiredAt: created.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k1.ID <= 0 || k2.ID <= k1.ID {
+		t.Errorf("ids %d, %d: want positive and ascending", k1.ID, k2.ID)
+	}
+	_, err = s.InsertSigningKey(ctx, inkan.SigningKey{KID: "k1", Algorithm: "ES256", KeyData: []byte{1}, CreatedAt: created})
+	wantErr(t, "InsertSigningKey(same kid)", err, inkan.ErrConflict)
+	ks, err := s.ListSigningKeys(ctx)
+	if err != nil || len(ks) != 2 {
+		t.Fatalf("ListSigningKeys = %v, %v", ks, err)
+	}
+	for i, want := range []inkan.SigningKey{k1, k2} {
+		got := ks[i]
+		if got.ID != want.ID || got.KID != want.KID || got.Algorithm != want.Algorithm || !bytes.Equal(got.KeyData, want.KeyData) {
+			t.Errorf("key %d = %+v, want %+v", i, got, want)
+		}
+		wantTime(t, "key created_at", got.CreatedAt, created)
+	}
+	if !ks[0].RetiredAt.IsZero() {
+		t.Errorf("active key retired_at = %v", ks[0].RetiredAt)
+	}
+	wantTime(t, "key retired_at", ks[1].RetiredAt, created.Add(time.Hour))
+}

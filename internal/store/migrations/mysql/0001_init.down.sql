@@ -1,0 +1,9 @@
+DROP TABLE audit_logs;
+DROP TABLE jwks;
+DROP TABLE sessions;
+DROP TABLE webauthn_session_data;
+DROP TABLE webauthn_credentials;
+DROP TABLE passcodes;
+DROP TABLE primary_emails;
+DROP TABLE emails;
+DROP TABLE users;

@@ -1,0 +1,322 @@
+// Package store is the only package that speaks SQL. It keeps inkan's state
+// (users, e-mail addresses, passcodes, WebAuthn credentials and ceremonies,
+// sessions, signing keys, audit logs) in SQLite, PostgreSQL (or CockroachDB)
+// or MySQL/MariaDB through bun, with one code path for all three.
+//
+// Every timestamp is written and read in UTC with microsecond precision,
+// whatever the process or database session time zone. Expiry is compared in
+// SQL against a "now" bound by the caller, never the database clock. Driver
+// errors are mapped to the inkan sentinels by their error code:
+// unique violations to inkan.ErrConflict, foreign-key violations and
+// sql.ErrNoRows to inkan.ErrNotFound. Conditional updates whose
+// rows-affected count is zero yield inkan.ErrStale.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/mysqldialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/schema"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Normalised dialect names returned by Store.Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+	DialectMySQL    = "mysql"
+)
+
+// Options configures Open.
+type Options struct {
+	// Dialect is one of "sqlite", "postgres", "cockroach" (handled as
+	// postgres), "mysql" or "mariadb" (handled as mysql).
+	Dialect string
+	// DSN locates the database. sqlite: a file path; the file and its
+	// directory (mode 0700) are created when missing. postgres: a URL
+	// (postgres://user@host:5432/db?sslmode=disable) or a key=value DSN.
+	// mysql: a go-sql-driver DSN (user:pass@tcp(host:3306)/db) or a
+	// mysql://user:pass@host:3306/db URL.
+	DSN string
+	// MaxOpenConns and MaxIdleConns bound the connection pool (0 keeps the
+	// database/sql default: unlimited open, 2 idle).
+	MaxOpenConns int
+	MaxIdleConns int
+	// ConnMaxLifetime and ConnMaxIdleTime age out pooled connections (0 =
+	// never).
+	ConnMaxLifetime time.Duration
+	ConnMaxIdleTime time.Duration
+}
+
+// Store implements the persistence interfaces of the domain packages
+// (account.Store, passcode.Store, session.Store, keys.Store, passkey.Store)
+// over one database. It is safe for concurrent use.
+type Store struct {
+	db      *bun.DB
+	dialect string
+	// lockPath is the SQLite migration lock file ("<dbfile>.lock").
+	lockPath string
+}
+
+// NormalizeDialect maps a configured dialect name to "sqlite", "postgres" or
+// "mysql"; it returns an error for any other name.
+func NormalizeDialect(d string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(d)) {
+	case "sqlite", "sqlite3":
+		return DialectSQLite, nil
+	case "postgres", "postgresql", "cockroach", "cockroachdb":
+		return DialectPostgres, nil
+	case "mysql", "mariadb":
+		return DialectMySQL, nil
+	}
+	return "", fmt.Errorf("store: unknown database dialect %q (want sqlite, postgres, cockroach, mysql or mariadb)", d)
+}
+
+// Open connects to the database described by o and pings it. It does not
+// migrate: call MigrateUp.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	d, err := NormalizeDialect(o.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if o.DSN == "" {
+		return nil, errors.New("store: empty DSN")
+	}
+	s := &Store{dialect: d}
+	var sqldb *sql.DB
+	var dia schema.Dialect
+	switch d {
+	case DialectSQLite:
+		sqldb, err = openSQLite(o.DSN)
+		s.lockPath = o.DSN + ".lock"
+		dia = sqlitedialect.New()
+	case DialectPostgres:
+		sqldb, err = openPostgres(o.DSN)
+		dia = pgdialect.New()
+	case DialectMySQL:
+		sqldb, err = openMySQL(o.DSN)
+		dia = mysqldialect.New(mysqldialect.WithTimeLocation("UTC"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Zero keeps the database/sql default (SetMaxIdleConns(0) would
+	// disable idle connections altogether).
+	if o.MaxOpenConns > 0 {
+		sqldb.SetMaxOpenConns(o.MaxOpenConns)
+	}
+	if o.MaxIdleConns > 0 {
+		sqldb.SetMaxIdleConns(o.MaxIdleConns)
+	}
+	if o.ConnMaxLifetime > 0 {
+		sqldb.SetConnMaxLifetime(o.ConnMaxLifetime)
+	}
+	if o.ConnMaxIdleTime > 0 {
+		sqldb.SetConnMaxIdleTime(o.ConnMaxIdleTime)
+	}
+	s.db = bun.NewDB(sqldb, dia)
+	if err := s.Ping(ctx); err != nil {
+		_ = s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSQLite opens the file at path through modernc.org/sqlite. Every
+// connection gets foreign_keys=ON, WAL journal mode and a 10 s busy timeout;
+// transactions begin IMMEDIATE so that writers queue on the busy handler
+// instead of failing with SQLITE_BUSY on lock upgrade.
+func openSQLite(path string) (*sql.DB, error) {
+	if strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("store: sqlite DSN must be a plain file path, got %q", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create sqlite directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: create sqlite file: %w", err)
+	}
+	_ = f.Close()
+	dsn := path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	return db, nil
+}
+
+// openPostgres opens a pgx (stdlib) pool whose sessions run with TimeZone
+// UTC.
+func openPostgres(dsn string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse postgres DSN: %w", err)
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["timezone"] = "UTC"
+	return stdlib.OpenDB(*cfg), nil
+}
+
+// openMySQL opens a go-sql-driver pool with parseTime, loc=UTC, session
+// time_zone '+00:00' and found-rows semantics for rows affected.
+func openMySQL(dsn string) (*sql.DB, error) {
+	cfg, err := parseMySQLDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.ClientFoundRows = true // rows affected = rows matched, as on the other dialects
+	cfg.MultiStatements = false
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: mysql connector: %w", err)
+	}
+	return sql.OpenDB(conn), nil
+}
+
+// parseMySQLDSN accepts a go-sql-driver DSN or a mysql://user:pass@host:port/db?params URL.
+func parseMySQLDSN(dsn string) (*mysql.Config, error) {
+	if !strings.HasPrefix(dsn, "mysql://") && !strings.HasPrefix(dsn, "mariadb://") {
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: parse mysql DSN: %w", err)
+		}
+		return cfg, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse mysql URL: %w", err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += ":3306"
+	}
+	var b strings.Builder
+	if u.User != nil {
+		b.WriteString(u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			b.WriteString(":" + p)
+		}
+		b.WriteString("@")
+	}
+	b.WriteString("tcp(" + host + ")/" + strings.TrimPrefix(u.Path, "/"))
+	if u.RawQuery != "" {
+		b.WriteString("?" + u.RawQuery)
+	}
+	cfg, err := mysql.ParseDSN(b.String())
+	if err != nil {
+		return nil, fmt.Errorf("store: parse mysql URL: %w", err)
+	}
+	return cfg, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.dialect, err)
+	}
+	return nil
+}
+
+// Dialect returns the normalised dialect: "sqlite", "postgres" or "mysql".
+func (s *Store) Dialect() string { return s.dialect }
+
+// mapErr translates a driver error into the inkan sentinels by error code
+// (never by message): unique violation → ErrConflict, foreign-key violation
+// and no rows → ErrNotFound. The driver error stays in the chain for logs.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, inkan.ErrNotFound) || errors.Is(err, inkan.ErrConflict) || errors.Is(err, inkan.ErrStale) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return inkan.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %v", inkan.ErrConflict, err)
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("%w: %v", inkan.ErrNotFound, err)
+		}
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		switch myErr.Number {
+		case 1062: // ER_DUP_ENTRY
+			return fmt.Errorf("%w: %v", inkan.ErrConflict, err)
+		case 1452: // ER_NO_REFERENCED_ROW_2
+			return fmt.Errorf("%w: %v", inkan.ErrNotFound, err)
+		}
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", inkan.ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: %v", inkan.ErrNotFound, err)
+		}
+	}
+	return fmt.Errorf("store: %w", err)
+}
+
+// inTx runs fn in a transaction (BEGIN IMMEDIATE on SQLite), committing when
+// fn returns nil and rolling back otherwise; the error is mapped.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return mapErr(s.db.RunInTx(ctx, nil, fn))
+}
+
+// affected returns the rows-affected count of res (rows matched on MySQL,
+// where the DSN sets clientFoundRows).
+func affected(res sql.Result) (int64, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: rows affected: %w", err)
+	}
+	return n, nil
+}
+
+// utc returns t in UTC truncated to the microsecond, the precision every
+// dialect stores; the zero time stays zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// now is the write time for updated_at columns the caller gives no time for.
+func now() time.Time { return utc(time.Now()) }
