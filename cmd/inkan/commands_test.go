@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCmd runs the inkan command line with env and returns stdout, stderr
+// and the error.
+func runCmd(t *testing.T, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, environ, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+// TestMigrateCommands: serve refuses a schema that is behind when
+// auto-migrate is off and names the command; migrate up/status/down/up
+// manage it; serve then starts.
+func TestMigrateCommands(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(dialect, func(t *testing.T) {
+			env := baseEnv(t, dialect)
+			env["DATABASE_AUTO_MIGRATE"] = "false"
+			env["SECRETS_KEYS"] = "a-test-secret-that-is-long-enough"
+
+			_, _, err := runCmd(t, env, "serve")
+			if err == nil || !strings.Contains(err.Error(), "inkan migrate up") {
+				t.Fatalf("serve on an empty schema: %v, want a hint to run `inkan migrate up`", err)
+			}
+			out, _, err := runCmd(t, env, "migrate", "status")
+			if err != nil || !strings.Contains(out, "pending") || strings.Contains(out, "applied") {
+				t.Fatalf("status before up: %v\n%s", err, out)
+			}
+			out, _, err = runCmd(t, env, "migrate", "up")
+			if err != nil || !strings.Contains(out, "applied 0001") {
+				t.Fatalf("migrate up: %v\n%s", err, out)
+			}
+			out, _, err = runCmd(t, env, "migrate", "up")
+			if err != nil || !strings.Contains(out, "up to date") {
+				t.Fatalf("second migrate up: %v\n%s", err, out)
+			}
+			out, _, err = runCmd(t, env, "migrate", "status")
+			if err != nil || strings.Contains(out, "pending") {
+				t.Fatalf("status after up: %v\n%s", err, out)
+			}
+			n := strings.Count(out, "applied")
+			out, _, err = runCmd(t, env, "migrate", "down", "--steps", "100")
+			if err != nil || strings.Count(out, "reverted") != n {
+				t.Fatalf("migrate down: %v\n%s", err, out)
+			}
+			if _, _, err = runCmd(t, env, "migrate", "up"); err != nil {
+				t.Fatal(err)
+			}
+			startServer(t, env) // now it starts
+		})
+	}
+}
+
+// TestConfigCheck reports every problem of a file at once, each naming its
+// key, and accepts a good file.
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(`
+session:
+  lifespan: soon
+  cookie:
+    same_site: sometimes
+email:
+  passcode_ttl: -5
+webauthn:
+  relying_party:
+    origins: ["ftp://nope"]
+no_such_section: true
+`), 0o600)
+	_, _, err := runCmd(t, nil, "config", "check", bad)
+	if err == nil {
+		t.Fatal("a bad file passed config check")
+	}
+	for _, key := range []string{"session.lifespan", "session.cookie.same_site", "email.passcode_ttl", "webauthn.relying_party.origins", "no_such_section"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("config check output does not name %s:\n%v", key, err)
+		}
+	}
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("session:\n  enable_auth_token_header: true\n"), 0o600)
+	out, _, err := runCmd(t, nil, "config", "check", good)
+	if err != nil || !strings.Contains(out, "OK") {
+		t.Fatalf("good file: %v %s", err, out)
+	}
+
+	// serve with a bad file stops with a message naming the key.
+	_, _, err = runCmd(t, map[string]string{"SESSION_LIMIT": "0"}, "serve")
+	if err == nil || !strings.Contains(err.Error(), "session.limit") {
+		t.Fatalf("serve with session.limit 0: %v", err)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	out, _, err := runCmd(t, nil, "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"serve", "migrate", "config", "jwk", "version"} {
+		if !strings.Contains(out, c) {
+			t.Errorf("--help does not list %s", c)
+		}
+	}
+	if out, _, err := runCmd(t, nil, "version"); err != nil || !strings.HasPrefix(out, "inkan ") {
+		t.Fatalf("version: %q %v", out, err)
+	}
+}
