@@ -182,7 +182,7 @@ SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
 		},
 	})
 
-	root.AddCommand(serve, migrate, cfgCmd, newJWKCommand(load, stdout), &cobra.Command{
+	root.AddCommand(serve, migrate, cfgCmd, newJWKCommand(load, stdout), newAndroidOriginCommand(environ, stdin, stdout), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
