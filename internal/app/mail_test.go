@@ -1,18 +1,23 @@
 package app_test
 
 import (
+	"context"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/inkan-auth/inkan/internal/app"
 	"github.com/inkan-auth/inkan/internal/config"
 	"github.com/inkan-auth/inkan/internal/smtptest"
 )
@@ -159,4 +164,20 @@ func readAllPart(p *multipart.Part, encoding string) (string, error) {
 	}
 	b, err := io.ReadAll(r)
 	return string(b), err
+}
+
+// TestBrokenTemplateStopsStartUp: an operator template that does not parse
+// stops start-up with a message naming the file.
+func TestBrokenTemplateStopsStartUp(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "passcode.txt.tmpl"), []byte("{{ .Code "), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Database.Database = filepath.Join(t.TempDir(), "inkan.db")
+	cfg.Email.TemplatesDir = dir
+	_, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "passcode.txt.tmpl") {
+		t.Fatalf("start-up with a broken template: %v", err)
+	}
 }
