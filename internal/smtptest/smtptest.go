@@ -137,6 +137,10 @@ func Start(t testing.TB, opts ...Option) *Server {
 	t.Cleanup(func() {
 		close(s.closed)
 		_ = srv.Close()
+		// Serve may not have registered the listener with srv yet, in
+		// which case srv.Close leaves it open and Serve would block in
+		// Accept forever; closing it here ends Serve either way.
+		_ = l.Close()
 		<-done
 	})
 	return s
