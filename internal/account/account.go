@@ -20,6 +20,9 @@ type Options struct {
 	RequireVerification bool
 	// AllowSignup (account.allow_signup, default true) gates POST /users.
 	AllowSignup bool
+	// EmailLimit (email.limit, default 5) is the most addresses a user may
+	// own; POST /emails answers 409 at the limit. Zero means 5.
+	EmailLimit int
 }
 
 // Service is the account use cases.

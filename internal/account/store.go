@@ -12,6 +12,7 @@ import (
 // satisfies it. Every method returns inkan.ErrNotFound for a missing row and
 // inkan.ErrConflict for a violated uniqueness rule; never (zero, nil).
 type Store interface {
+	EmailStore
 	// GetUser returns the user with the given id.
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
 	// FindEmailByAddress returns the e-mail row with the normalised address,

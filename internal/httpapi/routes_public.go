@@ -13,17 +13,40 @@ func (a *API) Public() http.Handler {
 	mux.Handle("GET /users/{id}", h(a.requireSession(a.getUser)))
 	mux.Handle("GET /me", h(a.requireSession(a.me)))
 	mux.Handle("POST /logout", h(a.requireSession(a.logout)))
+	if a.Opts.AllowDeletion {
+		mux.Handle("DELETE /user", h(a.requireSession(a.deleteAccount)))
+	}
+
+	mux.Handle("GET /emails", h(a.requireSession(a.listEmails)))
+	mux.Handle("POST /emails", h(a.requireSession(a.addEmail)))
+	mux.Handle("DELETE /emails/{id}", h(a.requireSession(a.deleteEmail)))
+	mux.Handle("POST /emails/{id}/set_primary", h(a.requireSession(a.setPrimaryEmail)))
 
 	mux.Handle("POST /passcode/login/initialize", h(a.passcodeInitialize))
 	mux.Handle("POST /passcode/login/finalize", h(a.passcodeFinalize))
+
+	if a.Opts.PasswordEnabled && a.Passwords != nil {
+		mux.Handle("PUT /password", h(a.requireSession(a.setPassword)))
+		mux.Handle("POST /password/login", h(a.passwordLogin))
+	}
 
 	mux.Handle("POST /webauthn/registration/initialize", h(a.requireSession(a.webauthnRegistrationInitialize)))
 	mux.Handle("POST /webauthn/registration/finalize", h(a.requireSession(a.webauthnRegistrationFinalize)))
 	mux.Handle("POST /webauthn/login/initialize", h(a.webauthnLoginInitialize))
 	mux.Handle("POST /webauthn/login/finalize", h(a.webauthnLoginFinalize))
+	mux.Handle("GET /webauthn/credentials", h(a.requireSession(a.listCredentials)))
+	mux.Handle("PATCH /webauthn/credentials/{id}", h(a.requireSession(a.renameCredential)))
+	mux.Handle("DELETE /webauthn/credentials/{id}", h(a.requireSession(a.deleteCredential)))
+
+	mux.Handle("GET /sessions/validate", h(a.validateSession))
+	mux.Handle("POST /sessions/validate", h(a.validateSessionToken))
 
 	mux.Handle("GET /.well-known/jwks.json", h(a.jwks))
 	mux.Handle("GET /.well-known/config", h(a.wellKnownConfig))
+	if a.Mobile != nil {
+		mux.Handle("GET /.well-known/assetlinks.json", a.Mobile)
+		mux.Handle("GET /.well-known/apple-app-site-association", a.Mobile)
+	}
 	mux.Handle("GET /health/alive", h(a.alive))
 	mux.Handle("GET /health/ready", h(a.ready))
 

@@ -12,6 +12,7 @@ import (
 // Store is the persistence the WebAuthn ceremonies need; internal/store
 // satisfies it.
 type Store interface {
+	ManageStore
 	// GetUser returns the user (ErrNotFound when missing).
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
 	// PrimaryEmail returns the user's primary address (ErrNotFound if none).

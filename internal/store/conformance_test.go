@@ -20,6 +20,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/keys"
 	"github.com/inkan-auth/inkan/internal/passcode"
 	"github.com/inkan-auth/inkan/internal/passkey"
+	"github.com/inkan-auth/inkan/internal/password"
 	"github.com/inkan-auth/inkan/internal/session"
 	"github.com/inkan-auth/inkan/internal/store"
 )
@@ -595,4 +596,236 @@ func testSigningKeys(t *testing.T, s *store.Store) {
 		t.Errorf("active key retired_at = %v", ks[0].RetiredAt)
 	}
 	wantTime(t, "key retired_at", ks[1].RetiredAt, created.Add(time.Hour))
+}
+
+// The store also satisfies the interfaces of the settings routes.
+var (
+	_ account.EmailStore  = (*store.Store)(nil)
+	_ passkey.ManageStore = (*store.Store)(nil)
+	_ password.Store      = (*store.Store)(nil)
+)
+
+// TestConformanceSettings runs the suite of the account-settings methods
+// (addresses, credential management, passwords, account deletion) on every
+// dialect.
+func TestConformanceSettings(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
+		ctx := context.Background()
+		s, err := store.Open(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		if _, err := s.MigrateUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("AddEmail", func(t *testing.T) { testAddEmail(t, s) })
+		t.Run("PrimaryAndDeleteEmail", func(t *testing.T) { testPrimaryAndDeleteEmail(t, s) })
+		t.Run("ManageCredentials", func(t *testing.T) { testManageCredentials(t, s) })
+		t.Run("Passwords", func(t *testing.T) { testPasswords(t, s) })
+		t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, s) })
+	})
+}
+
+func testAddEmail(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, _ := newUser(t, s)
+	other, otherEmail := newUser(t, s)
+
+	// Unassigned (verification pending), then returned unchanged.
+	pending := inkan.Email{ID: uuid.New(), Address: addr(), CreatedAt: localNow()}
+	got, err := s.AddEmail(ctx, u.ID, pending, 5)
+	if err != nil || got.ID != pending.ID || got.UserID != uuid.Nil || got.Primary {
+		t.Fatalf("AddEmail(unassigned) = %+v, %v", got, err)
+	}
+	again := pending
+	again.ID = uuid.New()
+	if got, err := s.AddEmail(ctx, other.ID, again, 5); err != nil || got.ID != pending.ID || got.UserID != uuid.Nil {
+		t.Fatalf("AddEmail(existing unassigned) = %+v, %v; want the pending row", got, err)
+	}
+	// Assigned at once takes the unassigned row over.
+	take := inkan.Email{ID: uuid.New(), UserID: u.ID, Address: pending.Address}
+	if got, err := s.AddEmail(ctx, u.ID, take, 5); err != nil || got.ID != pending.ID || got.UserID != u.ID || got.Primary {
+		t.Fatalf("AddEmail(assign existing) = %+v, %v", got, err)
+	}
+	// Owned by anyone: conflict, nothing written.
+	_, err = s.AddEmail(ctx, u.ID, inkan.Email{ID: uuid.New(), UserID: u.ID, Address: otherEmail.Address}, 5)
+	wantErr(t, "AddEmail(other's address)", err, inkan.ErrConflict)
+	_, err = s.AddEmail(ctx, u.ID, inkan.Email{ID: uuid.New(), Address: pending.Address}, 5)
+	wantErr(t, "AddEmail(own address)", err, inkan.ErrConflict)
+	// Limit: u owns 2 now.
+	_, err = s.AddEmail(ctx, u.ID, inkan.Email{ID: uuid.New(), UserID: u.ID, Address: addr()}, 2)
+	wantErr(t, "AddEmail(at limit)", err, inkan.ErrStale)
+	if list, _ := s.ListEmails(ctx, u.ID); len(list) != 2 {
+		t.Fatalf("emails after limit = %d, want 2", len(list))
+	}
+	_, err = s.AddEmail(ctx, uuid.New(), inkan.Email{ID: uuid.New(), Address: addr()}, 5)
+	wantErr(t, "AddEmail(unknown user)", err, inkan.ErrNotFound)
+}
+
+func testPrimaryAndDeleteEmail(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, first := newUser(t, s)
+	other, otherEmail := newUser(t, s)
+	second, err := s.AddEmail(ctx, u.ID, inkan.Email{ID: uuid.New(), UserID: u.ID, Address: addr()}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "SetPrimary(foreign)", s.SetPrimaryEmail(ctx, u.ID, otherEmail.ID, localNow()), inkan.ErrNotFound)
+	wantErr(t, "SetPrimary(unknown)", s.SetPrimaryEmail(ctx, u.ID, uuid.New(), localNow()), inkan.ErrNotFound)
+	wantErr(t, "DeleteEmail(foreign)", s.DeleteEmail(ctx, u.ID, otherEmail.ID), inkan.ErrNotFound)
+	wantErr(t, "DeleteEmail(unknown)", s.DeleteEmail(ctx, u.ID, uuid.New()), inkan.ErrNotFound)
+	wantErr(t, "DeleteEmail(primary)", s.DeleteEmail(ctx, u.ID, first.ID), inkan.ErrConflict)
+	if p, err := s.PrimaryEmail(ctx, other.ID); err != nil || p.ID != otherEmail.ID {
+		t.Fatalf("other's primary changed: %+v, %v", p, err)
+	}
+	if err := s.SetPrimaryEmail(ctx, u.ID, second.ID, localNow()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPrimaryEmail(ctx, u.ID, second.ID, localNow()); err != nil {
+		t.Fatalf("SetPrimary(already primary): %v", err)
+	}
+	if p, err := s.PrimaryEmail(ctx, u.ID); err != nil || p.ID != second.ID || !p.Primary {
+		t.Fatalf("PrimaryEmail = %+v, %v", p, err)
+	}
+	if err := s.DeleteEmail(ctx, u.ID, first.ID); err != nil {
+		t.Fatalf("DeleteEmail(former primary): %v", err)
+	}
+	if list, _ := s.ListEmails(ctx, u.ID); len(list) != 1 || list[0].ID != second.ID {
+		t.Fatalf("emails = %+v", list)
+	}
+}
+
+func testManageCredentials(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, _ := newUser(t, s)
+	other, _ := newUser(t, s)
+	reg := newCeremony(t, s, u.ID, inkan.OperationRegistration)
+	c := inkan.Credential{ID: randBytes(t, 32), UserID: u.ID, PublicKey: randBytes(t, 77), AttestationType: "none", AAGUID: uuid.New(), Name: "old", Transports: []string{}}
+	if err := s.FinishRegistration(ctx, reg.ID, c); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Rename(other user)", s.RenameCredential(ctx, other.ID, c.ID, "x", localNow()), inkan.ErrNotFound)
+	wantErr(t, "Rename(unknown)", s.RenameCredential(ctx, u.ID, randBytes(t, 32), "x", localNow()), inkan.ErrNotFound)
+	name := strings.Repeat("ü", 255)
+	if err := s.RenameCredential(ctx, u.ID, c.ID, name, localNow()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetCredential(ctx, c.ID); got.Name != name {
+		t.Fatalf("name = %q", got.Name)
+	}
+	if err := s.RenameCredential(ctx, u.ID, c.ID, "", localNow()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetCredential(ctx, c.ID); got.Name != "" {
+		t.Fatalf("name after clear = %q", got.Name)
+	}
+	wantErr(t, "Delete(other user)", s.DeleteCredential(ctx, other.ID, c.ID), inkan.ErrNotFound)
+	if err := s.DeleteCredential(ctx, u.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Delete(again)", s.DeleteCredential(ctx, u.ID, c.ID), inkan.ErrNotFound)
+}
+
+func testPasswords(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, _ := newUser(t, s)
+	_, err := s.GetPasswordCredential(ctx, u.ID)
+	wantErr(t, "GetPasswordCredential(none)", err, inkan.ErrNotFound)
+	_, err = s.SetPasswordCredential(ctx, uuid.New(), "$2a$x", localNow())
+	wantErr(t, "SetPasswordCredential(unknown user)", err, inkan.ErrNotFound)
+	t0 := localNow()
+	if created, err := s.SetPasswordCredential(ctx, u.ID, "hash-1", t0); err != nil || !created {
+		t.Fatalf("first set = %v, %v", created, err)
+	}
+	pc, err := s.GetPasswordCredential(ctx, u.ID)
+	if err != nil || pc.Hash != "hash-1" || pc.UserID != u.ID {
+		t.Fatalf("get = %+v, %v", pc, err)
+	}
+	wantTime(t, "created_at", pc.CreatedAt, t0)
+	if created, err := s.SetPasswordCredential(ctx, u.ID, "hash-2", localNow()); err != nil || created {
+		t.Fatalf("second set = %v, %v", created, err)
+	}
+	wantErr(t, "Replace(stale)", s.ReplacePasswordHash(ctx, u.ID, "hash-1", "hash-3", localNow()), inkan.ErrStale)
+	if err := s.ReplacePasswordHash(ctx, u.ID, "hash-2", "hash-3", localNow()); err != nil {
+		t.Fatal(err)
+	}
+	if pc2, _ := s.GetPasswordCredential(ctx, u.ID); pc2.Hash != "hash-3" || pc2.ID != pc.ID {
+		t.Fatalf("after replace = %+v", pc2)
+	}
+	// Concurrent first sets: one insert, one replace, never a conflict.
+	v, _ := newUser(t, s)
+	var wg sync.WaitGroup
+	results := make(chan error, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.SetPasswordCredential(ctx, v.ID, fmt.Sprintf("h%d", i), localNow())
+			results <- err
+		}()
+	}
+	wg.Wait()
+	close(results)
+	for err := range results {
+		if err != nil {
+			t.Errorf("concurrent set: %v", err)
+		}
+	}
+}
+
+func testDeleteUser(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, e := newUser(t, s)
+	other, otherEmail := newUser(t, s)
+	if _, err := s.AddEmail(ctx, u.ID, inkan.Email{ID: uuid.New(), UserID: u.ID, Address: addr()}, 5); err != nil {
+		t.Fatal(err)
+	}
+	pc := newPasscode(t, s, u, e, localNow())
+	reg := newCeremony(t, s, u.ID, inkan.OperationRegistration)
+	cred := inkan.Credential{ID: randBytes(t, 32), UserID: u.ID, PublicKey: randBytes(t, 77), AttestationType: "none", AAGUID: uuid.New(), Transports: []string{}}
+	if err := s.FinishRegistration(ctx, reg.ID, cred); err != nil {
+		t.Fatal(err)
+	}
+	pending := newCeremony(t, s, u.ID, inkan.OperationRegistration)
+	if _, err := s.SetPasswordCredential(ctx, u.ID, "h", localNow()); err != nil {
+		t.Fatal(err)
+	}
+	ses := inkan.Session{ID: uuid.New(), UserID: u.ID, CreatedAt: localNow(), ExpiresAt: localNow().Add(time.Hour)}
+	if err := s.CreateSession(ctx, ses, 5); err != nil {
+		t.Fatal(err)
+	}
+	otherSes := inkan.Session{ID: uuid.New(), UserID: other.ID, CreatedAt: localNow(), ExpiresAt: localNow().Add(time.Hour)}
+	if err := s.CreateSession(ctx, otherSes, 5); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "DeleteUser(again)", s.DeleteUser(ctx, u.ID), inkan.ErrNotFound)
+	_, err := s.GetUser(ctx, u.ID)
+	wantErr(t, "GetUser", err, inkan.ErrNotFound)
+	_, err = s.GetEmail(ctx, e.ID)
+	wantErr(t, "GetEmail", err, inkan.ErrNotFound)
+	if list, _ := s.ListEmails(ctx, u.ID); len(list) != 0 {
+		t.Errorf("emails left: %d", len(list))
+	}
+	_, err = s.GetCredential(ctx, cred.ID)
+	wantErr(t, "GetCredential", err, inkan.ErrNotFound)
+	_, err = s.GetPasscode(ctx, pc.ID)
+	wantErr(t, "GetPasscode", err, inkan.ErrNotFound)
+	_, err = s.GetCeremonyByChallenge(ctx, pending.Challenge)
+	wantErr(t, "pending ceremony", err, inkan.ErrNotFound)
+	_, err = s.GetPasswordCredential(ctx, u.ID)
+	wantErr(t, "GetPasswordCredential", err, inkan.ErrNotFound)
+	_, err = s.GetSession(ctx, ses.ID)
+	wantErr(t, "GetSession", err, inkan.ErrNotFound)
+	// The other user is untouched.
+	if _, err := s.GetSession(ctx, otherSes.ID); err != nil {
+		t.Errorf("other user's session: %v", err)
+	}
+	if p, err := s.PrimaryEmail(ctx, other.ID); err != nil || p.ID != otherEmail.ID {
+		t.Errorf("other user's primary: %+v, %v", p, err)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -295,8 +296,42 @@ func mapErr(err error) error {
 
 // inTx runs fn in a transaction (BEGIN IMMEDIATE on SQLite), committing when
 // fn returns nil and rolling back otherwise; the error is mapped.
+//
+// A transaction the database aborted to break a deadlock or a
+// serialization conflict (MySQL 1213, PostgreSQL 40001/40P01) has written
+// nothing and is run again, up to txAttempts times in all, after a short
+// random pause; fn must therefore have no effects outside the transaction.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return mapErr(s.db.RunInTx(ctx, nil, fn))
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.db.RunInTx(ctx, nil, fn)
+		if err == nil || attempt == txAttempts || !retryable(err) {
+			return mapErr(err)
+		}
+		pause := time.Duration(attempt) * time.Millisecond * time.Duration(1+mrand.IntN(10))
+		select {
+		case <-ctx.Done():
+			return mapErr(err)
+		case <-time.After(pause):
+		}
+	}
+}
+
+// txAttempts bounds the runs of one transaction aborted by deadlocks.
+const txAttempts = 4
+
+// retryable reports whether err is the database aborting a transaction to
+// resolve a deadlock or serialization failure, by error code.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		return myErr.Number == 1213 // ER_LOCK_DEADLOCK
+	}
+	return false
 }
 
 // affected returns the rows-affected count of res (rows matched on MySQL,

@@ -1,0 +1,93 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// DefaultEmailLimit is email.limit's default (Hanko API §10).
+const DefaultEmailLimit = 5
+
+// AddEmail adds the address rawAddress to userID's account (POST /emails,
+// Hanko API §2.5). The address is normalised with inkan.NormalizeEmail
+// (trimmed, lower-cased, IDNA domain to punycode), so one mailbox is one
+// row whatever its spelling. With RequireVerification the row is left
+// unassigned (or an existing unassigned row is returned) until a passcode
+// sent to it is finalized by this user; otherwise it is assigned at once,
+// unverified. Never made primary. Errors: KindInvalid
+// "address must be a valid email address" (inkan fixes Hanko's 500);
+// KindConflict "max number of email addresses reached" at EmailLimit;
+// KindInvalid "email address already exists" when any user owns it (Hanko's
+// 400); KindNotFound "user not found".
+func (s *Service) AddEmail(ctx context.Context, userID uuid.UUID, rawAddress string) (inkan.Email, error) {
+	addr, err := inkan.NormalizeEmail(rawAddress)
+	if err != nil {
+		if inkan.MessageOf(err) == "email is a required field" {
+			return inkan.Email{}, inkan.E(inkan.KindInvalid, "address is a required field")
+		}
+		return inkan.Email{}, inkan.E(inkan.KindInvalid, "address must be a valid email address")
+	}
+	limit := s.opts.EmailLimit
+	if limit < 1 {
+		limit = DefaultEmailLimit
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	e := inkan.Email{ID: uuid.New(), Address: addr, CreatedAt: now, UpdatedAt: now}
+	if !s.opts.RequireVerification {
+		e.UserID = userID
+	}
+	out, err := s.store.AddEmail(ctx, userID, e, limit)
+	switch {
+	case errors.Is(err, inkan.ErrStale):
+		return inkan.Email{}, inkan.Wrap(inkan.KindConflict, "max number of email addresses reached", err)
+	case errors.Is(err, inkan.ErrConflict):
+		return inkan.Email{}, inkan.Wrap(inkan.KindInvalid, "email address already exists", err)
+	case errors.Is(err, inkan.ErrNotFound):
+		return inkan.Email{}, inkan.Wrap(inkan.KindNotFound, "user not found", err)
+	}
+	return out, err
+}
+
+// SetPrimaryEmail makes emailID the primary address of userID (POST
+// /emails/{id}/set_primary, Hanko API §2.5; no "must be verified" rule).
+// KindNotFound "email not found" when the address is unknown or not the
+// user's — another user's id is indistinguishable from an unknown one.
+func (s *Service) SetPrimaryEmail(ctx context.Context, userID, emailID uuid.UUID) error {
+	err := s.store.SetPrimaryEmail(ctx, userID, emailID, s.now().UTC())
+	if errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Wrap(inkan.KindNotFound, "email not found", err)
+	}
+	return err
+}
+
+// DeleteEmail removes the address emailID of userID (DELETE /emails/{id},
+// Hanko API §2.5). Errors: KindNotFound "email not found" for an unknown or
+// foreign id (inkan fixes Hanko's 500); KindConflict "primary email can't be
+// deleted" for the primary address.
+func (s *Service) DeleteEmail(ctx context.Context, userID, emailID uuid.UUID) error {
+	err := s.store.DeleteEmail(ctx, userID, emailID)
+	switch {
+	case errors.Is(err, inkan.ErrNotFound):
+		return inkan.Wrap(inkan.KindNotFound, "email not found", err)
+	case errors.Is(err, inkan.ErrConflict):
+		return inkan.Wrap(inkan.KindConflict, "primary email can't be deleted", err)
+	}
+	return err
+}
+
+// DeleteUser deletes the account userID and everything that belongs to it
+// (DELETE /user, Hanko API §2.1): addresses, passcodes, credentials,
+// password and sessions. KindNotFound "user not found" when it is gone
+// (inkan answers 404 where Hanko answered 500).
+func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) error {
+	err := s.store.DeleteUser(ctx, userID)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Wrap(inkan.KindNotFound, "user not found", err)
+	}
+	return err
+}

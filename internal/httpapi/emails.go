@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// emailRowJSON is the raw e-mail row POST /emails answers with (Hanko API
+// §2.5): user_id is omitted while the address is unassigned.
+type emailRowJSON struct {
+	ID        uuid.UUID  `json:"id"`
+	UserID    *uuid.UUID `json:"user_id,omitempty"`
+	Address   string     `json:"address"`
+	Verified  bool       `json:"verified"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// emailPathID parses the {id} path value; a malformed one is 400 "id must
+// be a valid uuid" (Hanko API §2.5 set_primary).
+func emailPathID(r *http.Request) (uuid.UUID, error) {
+	id, err := parseUUID(r.PathValue("id"))
+	if err != nil {
+		return uuid.Nil, inkan.E(inkan.KindInvalid, "id must be a valid uuid")
+	}
+	return id, nil
+}
+
+// listEmails is GET /emails (Hanko API §2.5): the caller's addresses,
+// oldest first, as [{id, address, is_verified, is_primary}].
+func (a *API) listEmails(w http.ResponseWriter, r *http.Request) error {
+	emails, err := a.Accounts.Emails(r.Context(), claimsFrom(r.Context()).Subject)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, mapSlice(emails, func(e inkan.Email) emailJSON {
+		return emailJSON{ID: e.ID, Address: e.Address, IsVerified: e.Verified, IsPrimary: e.Primary}
+	}))
+}
+
+type addEmailRequest struct {
+	Address string `json:"address"`
+}
+
+// addEmail is POST /emails (Hanko API §2.5): 200 with the raw row; 400 for
+// a missing or invalid address or one owned by any user; 409 at email.limit.
+// With email.require_verification the row stays unassigned until a passcode
+// (initialize with email_id, finalize while logged in) proves the mailbox.
+func (a *API) addEmail(w http.ResponseWriter, r *http.Request) error {
+	var req addEmailRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var p problems
+	p.required("address", req.Address)
+	if err := p.err(); err != nil {
+		return err
+	}
+	e, err := a.Accounts.AddEmail(r.Context(), claimsFrom(r.Context()).Subject, req.Address)
+	if err != nil {
+		return err
+	}
+	out := emailRowJSON{ID: e.ID, Address: e.Address, Verified: e.Verified, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+	if e.UserID != uuid.Nil {
+		out.UserID = &e.UserID
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// setPrimaryEmail is POST /emails/{id}/set_primary (Hanko API §2.5): 204;
+// 404 for an unknown or another user's address.
+func (a *API) setPrimaryEmail(w http.ResponseWriter, r *http.Request) error {
+	id, err := emailPathID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.Accounts.SetPrimaryEmail(r.Context(), claimsFrom(r.Context()).Subject, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deleteEmail is DELETE /emails/{id} (Hanko API §2.5): 204; 409 for the
+// primary address; 404 for an unknown or another user's id (Hanko: 500).
+func (a *API) deleteEmail(w http.ResponseWriter, r *http.Request) error {
+	id, err := emailPathID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.Accounts.DeleteEmail(r.Context(), claimsFrom(r.Context()).Subject, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,81 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/ratelimit"
+)
+
+type passwordRequest struct {
+	UserID   string `json:"user_id"`
+	Password string `json:"password"`
+}
+
+// validate checks the body of both password routes (Hanko API §1.2): the
+// password is required but not trimmed (spaces are characters).
+func (req passwordRequest) validate() (uuid.UUID, error) {
+	var p problems
+	userID := p.uuidField("user_id", req.UserID, true)
+	if req.Password == "" {
+		p = append(p, "password is a required field")
+	}
+	return userID, p.err()
+}
+
+// setPassword is PUT /password (Hanko API §2.3): 201 null for a first
+// password, 200 null for a replaced one; 400 length rules, 401 unknown
+// user, 403 another user's id.
+func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
+	var req passwordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	userID, err := req.validate()
+	if err != nil {
+		return err
+	}
+	created, err := a.Passwords.Set(r.Context(), claimsFrom(r.Context()).Subject, userID, req.Password)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, nil)
+}
+
+// passwordLogin is POST /password/login (Hanko API §2.3): validation, then
+// the rate limit rate_limiter.password_limits keyed route/user/client IP
+// (§1.5), then the password check (401 for an unknown user, no password or
+// a wrong one). 200 null and a session.
+func (a *API) passwordLogin(w http.ResponseWriter, r *http.Request) error {
+	var req passwordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	userID, err := req.validate()
+	if err != nil {
+		return err
+	}
+	if err := a.rateLimit(w, r, a.Opts.PasswordLimit,
+		ratelimit.Key("/password/login", userID.String(), clientIP(r.Context()))); err != nil {
+		return err
+	}
+	if err := a.Passwords.Login(r.Context(), userID, req.Password); err != nil {
+		return err
+	}
+	var email *inkan.Email
+	if e, ok, err := a.Accounts.PrimaryEmail(r.Context(), userID); err != nil {
+		return err
+	} else if ok {
+		email = &e
+	}
+	if err := a.issueSession(w, r, userID, email); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, nil)
+}

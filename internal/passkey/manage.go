@@ -1,0 +1,58 @@
+package passkey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// MaxCredentialNameLength is the longest credential name, in Unicode code
+// points (the column is VARCHAR(255); Hanko answered 500 beyond it).
+const MaxCredentialNameLength = 255
+
+// ManageStore is the persistence of credential management (Hanko API §2.4
+// PATCH and DELETE /webauthn/credentials/{id}), part of Store. Both return
+// inkan.ErrNotFound when the credential is missing or belongs to another
+// user.
+type ManageStore interface {
+	// RenameCredential sets the name ("" clears it) and updated_at.
+	RenameCredential(ctx context.Context, userID uuid.UUID, id []byte, name string, at time.Time) error
+	// DeleteCredential removes the credential.
+	DeleteCredential(ctx context.Context, userID uuid.UUID, id []byte) error
+}
+
+// Rename sets the name of the user's credential id (raw bytes) to name
+// (Hanko API §2.4 PATCH; "" clears it). Errors: KindInvalid "name must not
+// be longer than 255 characters" (inkan fixes Hanko's 500) or "name must be
+// valid UTF-8"; KindNotFound "webauthn credential not found" for an unknown
+// or foreign id.
+func (s *Service) Rename(ctx context.Context, userID uuid.UUID, id []byte, name string) error {
+	if !utf8.ValidString(name) {
+		return inkan.E(inkan.KindInvalid, "name must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(name) > MaxCredentialNameLength {
+		return inkan.E(inkan.KindInvalid, fmt.Sprintf("name must not be longer than %d characters", MaxCredentialNameLength))
+	}
+	err := s.store.RenameCredential(ctx, userID, id, name, s.now().UTC())
+	if errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Wrap(inkan.KindNotFound, "webauthn credential not found", err)
+	}
+	return err
+}
+
+// Delete removes the user's credential id (Hanko API §2.4 DELETE; no
+// "last credential" protection). KindNotFound "webauthn credential not
+// found" for an unknown or foreign id.
+func (s *Service) Delete(ctx context.Context, userID uuid.UUID, id []byte) error {
+	err := s.store.DeleteCredential(ctx, userID, id)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Wrap(inkan.KindNotFound, "webauthn credential not found", err)
+	}
+	return err
+}

@@ -1,0 +1,45 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Validation is the answer to a session check (Hanko API §2.7).
+type Validation struct {
+	Claims Claims
+	// IdleExpiresAt is last_used + session.idle_timeout, capped at the
+	// token's exp; zero when no idle timeout is configured. UTC.
+	IdleExpiresAt time.Time
+}
+
+// Validate checks token as Verify (touch = true: POST /sessions/validate
+// sets last_used) or Peek (touch = false: GET /sessions/validate leaves it)
+// and adds the idle expiry. Errors as Verify: KindUnauthorized for any
+// invalid, unknown, revoked, expired or idle-expired token (the idle one is
+// deleted), KindInternal for store or key failures.
+func (m *Manager) Validate(ctx context.Context, token string, touch bool) (Validation, error) {
+	c, err := m.verify(ctx, token, touch)
+	if err != nil {
+		return Validation{}, err
+	}
+	v := Validation{Claims: c}
+	if m.opts.IdleTimeout <= 0 {
+		return v, nil
+	}
+	s, err := m.store.GetSession(ctx, c.SessionID)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return Validation{}, unauthorized(errors.New("session revoked"))
+	}
+	if err != nil {
+		return Validation{}, internal("loading session", err)
+	}
+	v.IdleExpiresAt = s.LastUsed.Add(m.opts.IdleTimeout).UTC()
+	if v.IdleExpiresAt.After(c.Expiration) {
+		v.IdleExpiresAt = c.Expiration
+	}
+	return v, nil
+}
