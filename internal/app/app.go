@@ -25,8 +25,10 @@ import (
 	"github.com/inkan-auth/inkan/internal/httpapi"
 	"github.com/inkan-auth/inkan/internal/keys"
 	"github.com/inkan-auth/inkan/internal/mail"
+	"github.com/inkan-auth/inkan/internal/mobile"
 	"github.com/inkan-auth/inkan/internal/passcode"
 	"github.com/inkan-auth/inkan/internal/passkey"
+	"github.com/inkan-auth/inkan/internal/password"
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 	"github.com/inkan-auth/inkan/internal/session"
 	"github.com/inkan-auth/inkan/internal/store"
@@ -157,10 +159,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	if err != nil {
 		return nil, err
 	}
+	android, apple := mobileApps(cfg)
+	appOrigins, err := mobile.OriginsFor(android)
+	if err != nil {
+		return nil, fmt.Errorf("mobile.android: %w", err)
+	}
+	if len(appOrigins) > 0 {
+		log.Info("webauthn: accepting the Android apps' origins (mobile.android)", "origins", strings.Join(appOrigins, ","))
+	}
+	var mobileHandler http.Handler
+	if len(android)+len(apple) > 0 {
+		if mobileHandler, err = mobile.Handler(android, apple); err != nil {
+			return nil, fmt.Errorf("mobile: %w", err)
+		}
+	}
 	passkeys, err := passkey.New(a.store, passkey.Options{
 		RPID:                  cfg.Webauthn.RelyingParty.ID,
 		RPDisplayName:         cfg.Webauthn.RelyingParty.DisplayName,
-		Origins:               cfg.Webauthn.RelyingParty.Origins,
+		Origins:               mergeOrigins(cfg.Webauthn.RelyingParty.Origins, appOrigins),
 		RegistrationTimeout:   cfg.Webauthn.Timeouts.Registration,
 		LoginTimeout:          cfg.Webauthn.Timeouts.Login,
 		UserVerification:      cfg.Passkey.UserVerification,
@@ -169,7 +185,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
-	limiter, degraded, err := newLimiter(cfg, log)
+	var passwords *password.Service
+	if cfg.Password.Enabled {
+		passwords, err = password.New(a.store, password.Options{MinLength: cfg.Password.MinLength, Hash: cfg.Password.Hash}, time.Now)
+		if err != nil {
+			return nil, err
+		}
+	}
+	limiter, err := newLimiter(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -187,21 +210,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 
 	st := a.store
 	a.api = httpapi.New(httpapi.API{
-		Accounts:  account.New(a.store, account.Options{RequireVerification: cfg.Email.RequireVerification, AllowSignup: cfg.Account.AllowSignup}, time.Now),
+		Accounts:  account.New(a.store, account.Options{RequireVerification: cfg.Email.RequireVerification, AllowSignup: cfg.Account.AllowSignup, EmailLimit: cfg.Email.Limit}, time.Now),
 		Passcodes: passcodes,
 		Sessions:  sessions,
 		Keys:      km,
 		Passkeys:  passkeys,
+		Passwords: passwords,
 		Limiter:   limiter,
-		Ready: func(ctx context.Context) error {
-			if err := st.Ping(ctx); err != nil {
-				return err
-			}
-			if degraded != nil && degraded() {
-				log.Debug("rate limiter degraded to in-memory store")
-			}
-			return nil
-		},
+		Mobile:    mobileHandler,
+		Ready:     st.Ping,
 		Opts: httpapi.Options{
 			AuthTokenHeader: cfg.Session.EnableAuthTokenHeader,
 			Cookie: httpapi.CookieOptions{
@@ -219,9 +236,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 				AllowOrigins:   cfg.Server.Public.CORS.AllowOrigins,
 				UnsafeWildcard: cfg.Server.Public.CORS.UnsafeWildcardOriginAllowed,
 			},
-			PasscodeLimit: ratelimit.Limit{Tokens: cfg.RateLimiter.PasscodeLimits.Tokens, Interval: cfg.RateLimiter.PasscodeLimits.Interval},
-			LogHealth:     cfg.Log.LogHealthAndMetrics,
-			WellKnown:     wk,
+			PasscodeLimit:   ratelimit.Limit{Tokens: cfg.RateLimiter.PasscodeLimits.Tokens, Interval: cfg.RateLimiter.PasscodeLimits.Interval},
+			PasswordEnabled: cfg.Password.Enabled,
+			PasswordLimit:   ratelimit.Limit{Tokens: cfg.RateLimiter.PasswordLimits.Tokens, Interval: cfg.RateLimiter.PasswordLimits.Interval},
+			AllowDeletion:   cfg.Account.AllowDeletion,
+			LogHealth:       cfg.Log.LogHealthAndMetrics,
+			WellKnown:       wk,
 		},
 	}, log)
 	return a, nil
@@ -358,27 +378,43 @@ func newMailer(cfg config.Config, log *slog.Logger, outbox io.Writer) (passcode.
 }
 
 // newLimiter builds the rate limiter: nil when disabled; in-memory; or
-// Redis with an in-memory fallback whose state is reported by degraded.
-func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, func() bool, error) {
+// Redis with an in-memory fallback (ratelimit.Fallback, whose Degraded state
+// /health/ready reports). The Redis client fails fast — 500 ms dial, read
+// and write timeouts, one dial retry, no command retries — so that a Redis
+// outage costs a request at most about a second before the fallback answers.
+func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, error) {
 	rl := cfg.RateLimiter
 	if !rl.Enabled {
-		return nil, nil, nil
+		return nil, nil
 	}
 	mem := ratelimit.NewMemory(time.Now)
 	if rl.Store != "redis" {
-		return mem, nil, nil
+		return mem, nil
 	}
 	client := redis.NewClient(&redis.Options{
-		Addr:         rl.Redis.Address,
-		Password:     rl.Redis.Password,
-		DialTimeout:  time.Second,
-		ReadTimeout:  500 * time.Millisecond,
-		WriteTimeout: 500 * time.Millisecond,
+		Addr:          rl.Redis.Address,
+		Password:      rl.Redis.Password,
+		DialTimeout:   500 * time.Millisecond,
+		DialerRetries: 1,
+		ReadTimeout:   500 * time.Millisecond,
+		WriteTimeout:  500 * time.Millisecond,
+		PoolTimeout:   time.Second,
+		MaxRetries:    -1,
 	})
 	fb := ratelimit.NewFallback(ratelimit.NewRedis(client, "inkan:rl:"), mem, log)
 	log.Info("rate limiter: redis", "address", rl.Redis.Address)
-	return fb, fb.Degraded, nil
+	return closingLimiter{fb, client}, nil
 }
+
+// closingLimiter is the Redis-backed limiter together with its client, so
+// that App.Close releases the connections. Degraded is promoted from the
+// Fallback for /health/ready.
+type closingLimiter struct {
+	*ratelimit.Fallback
+	client *redis.Client
+}
+
+func (c closingLimiter) Close() error { return c.client.Close() }
 
 // Store is the storage type, for commands that manage the schema.
 type Store = store.Store
@@ -409,6 +445,10 @@ func OpenKeys(ctx context.Context, cfg config.Config, log *slog.Logger) (*keys.M
 
 // PublicHandler is the public API's handler (for tests and embedding).
 func (a *App) PublicHandler() http.Handler { return a.api.Public() }
+
+// Keys is the node's signing-key manager (for `jwk` style operations and
+// tests: Rotate, List, JWKS).
+func (a *App) Keys() *keys.Manager { return a.api.Keys }
 
 // AdminHandler is the admin API's handler.
 func (a *App) AdminHandler() http.Handler { return a.api.Admin() }

@@ -18,6 +18,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/keys"
 	"github.com/inkan-auth/inkan/internal/passcode"
 	"github.com/inkan-auth/inkan/internal/passkey"
+	"github.com/inkan-auth/inkan/internal/password"
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 	"github.com/inkan-auth/inkan/internal/session"
 )
@@ -63,6 +64,10 @@ type Options struct {
 	Lifespan time.Duration
 	// MaxBodyBytes caps request bodies (server.max_request_body_bytes).
 	MaxBodyBytes int64
+	// RequestTimeout bounds every request's context, so a query waiting for
+	// a pooled connection or a stalled database fails (503) instead of
+	// hanging; zero means DefaultRequestTimeout, negative means none.
+	RequestTimeout time.Duration
 	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP are
 	// believed (server.public.trusted_proxies).
 	TrustedProxies []netip.Prefix
@@ -70,6 +75,15 @@ type Options struct {
 	CORS CORSOptions
 	// PasscodeLimit is rate_limiter.passcode_limits; zero Tokens = no limit.
 	PasscodeLimit ratelimit.Limit
+	// PasswordEnabled (password.enabled) registers PUT /password and POST
+	// /password/login (Hanko API §0.1); API.Passwords must then be set.
+	PasswordEnabled bool
+	// PasswordLimit is rate_limiter.password_limits for POST
+	// /password/login, keyed route/user/client IP; zero Tokens = no limit.
+	PasswordLimit ratelimit.Limit
+	// AllowDeletion (account.allow_deletion) registers DELETE /user;
+	// without it the path answers 405 (Allow: POST).
+	AllowDeletion bool
 	// LogHealth logs /health/* requests at info level (log.log_health_and_metrics).
 	LogHealth bool
 	// WellKnown is served at /.well-known/config.
@@ -90,8 +104,13 @@ type API struct {
 	Sessions  *session.Manager
 	Keys      *keys.Manager
 	Passkeys  *passkey.Service
+	// Passwords handles /password*; nil unless password.enabled.
+	Passwords *password.Service
 	// Limiter enforces rate limits; nil disables them.
 	Limiter ratelimit.Limiter
+	// Mobile serves /.well-known/assetlinks.json and
+	// /.well-known/apple-app-site-association (internal/mobile); nil = 404.
+	Mobile http.Handler
 	// Ready reports readiness for /health/ready: nil when the database
 	// answers; it is called with a short deadline.
 	Ready func(ctx context.Context) error
@@ -113,8 +132,9 @@ func New(a API, log *slog.Logger) *API {
 
 // chain wraps the route table in the middleware every listener shares,
 // outermost first: request id, client address, access log, recover,
-// security headers, body limit.
+// security headers, body limit, request deadline.
 func (a *API) chain(h http.Handler) http.Handler {
+	h = withRequestTimeout(a.Opts.RequestTimeout, h)
 	h = withBodyLimit(a.Opts.MaxBodyBytes, h)
 	h = withSecurityHeaders(h)
 	h = withRecover(a.log, h)

@@ -11,8 +11,8 @@ const corsExposed = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-Ra
 
 // cors applies server.public.cors: an Origin is allowed only when it equals
 // a configured origin exactly (scheme, host and port; no suffix or prefix
-// matching, "null" never matches). With the unsafe wildcard, any origin is
-// allowed but without credentials. Preflight requests are answered here.
+// matching, "null" never matches). With the unsafe wildcard, any origin but
+// "null" is allowed, answered with "*" and without credentials. Preflight requests are answered here.
 func (a *API) cors(next http.Handler) http.Handler {
 	allowed := make(map[string]bool, len(a.Opts.CORS.AllowOrigins))
 	wildcard := false
@@ -31,7 +31,7 @@ func (a *API) cors(next http.Handler) http.Handler {
 		if ok {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
-		} else if wildcard && origin != "" {
+		} else if wildcard && origin != "" && origin != "null" {
 			h.Set("Access-Control-Allow-Origin", "*")
 			ok = true
 		}

@@ -55,6 +55,12 @@ func (a *API) handle(h handlerFunc) http.Handler {
 // away is logged at debug level only.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := inkan.KindOf(err)
+	if kind == inkan.KindInternal && errors.Is(err, context.DeadlineExceeded) && r.Context().Err() != nil {
+		// The request deadline (withRequestTimeout) ran out while a backend
+		// (a pooled database connection, most often) did not answer.
+		err = inkan.Wrap(inkan.KindUnavailable, "", err)
+		kind = inkan.KindUnavailable
+	}
 	status := statusOf[kind]
 	msg := inkan.MessageOf(err)
 	if kind == inkan.KindInternal {

@@ -16,9 +16,22 @@ func (a *API) alive(w http.ResponseWriter, r *http.Request) error {
 // readyTimeout bounds the readiness check.
 const readyTimeout = 2 * time.Second
 
+// degrader is implemented by a Limiter that can fall back to a weaker store
+// (ratelimit.Fallback: Redis unreachable, in-memory limits per node).
+type degrader interface{ Degraded() bool }
+
+// readyBody is the body of GET /health/ready: Hanko's {"ready":true}, plus
+// "rate_limiter":"degraded" while the shared (Redis) rate-limit store is
+// unreachable and this node counts limits in memory only.
+type readyBody struct {
+	Ready       bool   `json:"ready"`
+	RateLimiter string `json:"rate_limiter,omitempty"`
+}
+
 // ready answers GET /health/ready: 200 {"ready":true} when the database
-// answers within readyTimeout, else 503 (inkan checks the database, Hanko
-// does not).
+// answers within readyTimeout (2 s), else 503 "database unavailable" (inkan
+// checks the database, Hanko does not). A degraded rate limiter keeps the
+// node ready (it still limits, per node) but is reported in the body.
 func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
 	if a.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
@@ -27,7 +40,12 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
 			return inkan.Wrap(inkan.KindUnavailable, "database unavailable", err)
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ready": true})
+	body := readyBody{Ready: true}
+	if d, ok := a.Limiter.(degrader); ok && d.Degraded() {
+		body.RateLimiter = "degraded"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, body)
 }
 
 // jwks answers GET /.well-known/jwks.json with every published public key

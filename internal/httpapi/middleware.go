@@ -194,6 +194,29 @@ func withBodyLimit(max int64, next http.Handler) http.Handler {
 	})
 }
 
+// DefaultRequestTimeout is the request deadline used when
+// Options.RequestTimeout is zero.
+const DefaultRequestTimeout = 10 * time.Second
+
+// withRequestTimeout puts a deadline of d on every request's context
+// (DefaultRequestTimeout when d is zero, none when d < 0). Database calls
+// waiting for a pooled connection or a stalled server then fail with
+// context.DeadlineExceeded, which writeError answers with 503, so no
+// request waits forever (issue 6 point 6).
+func withRequestTimeout(d time.Duration, next http.Handler) http.Handler {
+	if d == 0 {
+		d = DefaultRequestTimeout
+	}
+	if d < 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 // jsonMux wraps a ServeMux so that its own 404 and 405 answers carry the
 // JSON error body (with the Allow header kept) like every other error.
 func jsonMux(mux *http.ServeMux) http.Handler {

@@ -1,0 +1,296 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/ratelimit"
+)
+
+// uniqueAddress is an address no earlier run used, so buckets in a shared
+// Redis never carry over between runs.
+func uniqueAddress(prefix string) string {
+	return fmt.Sprintf("%s-%d@example.test", prefix, time.Now().UnixNano())
+}
+
+// createUser signs up address without logging in; it returns the user id
+// and the e-mail id.
+func (h *harness) createUser(t *testing.T, address string) [2]string {
+	t.Helper()
+	r := h.do(t, "POST", "/users", `{"email":"`+address+`"}`)
+	if r.Status != 200 {
+		t.Fatalf("POST /users: %d %s", r.Status, r.Body)
+	}
+	var u map[string]string
+	r.json(t, &u)
+	return [2]string{u["user_id"], u["email_id"]}
+}
+
+// initPasscodeFrom asks for a passcode for ids (user id, e-mail id, as
+// createUser returns them) with extra request headers.
+func (h *harness) initPasscodeFrom(t *testing.T, ids [2]string, headers ...string) response {
+	t.Helper()
+	return h.do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+ids[0]+`","email_id":"`+ids[1]+`"}`, headers...)
+}
+
+// mailsTo counts the passcode mails to address in the outbox.
+func (h *harness) mailsTo(address string) int {
+	n := 0
+	for _, m := range outboxCode.FindAllStringSubmatch(h.Outbox.String(), -1) {
+		if m[1] == address {
+			n++
+		}
+	}
+	return n
+}
+
+// assertLimited checks a 429 with Hanko's body and every rate-limit header.
+func assertLimited(t *testing.T, r response, limit int) {
+	t.Helper()
+	if r.Status != 429 || strings.TrimSpace(string(r.Body)) != `{"code":429,"message":"Too Many Requests"}` {
+		t.Fatalf("want 429, got %d %s", r.Status, r.Body)
+	}
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+		t.Fatalf("Retry-After = %q", r.Header.Get("Retry-After"))
+	}
+	if got := r.Header.Get("X-RateLimit-Limit"); got != strconv.Itoa(limit) {
+		t.Fatalf("X-RateLimit-Limit = %q, want %d", got, limit)
+	}
+	if got := r.Header.Get("X-RateLimit-Remaining"); got != "0" {
+		t.Fatalf("X-RateLimit-Remaining = %q, want 0", got)
+	}
+	if reset, err := strconv.Atoi(r.Header.Get("X-RateLimit-Reset")); err != nil || reset < 1 || reset > 60 {
+		t.Fatalf("X-RateLimit-Reset = %q", r.Header.Get("X-RateLimit-Reset"))
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("429 without Cache-Control: no-store")
+	}
+}
+
+// exhaustPasscodeBudget sends passcode initialize for ids until the
+// configured 3 tokens are used, checking the headers on each success, then
+// expects 429. headers(i) gives the request headers of the i-th call.
+func exhaustPasscodeBudget(t *testing.T, nodes []*harness, ids [2]string, headers func(i int) []string) {
+	t.Helper()
+	for i := range 3 {
+		r := nodes[i%len(nodes)].initPasscodeFrom(t, ids, headers(i)...)
+		if r.Status != 200 {
+			t.Fatalf("init %d: %d %s", i+1, r.Status, r.Body)
+		}
+		if r.Header.Get("X-RateLimit-Limit") != "3" || r.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(2-i) || r.Header.Get("X-RateLimit-Reset") == "" {
+			t.Fatalf("init %d headers: limit %q remaining %q reset %q", i+1,
+				r.Header.Get("X-RateLimit-Limit"), r.Header.Get("X-RateLimit-Remaining"), r.Header.Get("X-RateLimit-Reset"))
+		}
+	}
+	for i := range 2 {
+		assertLimited(t, nodes[(3+i)%len(nodes)].initPasscodeFrom(t, ids, headers(3+i)...), 3)
+	}
+}
+
+func TestRateLimitPasscodeInitializeInMemory(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	addr := uniqueAddress("mem")
+	ids := h.createUser(t, addr)
+	exhaustPasscodeBudget(t, []*harness{h}, ids, func(int) []string { return nil })
+	if n := h.mailsTo(addr); n != 3 {
+		t.Fatalf("%d mails sent, want 3", n)
+	}
+	// Another user from the same client has its own budget.
+	other := h.createUser(t, uniqueAddress("mem-other"))
+	if r := h.initPasscodeFrom(t, other); r.Status != 200 {
+		t.Fatalf("other user: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestRateLimitSpoofedForwardedFor: from a peer that is not a trusted
+// proxy, rotating X-Forwarded-For and X-Real-IP never resets the bucket,
+// and the logged client address is the socket's.
+func TestRateLimitSpoofedForwardedFor(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil) // no trusted proxies
+	ids := h.createUser(t, uniqueAddress("spoof"))
+	exhaustPasscodeBudget(t, []*harness{h}, ids, func(i int) []string {
+		return []string{fmt.Sprintf("X-Forwarded-For: 203.0.113.%d", i+1), fmt.Sprintf("X-Real-IP: 198.51.100.%d", i+1)}
+	})
+	if strings.Contains(h.Log.String(), `"client_ip":"203.0.113.`) || strings.Contains(h.Log.String(), `"client_ip":"198.51.100.`) {
+		t.Fatal("a spoofed header from an untrusted peer became the client address")
+	}
+}
+
+// TestRateLimitPerAddressBehindTrustedProxy: behind a trusted proxy the
+// forwarded address is the client address (it is logged), yet one e-mail
+// address cannot be mail-bombed from rotating client addresses: the
+// per-address bucket stops it.
+func TestRateLimitPerAddressBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Config) { c.Server.Public.TrustedProxies = []string{"127.0.0.0/8"} })
+	addr := uniqueAddress("bomb")
+	ids := h.createUser(t, addr)
+	exhaustPasscodeBudget(t, []*harness{h}, ids, func(i int) []string {
+		return []string{fmt.Sprintf("X-Forwarded-For: 203.0.113.%d", i+1)}
+	})
+	if n := h.mailsTo(addr); n != 3 {
+		t.Fatalf("%d mails sent to %s, want 3", n, addr)
+	}
+	if !strings.Contains(h.Log.String(), `"client_ip":"203.0.113.2"`) {
+		t.Fatal("the forwarded address of a trusted proxy was not used as client address")
+	}
+}
+
+// redisAddress returns host:port of INKAN_TEST_REDIS_URL, or skips.
+func redisAddress(t *testing.T) (string, *redis.Options) {
+	t.Helper()
+	u := os.Getenv("INKAN_TEST_REDIS_URL")
+	if u == "" {
+		t.Skip("INKAN_TEST_REDIS_URL not set (e.g. redis://127.0.0.1:6379/0); skipping Redis test")
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatalf("INKAN_TEST_REDIS_URL: %v", err)
+	}
+	if opt.DB != 0 {
+		t.Skip("INKAN_TEST_REDIS_URL selects a database other than 0; the server uses database 0")
+	}
+	return opt.Addr, opt
+}
+
+func useRedis(addr, password string) func(*config.Config) {
+	return func(c *config.Config) {
+		c.RateLimiter.Store = "redis"
+		c.RateLimiter.Redis.Address = addr
+		c.RateLimiter.Redis.Password = password
+	}
+}
+
+// TestRateLimitRedisSharedAcrossNodes: two nodes on one database and one
+// Redis share one budget per user, client and address.
+func TestRateLimitRedisSharedAcrossNodes(t *testing.T) {
+	t.Parallel()
+	addr, opt := redisAddress(t)
+	n1 := newHarness(t, useRedis(addr, opt.Password))
+	n2 := newHarness(t, func(c *config.Config) {
+		useRedis(addr, opt.Password)(c)
+		c.Database.Database = n1.DBPath // same database, same secret file
+	})
+	ids := n1.createUser(t, uniqueAddress("redis"))
+	exhaustPasscodeBudget(t, []*harness{n1, n2}, ids, func(int) []string { return nil })
+	for _, n := range []*harness{n1, n2} {
+		if r := n.do(t, "GET", "/health/ready", ""); r.Status != 200 || strings.TrimSpace(string(r.Body)) != `{"ready":true}` {
+			t.Fatalf("ready: %d %s", r.Status, r.Body)
+		}
+	}
+}
+
+// tcpProxy forwards connections to target until closed; closing it drops
+// every connection, as if the server went away.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	go p.serve()
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *tcpProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			c.Close()
+			u.Close()
+			return
+		}
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		go func() { io.Copy(u, c); u.Close() }()
+		go func() { io.Copy(c, u); c.Close() }()
+	}
+}
+
+// Close stops listening and cuts every forwarded connection.
+func (p *tcpProxy) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.ln.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestRateLimitRedisGoesAway: Redis disappears mid-test (the proxy in front
+// of it closes). The node keeps serving and limiting from memory, logs the
+// outage once, and /health/ready reports the degraded limiter while
+// staying 200.
+func TestRateLimitRedisGoesAway(t *testing.T) {
+	t.Parallel()
+	addr, opt := redisAddress(t)
+	proxy := newTCPProxy(t, addr)
+	h := newHarness(t, useRedis(proxy.Addr(), opt.Password))
+	address := uniqueAddress("outage")
+	ids := h.createUser(t, address)
+	if r := h.initPasscodeFrom(t, ids); r.Status != 200 || r.Header.Get("X-RateLimit-Remaining") != "2" {
+		t.Fatalf("init via Redis: %d %s remaining %q", r.Status, r.Body, r.Header.Get("X-RateLimit-Remaining"))
+	}
+	// The bucket is in Redis.
+	c := redis.NewClient(opt)
+	defer c.Close()
+	if n, err := c.Exists(t.Context(), "inkan:rl:"+ratelimit.Key("/passcode/login/initialize", "email", address)).Result(); err != nil || n != 1 {
+		t.Fatalf("Redis bucket for the address: %d, %v", n, err)
+	}
+
+	proxy.Close()
+
+	// Served from memory now: a fresh in-memory bucket of 3, then 429.
+	exhaustPasscodeBudget(t, []*harness{h}, ids, func(int) []string { return nil })
+	const warn = "rate limiter store unreachable"
+	if n := strings.Count(h.Log.String(), warn); n != 1 {
+		t.Fatalf("outage logged %d times, want once:\n%s", n, h.Log.String())
+	}
+	r := h.do(t, "GET", "/health/ready", "")
+	var body struct {
+		Ready       bool   `json:"ready"`
+		RateLimiter string `json:"rate_limiter"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil || r.Status != 200 || !body.Ready || body.RateLimiter != "degraded" {
+		t.Fatalf("ready while Redis is away: %d %s", r.Status, r.Body)
+	}
+}
