@@ -119,3 +119,40 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Fatalf("version: %q %v", out, err)
 	}
 }
+
+// TestJWKCommands: list shows the generated key as the signer; rotate adds
+// one that signs while the first stays published.
+func TestJWKCommands(t *testing.T) {
+	env := baseEnv(t, "sqlite")
+	out, _, err := runCmd(t, env, "jwk", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "RS256") || !strings.Contains(lines[1], "true") {
+		t.Fatalf("jwk list on a new database:\n%s", out)
+	}
+	first := strings.Fields(lines[1])[0]
+	out, _, err = runCmd(t, env, "jwk", "rotate")
+	if err != nil || !strings.HasPrefix(out, "new signing key ") {
+		t.Fatalf("jwk rotate: %v %s", err, out)
+	}
+	out, _, err = runCmd(t, env, "jwk", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("jwk list after rotate:\n%s", out)
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		signing, published := f[len(f)-2], f[len(f)-1]
+		if f[0] == first && (signing != "false" || published != "true") {
+			t.Errorf("the old key must verify, not sign: %s", l)
+		}
+		if f[0] != first && (signing != "true" || published != "true") {
+			t.Errorf("the new key must sign: %s", l)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,31 +16,38 @@ import (
 
 // newJWKCommand returns `inkan jwk list|rotate`.
 func newJWKCommand(load func() (config.Config, *slog.Logger, error), stdout io.Writer) *cobra.Command {
+	// withKeys loads the configuration, opens the key manager, runs fn and
+	// closes the store.
+	withKeys := func(ctx context.Context, fn func(km *app.KeyManager) error) error {
+		cfg, log, err := load()
+		if err != nil {
+			return err
+		}
+		km, closeFn, err := app.OpenKeys(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		return fn(km)
+	}
 	cmd := &cobra.Command{Use: "jwk", Short: "Manage the JWT signing keys"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List signing keys: kid, algorithm, creation time, whether it signs and is published",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, log, err := load()
-			if err != nil {
-				return err
-			}
-			km, closeFn, err := app.OpenKeys(c.Context(), cfg, log)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			infos, err := km.List(c.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KID\tALG\tCREATED\tSIGNING\tPUBLISHED")
-			for _, k := range infos {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", k.KID, k.Algorithm, k.CreatedAt.UTC().Format(time.RFC3339), k.Signing, k.Published)
-			}
-			return tw.Flush()
+			return withKeys(c.Context(), func(km *app.KeyManager) error {
+				infos, err := km.List(c.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "KID\tALG\tCREATED\tSIGNING\tPUBLISHED")
+				for _, k := range infos {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", k.KID, k.Algorithm, k.CreatedAt.UTC().Format(time.RFC3339), k.Signing, k.Published)
+				}
+				return tw.Flush()
+			})
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
@@ -47,21 +55,14 @@ func newJWKCommand(load func() (config.Config, *slog.Logger, error), stdout io.W
 		Short: "Create a new signing key; older keys keep verifying until their tokens expire",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, log, err := load()
-			if err != nil {
-				return err
-			}
-			km, closeFn, err := app.OpenKeys(c.Context(), cfg, log)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			k, err := km.Rotate(c.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "new signing key %s (%s)\n", k.KID, k.Algorithm)
-			return nil
+			return withKeys(c.Context(), func(km *app.KeyManager) error {
+				k, err := km.Rotate(c.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "new signing key %s (%s)\n", k.KID, k.Algorithm)
+				return nil
+			})
 		},
 	})
 	return cmd

@@ -129,12 +129,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		return nil, err
 	}
 
-	km, err := keys.New(ctx, a.store, keys.Options{
-		Secrets:            secrets,
-		Algorithm:          cfg.Secrets.SigningAlgorithm,
-		RSABits:            cfg.Secrets.RSAKeySize,
-		VerificationWindow: cfg.Session.Lifespan,
-	}, time.Now)
+	km, err := keys.New(ctx, a.store, keysOptions(cfg, secrets), time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -419,6 +414,21 @@ func (c closingLimiter) Close() error { return c.client.Close() }
 // Store is the storage type, for commands that manage the schema.
 type Store = store.Store
 
+// KeyManager is the signing-key manager, for the `jwk` commands.
+type KeyManager = keys.Manager
+
+// keysOptions maps the configuration to the key manager's options: retired
+// keys stay published for one session lifespan, so every token they signed
+// can be verified until it expires.
+func keysOptions(cfg config.Config, secrets []string) keys.Options {
+	return keys.Options{
+		Secrets:            secrets,
+		Algorithm:          cfg.Secrets.SigningAlgorithm,
+		RSABits:            cfg.Secrets.RSAKeySize,
+		VerificationWindow: cfg.Session.Lifespan,
+	}
+}
+
 // OpenKeys opens the store and the signing-key manager for the `jwk`
 // commands. The returned close function releases the store.
 func OpenKeys(ctx context.Context, cfg config.Config, log *slog.Logger) (*keys.Manager, func() error, error) {
@@ -430,12 +440,7 @@ func OpenKeys(ctx context.Context, cfg config.Config, log *slog.Logger) (*keys.M
 	if err != nil {
 		return nil, nil, err
 	}
-	km, err := keys.New(ctx, st, keys.Options{
-		Secrets:            secrets,
-		Algorithm:          cfg.Secrets.SigningAlgorithm,
-		RSABits:            cfg.Secrets.RSAKeySize,
-		VerificationWindow: cfg.Session.Lifespan,
-	}, time.Now)
+	km, err := keys.New(ctx, st, keysOptions(cfg, secrets), time.Now)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -183,21 +183,30 @@ func (s *Store) runMigration(ctx context.Context, conn bun.Conn, name, direction
 	})
 }
 
+// withMigrations runs fn under the migration lock with the dialect's
+// embedded migration names (oldest first) and the applied ones with their
+// times, read after the lock was taken.
+func (s *Store) withMigrations(ctx context.Context, fn func(conn bun.Conn, names []string, have map[string]time.Time) error) error {
+	names, err := s.migrationNames()
+	if err != nil {
+		return err
+	}
+	return s.withMigrationLock(ctx, func(conn bun.Conn) error {
+		have, err := applied(ctx, conn)
+		if err != nil {
+			return err
+		}
+		return fn(conn, names, have)
+	})
+}
+
 // MigrateUp applies every pending migration in order, under the migration
 // lock, and returns the names applied by this call (empty when the schema
 // was current). A concurrent caller waits for the lock and then finds
 // nothing left to do.
 func (s *Store) MigrateUp(ctx context.Context) ([]string, error) {
-	names, err := s.migrationNames()
-	if err != nil {
-		return nil, err
-	}
 	var done []string
-	err = s.withMigrationLock(ctx, func(conn bun.Conn) error {
-		have, err := applied(ctx, conn)
-		if err != nil {
-			return err
-		}
+	err := s.withMigrations(ctx, func(conn bun.Conn, names []string, have map[string]time.Time) error {
 		for _, n := range names {
 			if _, ok := have[n]; ok {
 				continue
@@ -215,16 +224,8 @@ func (s *Store) MigrateUp(ctx context.Context) ([]string, error) {
 // MigrateDown reverts the last steps applied migrations, newest first, and
 // returns their names. steps < 1 reverts nothing.
 func (s *Store) MigrateDown(ctx context.Context, steps int) ([]string, error) {
-	names, err := s.migrationNames()
-	if err != nil {
-		return nil, err
-	}
 	var done []string
-	err = s.withMigrationLock(ctx, func(conn bun.Conn) error {
-		have, err := applied(ctx, conn)
-		if err != nil {
-			return err
-		}
+	err := s.withMigrations(ctx, func(conn bun.Conn, names []string, have map[string]time.Time) error {
 		for i := len(names) - 1; i >= 0 && len(done) < steps; i-- {
 			if _, ok := have[names[i]]; !ok {
 				continue
@@ -242,16 +243,8 @@ func (s *Store) MigrateDown(ctx context.Context, steps int) ([]string, error) {
 // MigrationStatus lists every embedded migration of the dialect, oldest
 // first, with whether and when it was applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]Migration, error) {
-	names, err := s.migrationNames()
-	if err != nil {
-		return nil, err
-	}
 	var out []Migration
-	err = s.withMigrationLock(ctx, func(conn bun.Conn) error {
-		have, err := applied(ctx, conn)
-		if err != nil {
-			return err
-		}
+	err := s.withMigrations(ctx, func(_ bun.Conn, names []string, have map[string]time.Time) error {
 		for _, n := range names {
 			at, ok := have[n]
 			out = append(out, Migration{Name: n, Applied: ok, AppliedAt: at})
