@@ -226,6 +226,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			},
 			Lifespan:       cfg.Session.Lifespan,
 			MaxBodyBytes:   cfg.Server.MaxRequestBodyBytes,
+			RequestTimeout: cfg.Server.RequestTimeout,
 			TrustedProxies: cfg.TrustedProxyPrefixes(),
 			CORS: httpapi.CORSOptions{
 				AllowOrigins:   cfg.Server.Public.CORS.AllowOrigins,

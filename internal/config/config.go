@@ -71,6 +71,10 @@ type Server struct {
 	IdleTimeout time.Duration `koanf:"idle_timeout"`
 	// ShutdownTimeout bounds graceful shutdown (inkan; default 15s; must be > 0).
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// RequestTimeout bounds each request's work, database waits included;
+	// past it the request answers 503 instead of hanging (inkan; default
+	// 10s; must be > 0).
+	RequestTimeout time.Duration `koanf:"request_timeout"`
 	// MaxRequestBodyBytes caps every request body, in bytes (inkan; default 65536).
 	MaxRequestBodyBytes int64 `koanf:"max_request_body_bytes"`
 }
@@ -373,6 +377,7 @@ func Default() Config {
 			WriteTimeout:        30 * time.Second,
 			IdleTimeout:         120 * time.Second,
 			ShutdownTimeout:     15 * time.Second,
+			RequestTimeout:      10 * time.Second,
 			MaxRequestBodyBytes: 65536,
 		},
 		Database: Database{

@@ -129,6 +129,7 @@ func (c Config) Validate() error {
 	ps.nonNegative("server.write_timeout", c.Server.WriteTimeout)
 	ps.nonNegative("server.idle_timeout", c.Server.IdleTimeout)
 	ps.positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
+	ps.positive("server.request_timeout", c.Server.RequestTimeout)
 	ps.atLeast("server.max_request_body_bytes", c.Server.MaxRequestBodyBytes, 1)
 
 	// database

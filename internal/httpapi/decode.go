@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ func decodeJSON(r *http.Request, dst any) error {
 		}
 		return inkan.Wrap(inkan.KindInvalid, "could not read request body", err)
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -42,7 +43,7 @@ func decodeJSON(r *http.Request, dst any) error {
 
 // unmarshalStrict decodes exactly one JSON value into dst.
 func unmarshalStrict(body []byte, dst any) error {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
