@@ -182,6 +182,13 @@ func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser u
 	if len(emails) == 0 {
 		return nil
 	}
+	for _, owned := range emails {
+		if owned.ID == emailID {
+			// A concurrent finalize of this user claimed the address
+			// between the two reads: it is the user's own now.
+			return nil
+		}
+	}
 	return inkan.E(inkan.KindForbidden, "")
 }
 
