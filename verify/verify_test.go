@@ -24,6 +24,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/inkan-auth/inkan/internal/clocktest"
 )
 
 const (
@@ -151,31 +153,13 @@ func (s *jwksServer) hitCount() int {
 	return s.hits
 }
 
-// clock is a settable time source for the verifier.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newVerifier(t *testing.T, o Options) (*Verifier, *clock) {
+func newVerifier(t *testing.T, o Options) (*Verifier, *clocktest.Clock) {
 	t.Helper()
 	v, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	c := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	v.now = c.Now
 	return v, c
 }
@@ -317,7 +301,7 @@ func TestRotationUnknownKidRefetches(t *testing.T) {
 	}
 
 	// The server rotates: a new key signs, the old one is still published.
-	clk.advance(2 * time.Minute) // past MinRefreshInterval, within MaxAge
+	clk.Advance(2 * time.Minute) // past MinRefreshInterval, within MaxAge
 	next := newSigner(t, "new", jwa.RS256())
 	srv.publish(old.public(t), next.public(t))
 	c, err := v.Verify(ctx, next.sign(t, clk.Now(), nil))
@@ -355,7 +339,7 @@ func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 	if n := srv.hitCount(); n != 1 {
 		t.Fatalf("JWKS hits within MinRefreshInterval = %d, want 1", n)
 	}
-	clk.advance(61 * time.Second)
+	clk.Advance(61 * time.Second)
 	for i := 0; i < 5; i++ {
 		_, _ = v.Verify(ctx, stranger.sign(t, clk.Now(), nil))
 	}
@@ -377,7 +361,7 @@ func TestJWKSDownKeepsCachedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.setDown(true)
-	clk.advance(11 * time.Minute) // cache stale: a refresh is attempted and fails
+	clk.Advance(11 * time.Minute) // cache stale: a refresh is attempted and fails
 	if _, err := v.Verify(ctx, s.sign(t, clk.Now(), nil)); err != nil {
 		t.Fatalf("cached key while JWKS is down: %v", err)
 	}
@@ -390,7 +374,7 @@ func TestJWKSDownKeepsCachedKeys(t *testing.T) {
 	}
 	// Fully closed server (connection refused) behaves the same.
 	srv.Close()
-	clk.advance(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	if _, err := v.Verify(ctx, s.sign(t, clk.Now(), nil)); err != nil {
 		t.Fatalf("cached key while JWKS server is gone: %v", err)
 	}
@@ -405,7 +389,7 @@ func TestStaleCacheDropsUnpublishedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.publish(b.public(t))
-	clk.advance(11 * time.Minute)
+	clk.Advance(11 * time.Minute)
 	if _, err := v.Verify(ctx, a.sign(t, clk.Now(), nil)); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("key removed from JWKS: err = %v, want ErrInvalidToken", err)
 	}

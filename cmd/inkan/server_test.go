@@ -2,46 +2,26 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/inkan-auth/inkan/internal/dbtest"
+	"github.com/inkan-auth/inkan/internal/outboxtest"
 )
-
-// syncBuffer is a goroutine-safe bytes.Buffer for a server's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testServer is a real inkan started through run() on ephemeral ports.
 type testServer struct {
 	URL      string // public API
 	AdminURL string
-	Stdout   *syncBuffer // the development outbox
-	Stderr   *syncBuffer // the log (JSON lines)
+	Stdout   *outboxtest.Buffer // the development outbox
+	Stderr   *outboxtest.Buffer // the log (JSON lines)
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when run returned; err holds its result
 	err      error
@@ -77,7 +57,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 		environ = append(environ, k+"="+v)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
+	s := &testServer{Stdout: &outboxtest.Buffer{}, Stderr: &outboxtest.Buffer{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		s.err = run(ctx, []string{"serve"}, environ, strings.NewReader(""), s.Stdout, s.Stderr)
 		close(s.done)
@@ -146,33 +126,15 @@ func listenAddrs(log string) (public, admin string) {
 	return public, admin
 }
 
-var outboxCode = regexp.MustCompile(`To:\s+(\S+)\n(?:.*\n){0,3}?Passcode: (\d{6})`)
-
 // lastCode returns the newest passcode the development outbox holds for
 // address, failing the test when there is none.
 func (s *testServer) lastCode(t *testing.T, address string) string {
 	t.Helper()
-	var code string
-	for _, m := range outboxCode.FindAllStringSubmatch(s.Stdout.String(), -1) {
-		if m[1] == address {
-			code = m[2]
-		}
-	}
-	if code == "" {
+	code, ok := s.Stdout.Code(address)
+	if !ok {
 		t.Fatalf("no passcode for %s in the outbox:\n%s", address, s.Stdout.String())
 	}
 	return code
-}
-
-// mailCount returns how many mails the outbox holds for address.
-func (s *testServer) mailCount(address string) int {
-	n := 0
-	for _, m := range outboxCode.FindAllStringSubmatch(s.Stdout.String(), -1) {
-		if m[1] == address {
-			n++
-		}
-	}
-	return n
 }
 
 // tempDir is a helper for tests that need a data directory of their own.

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"fmt"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,32 +18,14 @@ import (
 	"github.com/inkan-auth/inkan/internal/app"
 	"github.com/inkan-auth/inkan/internal/config"
 	"github.com/inkan-auth/inkan/internal/mobile"
+	"github.com/inkan-auth/inkan/internal/outboxtest"
 )
-
-// syncBuffer is a goroutine-safe buffer: the server writes the outbox while
-// the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // node is a real inkan node (SQLite file, development mailer) behind an
 // httptest server, with default configuration unless mutate changes it.
 type node struct {
 	URL    string
-	Outbox *syncBuffer
+	Outbox *outboxtest.Buffer
 }
 
 func newNode(t *testing.T, mutate func(*config.Config)) *node {
@@ -57,7 +38,7 @@ func newNode(t *testing.T, mutate func(*config.Config)) *node {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	n := &node{Outbox: &syncBuffer{}}
+	n := &node{Outbox: &outboxtest.Buffer{}}
 	a, err := app.New(context.Background(), cfg, app.NewLogger(cfg, io.Discard), n.Outbox)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -71,39 +52,25 @@ func newNode(t *testing.T, mutate func(*config.Config)) *node {
 	return n
 }
 
-var codeRE = regexp.MustCompile(`Passcode: (\d+) \(valid for`)
-
-// waitCode polls the outbox until it holds more than `seen` passcode mails
-// and returns the newest code. It gives up after a bound, so a flow that
-// never sends a mail fails the test instead of hanging it.
-func (n *node) waitCode(seen int) (string, error) {
-	for i := 0; i < 1000; i++ {
-		if m := codeRE.FindAllStringSubmatch(n.Outbox.String(), -1); len(m) > seen {
-			return m[len(m)-1][1], nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return "", fmt.Errorf("no passcode mail in the outbox after 10 s")
-}
-
 // typist feeds run's stdin line by line, then closes it. The line "CODE" waits for the
 // passcode mail and is replaced by its code; "WRONG" also waits for it and
 // is replaced by a six-digit code that differs from it.
-func typist(n *node, w *io.PipeWriter, lines ...string) <-chan error {
+func typist(t *testing.T, n *node, w *io.PipeWriter, lines ...string) <-chan error {
 	done := make(chan error, 1)
-	seen := len(codeRE.FindAllString(n.Outbox.String(), -1))
+	seen := n.Outbox.Count("")
 	go func() {
 		var code string
 		for _, l := range lines {
 			if l == "CODE" || l == "WRONG" {
 				if code == "" {
-					c, err := n.waitCode(seen)
-					if err != nil {
+					// Bounded, so a flow that never sends a mail fails
+					// the test instead of hanging it.
+					if code = n.Outbox.WaitCode(t, "", seen, 10*time.Second); code == "" {
+						err := errors.New("no passcode mail in the outbox")
 						w.CloseWithError(err)
 						done <- err
 						return
 					}
-					code = c
 				}
 				if l == "CODE" {
 					l = code
@@ -136,7 +103,7 @@ func wrongCode(code string) string {
 func drive(t *testing.T, n *node, args []string, lines ...string) (string, error) {
 	t.Helper()
 	pr, pw := io.Pipe()
-	typed := typist(n, pw, lines...)
+	typed := typist(t, n, pw, lines...)
 	var out bytes.Buffer
 	err := run(context.Background(), append([]string{"-server", n.URL}, args...), pr, &out)
 	// Unblock the typist if run stopped reading early.

@@ -13,19 +13,8 @@ import (
 // passcode id and the code from the outbox.
 func (h *harness) initPasscode(t *testing.T, address string) (id, code string) {
 	t.Helper()
-	r := h.do(t, "POST", "/users", `{"email":"`+address+`"}`)
-	if r.Status != 200 {
-		t.Fatalf("POST /users: %d %s", r.Status, r.Body)
-	}
-	var u map[string]string
-	r.json(t, &u)
-	r = h.do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+u["user_id"]+`","email_id":"`+u["email_id"]+`"}`)
-	if r.Status != 200 {
-		t.Fatalf("passcode init: %d %s", r.Status, r.Body)
-	}
-	var pc struct{ ID string }
-	r.json(t, &pc)
-	return pc.ID, h.code(t, address)
+	id = h.initPasscodeID(t, h.createUser(t, address))
+	return id, h.code(t, address)
 }
 
 func (h *harness) countRows(t *testing.T, table string) int {

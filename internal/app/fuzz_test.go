@@ -10,6 +10,7 @@ import (
 
 	"github.com/inkan-auth/inkan/internal/app"
 	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/outboxtest"
 	"github.com/inkan-auth/inkan/internal/webauthntest"
 )
 
@@ -17,7 +18,7 @@ import (
 // handler is called in-process, for fuzz targets.
 type fuzzNode struct {
 	h      http.Handler
-	outbox *syncBuffer
+	outbox *outboxtest.Buffer
 }
 
 func newFuzzNode(f *testing.F) *fuzzNode {
@@ -32,8 +33,8 @@ func newFuzzNode(f *testing.F) *fuzzNode {
 	if err := cfg.Validate(); err != nil {
 		f.Fatal(err)
 	}
-	n := &fuzzNode{outbox: &syncBuffer{}}
-	a, err := app.New(context.Background(), cfg, app.NewLogger(cfg, &syncBuffer{}), n.outbox)
+	n := &fuzzNode{outbox: &outboxtest.Buffer{}}
+	a, err := app.New(context.Background(), cfg, app.NewLogger(cfg, &outboxtest.Buffer{}), n.outbox)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -74,12 +75,7 @@ func (n *fuzzNode) login(f *testing.F, address string) string {
 	u.UserID, u.EmailID = jsonField(b, "user_id"), jsonField(b, "email_id")
 	b = n.mustCall(f, "POST", "/passcode/login/initialize", `{"user_id":"`+u.UserID+`","email_id":"`+u.EmailID+`"}`)
 	id := jsonField(b, "id")
-	var code string
-	for _, m := range outboxCode.FindAllStringSubmatch(n.outbox.String(), -1) {
-		if m[1] == address {
-			code = m[2]
-		}
-	}
+	code, _ := n.outbox.Code(address)
 	rec := n.call("POST", "/passcode/login/finalize", `{"id":"`+id+`","code":"`+code+`"}`)
 	if rec.Code != 200 {
 		f.Fatalf("finalize: %d %s", rec.Code, rec.Body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,18 +17,7 @@ import (
 // it returns the finalize response.
 func (h *harness) loginWithPasscode(t *testing.T, address string) response {
 	t.Helper()
-	ids := h.createUser(t, address)
-	r := h.initPasscodeFrom(t, ids)
-	if r.Status != 200 {
-		t.Fatalf("passcode init: %d %s", r.Status, r.Body)
-	}
-	var pc struct{ ID string }
-	r.json(t, &pc)
-	r = h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pc.ID+`","code":"`+h.code(t, address)+`"}`)
-	if r.Status != 200 {
-		t.Fatalf("passcode finalize: %d %s", r.Status, r.Body)
-	}
-	return r
+	return h.passcodeSignIn(t, h.createUser(t, address), address)
 }
 
 func setCookie(t *testing.T, r response, name string) *http.Cookie {
@@ -102,21 +92,9 @@ func TestBodyLimit(t *testing.T) {
 	if r.Status != http.StatusRequestEntityTooLarge || r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("oversized body: %d %s", r.Status, r.Body)
 	}
-	if after := h.snapshot(t); !equalCounts(before, after) {
+	if after := h.snapshot(t); !maps.Equal(before, after) {
 		t.Fatalf("an oversized request wrote: %v → %v", before, after)
 	}
-}
-
-func equalCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestReadyWhenDatabaseGone: /health/ready turns 503 "database unavailable"

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,42 +8,23 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	_ "modernc.org/sqlite"
 
 	"github.com/inkan-auth/inkan/internal/app"
 	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/outboxtest"
 )
-
-// syncBuffer is a goroutine-safe buffer for the log and the outbox.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // harness is a real node (SQLite file, development mailer) behind an
 // httptest server.
 type harness struct {
 	URL    string
 	DBPath string
-	Log    *syncBuffer
-	Outbox *syncBuffer
+	Log    *outboxtest.Buffer
+	Outbox *outboxtest.Buffer
 	App    *app.App
 }
 
@@ -63,7 +43,7 @@ func newHarness(t *testing.T, mutate func(*config.Config)) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	h := &harness{DBPath: cfg.Database.Database, Log: &syncBuffer{}, Outbox: &syncBuffer{}}
+	h := &harness{DBPath: cfg.Database.Database, Log: &outboxtest.Buffer{}, Outbox: &outboxtest.Buffer{}}
 	log := app.NewLogger(cfg, h.Log)
 	a, err := app.New(context.Background(), cfg, log, h.Outbox)
 	if err != nil {
@@ -159,18 +139,11 @@ func (h *harness) snapshot(t *testing.T) map[string]int {
 	return out
 }
 
-var outboxCode = regexp.MustCompile(`To:\s+(\S+)\n(?:.*\n){0,3}?Passcode: (\d{6})`)
-
 // code returns the newest passcode mailed to address.
 func (h *harness) code(t *testing.T, address string) string {
 	t.Helper()
-	var code string
-	for _, m := range outboxCode.FindAllStringSubmatch(h.Outbox.String(), -1) {
-		if m[1] == address {
-			code = m[2]
-		}
-	}
-	if code == "" {
+	code, ok := h.Outbox.Code(address)
+	if !ok {
 		t.Fatalf("no passcode for %s in the outbox", address)
 	}
 	return code
@@ -181,34 +154,56 @@ func (h *harness) code(t *testing.T, address string) string {
 // not assumed: the token is taken from the cookie or the header).
 func (h *harness) signUp(t *testing.T, address string) (userID, emailID, token string) {
 	t.Helper()
+	ids := h.createUser(t, address)
+	token = tokenOf(h.passcodeSignIn(t, ids, address))
+	if token == "" {
+		t.Fatal("no session token after finalize")
+	}
+	return ids[0], ids[1], token
+}
+
+// createUser signs up address without logging in; it returns the user id
+// and the e-mail id.
+func (h *harness) createUser(t *testing.T, address string) [2]string {
+	t.Helper()
 	r := h.do(t, "POST", "/users", `{"email":"`+address+`"}`)
 	if r.Status != 200 {
 		t.Fatalf("POST /users: %d %s", r.Status, r.Body)
 	}
-	var u struct{ UserID, EmailID string }
-	var raw map[string]string
-	r.json(t, &raw)
-	u.UserID, u.EmailID = raw["user_id"], raw["email_id"]
-	r = h.do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+u.UserID+`","email_id":"`+u.EmailID+`"}`)
+	var u map[string]string
+	r.json(t, &u)
+	return [2]string{u["user_id"], u["email_id"]}
+}
+
+// initPasscodeFrom asks for a passcode for ids (user id, e-mail id, as
+// createUser returns them) with extra request headers.
+func (h *harness) initPasscodeFrom(t *testing.T, ids [2]string, headers ...string) response {
+	t.Helper()
+	return h.do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+ids[0]+`","email_id":"`+ids[1]+`"}`, headers...)
+}
+
+// initPasscodeID asks for a passcode for ids, failing the test unless it
+// is sent, and returns the passcode id.
+func (h *harness) initPasscodeID(t *testing.T, ids [2]string) string {
+	t.Helper()
+	r := h.initPasscodeFrom(t, ids)
 	if r.Status != 200 {
 		t.Fatalf("passcode init: %d %s", r.Status, r.Body)
 	}
 	var pc struct{ ID string }
 	r.json(t, &pc)
-	r = h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pc.ID+`","code":"`+h.code(t, address)+`"}`)
+	return pc.ID
+}
+
+// passcodeSignIn asks for a passcode for ids and finalizes it with the
+// code mailed to address, failing the test unless both answer 200; it
+// returns the finalize response.
+func (h *harness) passcodeSignIn(t *testing.T, ids [2]string, address string) response {
+	t.Helper()
+	id := h.initPasscodeID(t, ids)
+	r := h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+id+`","code":"`+h.code(t, address)+`"}`)
 	if r.Status != 200 {
 		t.Fatalf("passcode finalize: %d %s", r.Status, r.Body)
 	}
-	token = r.Header.Get("X-Auth-Token")
-	if token == "" {
-		for _, c := range (&http.Response{Header: r.Header}).Cookies() {
-			if c.Name == "hanko" {
-				token = c.Value
-			}
-		}
-	}
-	if token == "" {
-		t.Fatal("no session token after finalize")
-	}
-	return u.UserID, u.EmailID, token
+	return r
 }

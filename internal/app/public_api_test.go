@@ -82,6 +82,15 @@ func (h *harness) sqlDB(t *testing.T) *sql.DB {
 	return db
 }
 
+// wantRowsUnchanged fails the test unless the row counts are still before
+// (a snapshot taken earlier).
+func (h *harness) wantRowsUnchanged(t *testing.T, before map[string]int) {
+	t.Helper()
+	if after := h.snapshot(t); !reflect.DeepEqual(before, after) {
+		t.Fatalf("rows changed: %v -> %v", before, after)
+	}
+}
+
 // passcodeLogin signs an existing user in with a passcode to address and
 // returns the new session token.
 func (h *harness) passcodeLogin(t *testing.T, userID, address string, headers ...string) string {
@@ -304,9 +313,7 @@ func TestDefaultsHideOptionalRoutes(t *testing.T) {
 	}
 	h.want(t, h.do(t, "PUT", "/password", `{}`, "Authorization: Bearer "+token), 404, "PUT /password disabled")
 	h.want(t, h.do(t, "POST", "/password/login", `{}`), 404, "POST /password/login disabled")
-	if after := h.snapshot(t); !reflect.DeepEqual(before, after) {
-		t.Fatalf("rows changed: %v -> %v", before, after)
-	}
+	h.wantRowsUnchanged(t, before)
 }
 
 // TestEmailsWithoutVerification: with email.require_verification false an
@@ -343,9 +350,7 @@ func TestEmailsWithoutVerification(t *testing.T) {
 	before := h.snapshot(t)
 	r = h.do(t, "POST", "/emails", `{"address":"third@example.test"}`, auth)
 	h.want(t, r, 409, "over the limit")
-	if after := h.snapshot(t); !reflect.DeepEqual(before, after) {
-		t.Fatalf("rows changed: %v -> %v", before, after)
-	}
+	h.wantRowsUnchanged(t, before)
 }
 
 // TestSignUpWithoutVerificationSession: POST /users without required
@@ -445,9 +450,7 @@ func TestEmailNormalisation(t *testing.T) {
 			t.Errorf("POST /emails %q = %d, want 400", spelling, r.Status)
 		}
 	}
-	if after := h.snapshot(t); !reflect.DeepEqual(before, after) {
-		t.Fatalf("rows changed: %v -> %v", before, after)
-	}
+	h.wantRowsUnchanged(t, before)
 
 	// An unverified address added in punycode is the same row when added
 	// again in Unicode (returned unchanged, not duplicated).
@@ -534,9 +537,7 @@ func TestAuthorizationAcrossUsers(t *testing.T) {
 					t.Errorf("A %s %s = %d %s, want %d", c.method, c.path, r.Status, r.Body, c.status)
 				}
 			}
-			if after := h.snapshot(t); !reflect.DeepEqual(before, after) {
-				t.Fatalf("rows changed: %v -> %v", before, after)
-			}
+			h.wantRowsUnchanged(t, before)
 			var pwAfter string
 			_ = db.QueryRow(`SELECT password FROM password_credentials WHERE user_id = ?`, userB).Scan(&pwAfter)
 			var nameB sql.NullString

@@ -24,37 +24,6 @@ func uniqueAddress(prefix string) string {
 	return fmt.Sprintf("%s-%d@example.test", prefix, time.Now().UnixNano())
 }
 
-// createUser signs up address without logging in; it returns the user id
-// and the e-mail id.
-func (h *harness) createUser(t *testing.T, address string) [2]string {
-	t.Helper()
-	r := h.do(t, "POST", "/users", `{"email":"`+address+`"}`)
-	if r.Status != 200 {
-		t.Fatalf("POST /users: %d %s", r.Status, r.Body)
-	}
-	var u map[string]string
-	r.json(t, &u)
-	return [2]string{u["user_id"], u["email_id"]}
-}
-
-// initPasscodeFrom asks for a passcode for ids (user id, e-mail id, as
-// createUser returns them) with extra request headers.
-func (h *harness) initPasscodeFrom(t *testing.T, ids [2]string, headers ...string) response {
-	t.Helper()
-	return h.do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+ids[0]+`","email_id":"`+ids[1]+`"}`, headers...)
-}
-
-// mailsTo counts the passcode mails to address in the outbox.
-func (h *harness) mailsTo(address string) int {
-	n := 0
-	for _, m := range outboxCode.FindAllStringSubmatch(h.Outbox.String(), -1) {
-		if m[1] == address {
-			n++
-		}
-	}
-	return n
-}
-
 // assertLimited checks a 429 with Hanko's body and every rate-limit header.
 func assertLimited(t *testing.T, r response, limit int) {
 	t.Helper()
@@ -104,7 +73,7 @@ func TestRateLimitPasscodeInitializeInMemory(t *testing.T) {
 	addr := uniqueAddress("mem")
 	ids := h.createUser(t, addr)
 	exhaustPasscodeBudget(t, []*harness{h}, ids, func(int) []string { return nil })
-	if n := h.mailsTo(addr); n != 3 {
+	if n := h.Outbox.Count(addr); n != 3 {
 		t.Fatalf("%d mails sent, want 3", n)
 	}
 	// Another user from the same client has its own budget.
@@ -141,7 +110,7 @@ func TestRateLimitPerAddressBehindTrustedProxy(t *testing.T) {
 	exhaustPasscodeBudget(t, []*harness{h}, ids, func(i int) []string {
 		return []string{fmt.Sprintf("X-Forwarded-For: 203.0.113.%d", i+1)}
 	})
-	if n := h.mailsTo(addr); n != 3 {
+	if n := h.Outbox.Count(addr); n != 3 {
 		t.Fatalf("%d mails sent to %s, want 3", n, addr)
 	}
 	if !strings.Contains(h.Log.String(), `"client_ip":"203.0.113.2"`) {

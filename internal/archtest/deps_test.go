@@ -133,3 +133,19 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpersOnlyInTests: the test-helper packages that read what inkan
+// writes (outboxtest) and fake its time (clocktest) are imported by
+// _test.go files only, never by code that ships.
+func TestHelpersOnlyInTests(t *testing.T) {
+	helpers := []string{"internal/outboxtest", "internal/clocktest"}
+	for name, p := range listPackages(t) {
+		for _, imp := range p.Imports {
+			for _, h := range helpers {
+				if internalOf(imp) == h {
+					t.Errorf("%s imports the test helper %s outside a _test.go file", name, h)
+				}
+			}
+		}
+	}
+}

@@ -26,7 +26,16 @@ func newTestAPI(opts Options) *API {
 }
 
 func serve(h http.Handler, method, path string, body io.Reader, headers ...string) *httptest.ResponseRecorder {
+	return serveFrom(h, "", method, path, body, headers...)
+}
+
+// serveFrom is serve with the request coming from peer (host:port; ""
+// keeps httptest's 192.0.2.1:1234). headers are "Name: value" lines.
+func serveFrom(h http.Handler, peer, method, path string, body io.Reader, headers ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, body)
+	if peer != "" {
+		req.RemoteAddr = peer
+	}
 	for _, kv := range headers {
 		k, v, _ := strings.Cut(kv, ": ")
 		req.Header.Set(k, v)
@@ -272,15 +281,7 @@ func TestRateLimitKeyedByClientAddress(t *testing.T) {
 		}))
 	}
 	send := func(h http.Handler, peer string, headers ...string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest("POST", "/t", nil)
-		req.RemoteAddr = peer
-		for _, kv := range headers {
-			k, v, _ := strings.Cut(kv, ": ")
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
+		return serveFrom(h, peer, "POST", "/t", nil, headers...)
 	}
 
 	untrusted := build()

@@ -13,6 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/inkan-auth/inkan/internal/clocktest"
 	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/keys"
 )
@@ -55,23 +56,7 @@ const (
 	secretB = "second-secret-0123456789"
 )
 
-// clock is an injectable, settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)} }
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 func newManager(t testing.TB, st keys.Store, o keys.Options, now func() time.Time) *keys.Manager {
 	t.Helper()
@@ -265,7 +250,7 @@ func TestRotation(t *testing.T) {
 	k1, _ := m.SigningKey(ctx)
 	tok1 := sign(t, m)
 
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	row, err := m.Rotate(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -313,11 +298,11 @@ func TestRotation(t *testing.T) {
 
 	// Just before the end of the window (+ refresh interval) key 1 verifies,
 	// at the end it is gone from PublicKeys, JWKS and List.
-	clk.Add(window + refresh - time.Nanosecond)
+	clk.Advance(window + refresh - time.Nanosecond)
 	if _, err := verify(t, m, tok1); err != nil {
 		t.Fatalf("key 1 left before the window ended: %v", err)
 	}
-	clk.Add(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	if _, err := verify(t, m, tok1); err == nil {
 		t.Fatal("key 1 still verifies after the window")
 	}
@@ -345,7 +330,7 @@ func TestZeroWindowKeepsEveryKey(t *testing.T) {
 	if _, err := m.Rotate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(10 * 365 * 24 * time.Hour)
+	clk.Advance(10 * 365 * 24 * time.Hour)
 	if _, err := verify(t, m, tok1); err != nil {
 		t.Fatalf("window 0 dropped a retired key: %v", err)
 	}
@@ -362,7 +347,7 @@ func TestPeriodicRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(10 * time.Second)
+	clk.Advance(10 * time.Second)
 	k, err := b.SigningKey(ctx)
 	if err != nil {
 		t.Fatal(err)

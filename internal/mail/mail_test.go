@@ -8,33 +8,15 @@ import (
 	"mime/multipart"
 	"net/mail"
 	"strings"
-	"sync"
 	"testing"
 
 	imail "github.com/inkan-auth/inkan/internal/mail"
+	"github.com/inkan-auth/inkan/internal/outboxtest"
 )
 
-// logBuffer is a slog destination that tests read after the fact.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // captureLog returns a debug-level logger writing text lines to a buffer.
-func captureLog() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
+func captureLog() (*slog.Logger, *outboxtest.Buffer) {
+	b := &outboxtest.Buffer{}
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 

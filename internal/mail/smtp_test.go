@@ -10,6 +10,7 @@ import (
 
 	"github.com/inkan-auth/inkan/internal/inkan"
 	imail "github.com/inkan-auth/inkan/internal/mail"
+	"github.com/inkan-auth/inkan/internal/outboxtest"
 	"github.com/inkan-auth/inkan/internal/passcode"
 	"github.com/inkan-auth/inkan/internal/smtptest"
 )
@@ -21,7 +22,7 @@ var (
 
 const wait = 10 * time.Second // upper bound for a message to arrive
 
-func newSMTP(t *testing.T, srv *smtptest.Server, edit func(*imail.SMTPOptions)) (*imail.SMTPMailer, *logBuffer) {
+func newSMTP(t *testing.T, srv *smtptest.Server, edit func(*imail.SMTPOptions)) (*imail.SMTPMailer, *outboxtest.Buffer) {
 	t.Helper()
 	o := imail.SMTPOptions{
 		Host:        srv.Host,

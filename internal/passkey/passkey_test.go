@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/inkan-auth/inkan/internal/clocktest"
 	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/passkey"
@@ -28,23 +28,6 @@ const (
 )
 
 var b64 = base64.RawURLEncoding
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // testStore is a passkey.Store that can also create users.
 type testStore interface {
@@ -75,7 +58,7 @@ func (d dbStore) addUser(email string) uuid.UUID {
 type env struct {
 	svc   *passkey.Service
 	store testStore
-	clock *clock
+	clock *clocktest.Clock
 	auth  *webauthntest.Authenticator
 	user  uuid.UUID
 
@@ -98,8 +81,8 @@ func newEnv(t *testing.T, mod func(*passkey.Options)) *env {
 		mod(&o)
 	}
 	st := dbStore{Store: dbtest.Open(t, "sqlite"), t: t}
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	svc, err := passkey.New(st, o, c.now)
+	c := clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	svc, err := passkey.New(st, o, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +210,7 @@ func TestRegistrationAndLogin(t *testing.T) {
 			want := inkan.Credential{
 				ID: cred.ID, UserID: e.user, PublicKey: stored.PublicKey, AttestationType: format,
 				AAGUID: e.auth.AAGUID, Transports: []string{"hybrid", "internal"}, UserVerified: true,
-				LastUsedAt: e.clock.now(), CreatedAt: e.clock.now(), UpdatedAt: e.clock.now(),
+				LastUsedAt: e.clock.Now(), CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now(),
 			}
 			if !reflect.DeepEqual(stored, want) || !reflect.DeepEqual(cred, want) {
 				t.Fatalf("stored %+v\nreturned %+v\nwant %+v", stored, cred, want)
@@ -240,12 +223,12 @@ func TestRegistrationAndLogin(t *testing.T) {
 			}
 
 			for i, user := range []uuid.UUID{e.user, uuid.Nil} { // allowCredentials, then discoverable
-				e.clock.advance(time.Minute)
+				e.clock.Advance(time.Minute)
 				got, err := e.svc.FinishLogin(ctx, e.beginLogin(t, user, o))
 				if err != nil {
 					t.Fatalf("FinishLogin (user %v): %v", user, err)
 				}
-				if got.UserID != e.user || got.SignCount != uint32(i+1) || !got.LastUsedAt.Equal(e.clock.now()) {
+				if got.UserID != e.user || got.SignCount != uint32(i+1) || !got.LastUsedAt.Equal(e.clock.Now()) {
 					t.Fatalf("after login %d: %+v", i+1, got)
 				}
 			}
@@ -297,7 +280,7 @@ func TestBeginRegistrationOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cer.Operation != inkan.OperationRegistration || cer.UserID != e.user || cer.UserVerification != "required" ||
-		!cer.ExpiresAt.Equal(e.clock.now().Add(regTimeout)) || len(cer.SessionData) == 0 {
+		!cer.ExpiresAt.Equal(e.clock.Now().Add(regTimeout)) || len(cer.SessionData) == 0 {
 		t.Fatalf("ceremony %+v", cer)
 	}
 	if c, _ := b64.DecodeString(p.Challenge); len(c) != 32 {
@@ -314,7 +297,7 @@ func TestBeginLoginOptions(t *testing.T) {
 	e := newEnv(t, nil)
 	o := webauthntest.Options{Origin: origin}
 	c1 := e.register(t, o)
-	e.clock.advance(time.Second) // credentials are listed oldest first
+	e.clock.Advance(time.Second) // credentials are listed oldest first
 	c2 := e.register(t, o)
 	type options struct {
 		PublicKey struct {
@@ -338,7 +321,7 @@ func TestBeginLoginOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.PublicKey.RPID != rpID || got.PublicKey.Timeout != 120000 || got.PublicKey.UserVerification != "preferred" ||
-			cer.Operation != inkan.OperationAuthentication || !cer.ExpiresAt.Equal(e.clock.now().Add(2*time.Minute)) {
+			cer.Operation != inkan.OperationAuthentication || !cer.ExpiresAt.Equal(e.clock.Now().Add(2*time.Minute)) {
 			t.Fatalf("options %+v ceremony %+v", got, cer)
 		}
 		return got, cer
@@ -427,7 +410,7 @@ func TestFinishRegistrationRejects(t *testing.T) {
 		}, kind: inkan.KindInvalid, msg: "failed to validate attestation"},
 		{name: "expired", prep: func(e *env) (uuid.UUID, []byte) {
 			body := e.beginRegister(t, e.user, ok)
-			e.clock.advance(regTimeout)
+			e.clock.Advance(regTimeout)
 			return e.user, body
 		}, kind: inkan.KindInvalid, msg: "failed to validate attestation"},
 		{name: "uv required, not verified", mod: func(o *passkey.Options) { o.UserVerification = "required" },
@@ -504,7 +487,7 @@ func TestFinishLoginRejects(t *testing.T) {
 		}, kind: inkan.KindUnauthorized, msg: "failed to validate assertion"},
 		{name: "expired", prep: func(e *env) []byte {
 			body := e.beginLogin(t, e.user, ok)
-			e.clock.advance(2 * time.Minute)
+			e.clock.Advance(2 * time.Minute)
 			return body
 		}, kind: inkan.KindUnauthorized, msg: "failed to validate assertion"},
 		{name: "unknown credential", prep: func(e *env) []byte {
@@ -556,7 +539,7 @@ func TestFinishLoginRejects(t *testing.T) {
 				e.register(t, ok)
 			}
 			body := tc.prep(e)
-			e.clock.advance(time.Second)
+			e.clock.Advance(time.Second)
 			before := e.snapshot(t)
 			_, err := e.svc.FinishLogin(ctx, body)
 			wantErr(t, err, tc.kind, tc.msg)

@@ -1,7 +1,6 @@
 package ratelimit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/inkan-auth/inkan/internal/outboxtest"
 )
 
 // redisOptions returns client options from INKAN_TEST_REDIS_URL or skips.
@@ -223,24 +224,6 @@ func (p *proxy) setUp(up bool) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestFallbackRedisGoesAwayAndComesBack(t *testing.T) {
 	opt := redisOptions(t)
 	prefix := testPrefix(t, opt)
@@ -249,7 +232,7 @@ func TestFallbackRedisGoesAwayAndComesBack(t *testing.T) {
 	popt.Addr = p.ln.Addr().String()
 	popt.MaxRetries = -1 // fail at once instead of retrying
 	popt.DialerRetries = 1
-	var logs syncBuffer
+	var logs outboxtest.Buffer
 	f := NewFallback(NewRedis(newClient(t, &popt), prefix), NewMemory(nil), slog.New(slog.NewTextHandler(&logs, nil)))
 	f.probeEvery = 0 // probe on every degraded Take
 
@@ -313,7 +296,7 @@ func TestFallbackUnreachableRedis(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1})
 	t.Cleanup(func() { c.Close() })
 
-	var logs syncBuffer
+	var logs outboxtest.Buffer
 	clk := newClock()
 	f := NewFallback(NewRedis(c, "p:"), NewMemory(clk.Now), slog.New(slog.NewTextHandler(&logs, nil)))
 	f.now = clk.Now

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/inkan-auth/inkan/internal/clocktest"
 	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/keys"
 	"github.com/inkan-auth/inkan/internal/session"
@@ -23,33 +23,16 @@ import (
 
 const secret = "session-test-secret-0123456789"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	st   *memStore
-	clk  *clock
+	clk  *clocktest.Clock
 	keys *keys.Manager
 	m    *session.Manager
 }
 
 func setup(t testing.TB, alg string, o session.Options) *fixture {
 	t.Helper()
-	f := &fixture{st: newMemStore(), clk: &clock{t: time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC)}}
+	f := &fixture{st: newMemStore(), clk: clocktest.New(time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC))}
 	var err error
 	f.keys, err = keys.New(context.Background(), f.st, keys.Options{Secrets: []string{secret}, Algorithm: alg}, f.clk.Now)
 	if err != nil {
@@ -144,7 +127,7 @@ func TestIssueAndVerify(t *testing.T) {
 	}
 
 	// Peek does not touch last_used; Verify does.
-	f.clk.Add(time.Minute)
+	f.clk.Advance(time.Minute)
 	got, err := f.m.Peek(ctx, tok)
 	if err != nil {
 		t.Fatal(err)
@@ -226,11 +209,11 @@ func TestExpiry(t *testing.T) {
 	f := setup(t, "EdDSA", session.Options{Lifespan: time.Hour})
 	tok, c := f.issue(t, uuid.New())
 	// exp is a whole second; the token is valid strictly before it.
-	f.clk.Add(c.Expiration.Sub(f.clk.Now()) - time.Nanosecond)
+	f.clk.Advance(c.Expiration.Sub(f.clk.Now()) - time.Nanosecond)
 	if _, err := f.m.Peek(ctx, tok); err != nil {
 		t.Fatalf("just before exp: %v", err)
 	}
-	f.clk.Add(time.Nanosecond)
+	f.clk.Advance(time.Nanosecond)
 	c2, err := f.m.Verify(ctx, tok)
 	mustReject(t, "at exp", c2, err)
 }
@@ -239,7 +222,7 @@ func TestIssuedInTheFuture(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{})
 	tok, _ := f.issue(t, uuid.New())
-	f.clk.Add(-time.Second) // no leeway for iat
+	f.clk.Advance(-time.Second) // no leeway for iat
 	c, err := f.m.Verify(ctx, tok)
 	mustReject(t, "iat in the future", c, err)
 }
@@ -408,7 +391,7 @@ func TestSessionRowChecks(t *testing.T) {
 	}
 	// The row expires (12h) before a token claiming a later exp.
 	late := base(func(m map[string]any) { m["exp"] = now.Add(24 * time.Hour).Unix() })
-	f.clk.Add(12*time.Hour + time.Second)
+	f.clk.Advance(12*time.Hour + time.Second)
 	got, err := f.m.Verify(ctx, late)
 	mustReject(t, "exp beyond the row's", got, err)
 }
@@ -433,15 +416,15 @@ func TestIdleTimeout(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{IdleTimeout: 10 * time.Minute})
 	tok, c := f.issue(t, uuid.New())
-	f.clk.Add(6 * time.Minute)
+	f.clk.Advance(6 * time.Minute)
 	if _, err := f.m.Verify(ctx, tok); err != nil { // touches: idle clock restarts
 		t.Fatal(err)
 	}
-	f.clk.Add(10 * time.Minute) // exactly the timeout: still fine
+	f.clk.Advance(10 * time.Minute) // exactly the timeout: still fine
 	if _, err := f.m.Peek(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	f.clk.Add(time.Second) // Peek did not touch: now idle
+	f.clk.Advance(time.Second) // Peek did not touch: now idle
 	got, err := f.m.Verify(ctx, tok)
 	mustReject(t, "idle", got, err)
 	if _, err := f.st.GetSession(ctx, c.SessionID); err != inkan.ErrNotFound {
@@ -458,7 +441,7 @@ func TestLimitEviction(t *testing.T) {
 	for range 3 {
 		tok, _ := f.issue(t, user)
 		toks = append(toks, tok)
-		f.clk.Add(time.Second)
+		f.clk.Advance(time.Second)
 	}
 	got, err := f.m.Verify(ctx, toks[0])
 	mustReject(t, "evicted oldest", got, err)

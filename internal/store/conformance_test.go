@@ -37,15 +37,7 @@ var (
 // TestConformance runs the one storage conformance suite on every dialect.
 func TestConformance(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
-		ctx := context.Background()
-		s, err := store.Open(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		if _, err := s.MigrateUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s := openMigrated(t, o)
 		t.Run("Users", func(t *testing.T) { testUsers(t, s) })
 		t.Run("ClaimEmail", func(t *testing.T) { testClaimEmail(t, s) })
 		t.Run("Passcodes", func(t *testing.T) { testPasscodes(t, s) })
@@ -55,6 +47,22 @@ func TestConformance(t *testing.T) {
 		t.Run("Sessions", func(t *testing.T) { testSessions(t, s) })
 		t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
 	})
+}
+
+// openMigrated opens the store o names and migrates it up, closing it when
+// the test ends.
+func openMigrated(t *testing.T, o store.Options) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // localNow is the current time in the process zone (America/New_York, see
@@ -610,15 +618,7 @@ var (
 // dialect.
 func TestConformanceSettings(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
-		ctx := context.Background()
-		s, err := store.Open(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		if _, err := s.MigrateUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s := openMigrated(t, o)
 		t.Run("AddEmail", func(t *testing.T) { testAddEmail(t, s) })
 		t.Run("PrimaryAndDeleteEmail", func(t *testing.T) { testPrimaryAndDeleteEmail(t, s) })
 		t.Run("ManageCredentials", func(t *testing.T) { testManageCredentials(t, s) })

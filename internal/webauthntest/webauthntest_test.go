@@ -73,6 +73,25 @@ func register(t *testing.T, wa *webauthn.WebAuthn, a *webauthntest.Authenticator
 	return cred
 }
 
+// login answers the relying party's assertion options with the
+// authenticator and parses the response as the relying party does.
+func login(t *testing.T, a *webauthntest.Authenticator, assertion *protocol.CredentialAssertion, o webauthntest.Options) *protocol.ParsedCredentialAssertionData {
+	t.Helper()
+	reqJSON, err := json.Marshal(assertion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := a.Login(reqJSON, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		t.Fatalf("parse assertion: %v", err)
+	}
+	return parsed
+}
+
 func TestRegisterAndLoginRoundTrip(t *testing.T) {
 	for _, format := range []string{"none", "packed"} {
 		t.Run(format, func(t *testing.T) {
@@ -100,15 +119,7 @@ func TestRegisterAndLoginRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			reqJSON, _ := json.Marshal(assertion)
-			body, err := a.Login(reqJSON, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
-			if err != nil {
-				t.Fatalf("parse assertion: %v", err)
-			}
+			parsed := login(t, a, assertion, o)
 			if !bytes.Equal(parsed.Response.UserHandle, u.id) {
 				t.Errorf("userHandle = %x, want %x", parsed.Response.UserHandle, u.id)
 			}
@@ -126,15 +137,7 @@ func TestRegisterAndLoginRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			reqJSON, _ = json.Marshal(assertion)
-			body, err = a.Login(reqJSON, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			parsed, err = protocol.ParseCredentialRequestResponseBytes(body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			parsed = login(t, a, assertion, o)
 			handler := func(rawID, userHandle []byte) (webauthn.User, error) { return u, nil }
 			if _, got, err = wa.ValidatePasskeyLogin(handler, *session, parsed); err != nil {
 				t.Fatalf("ValidatePasskeyLogin: %v", err)
@@ -176,15 +179,7 @@ func TestKnobsBreakVerification(t *testing.T) {
 			}
 			// Make the stored counter non-zero so that 0 goes backwards.
 			u.creds[0].Authenticator.SignCount = 5
-			reqJSON, _ := json.Marshal(assertion)
-			body, err := a.Login(reqJSON, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			parsed := login(t, a, assertion, o)
 			got, err := wa.ValidateLogin(u, *session, parsed)
 			if name == "counter backwards" {
 				if err != nil || !got.Authenticator.CloneWarning {
