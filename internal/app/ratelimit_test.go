@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 )
 
@@ -121,14 +121,7 @@ func TestRateLimitPerAddressBehindTrustedProxy(t *testing.T) {
 // redisAddress returns host:port of INKAN_TEST_REDIS_URL, or skips.
 func redisAddress(t *testing.T) (string, *redis.Options) {
 	t.Helper()
-	u := os.Getenv("INKAN_TEST_REDIS_URL")
-	if u == "" {
-		t.Skip("INKAN_TEST_REDIS_URL not set (e.g. redis://127.0.0.1:6379/0); skipping Redis test")
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("INKAN_TEST_REDIS_URL: %v", err)
-	}
+	opt := dbtest.RedisOptions(t)
 	if opt.DB != 0 {
 		t.Skip("INKAN_TEST_REDIS_URL selects a database other than 0; the server uses database 0")
 	}

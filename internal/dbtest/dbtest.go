@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 
 	"github.com/inkan-auth/inkan/internal/store"
@@ -165,4 +166,24 @@ func mysqlOptions(tb testing.TB) store.Options {
 	c := cfg.Clone()
 	c.DBName = name
 	return store.Options{Dialect: "mysql", DSN: c.FormatDSN()}
+}
+
+// RedisEnv names the Redis server for tests, e.g. redis://127.0.0.1:6379/0.
+const RedisEnv = "INKAN_TEST_REDIS_URL"
+
+// RedisOptions returns the client options of the Redis server named by
+// RedisEnv, skipping the test (naming the variable) when it is unset and
+// failing it when the URL does not parse. Tests must use key prefixes of
+// their own: the server is shared.
+func RedisOptions(tb testing.TB) *redis.Options {
+	tb.Helper()
+	u := os.Getenv(RedisEnv)
+	if u == "" {
+		tb.Skip(RedisEnv + " not set (e.g. redis://127.0.0.1:6379/0); skipping Redis test")
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		tb.Fatalf("%s: %v", RedisEnv, err)
+	}
+	return opt
 }

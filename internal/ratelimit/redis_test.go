@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,23 +14,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/outboxtest"
 )
 
 // redisOptions returns client options from INKAN_TEST_REDIS_URL or skips.
-func redisOptions(t *testing.T) *redis.Options {
-	t.Helper()
-	u := os.Getenv("INKAN_TEST_REDIS_URL")
-	if u == "" {
-		t.Skip("INKAN_TEST_REDIS_URL not set (e.g. redis://127.0.0.1:6379/0); skipping Redis test")
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("INKAN_TEST_REDIS_URL: %v", err)
-	}
-	return opt
-}
-
 func newClient(t *testing.T, opt *redis.Options) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(opt)
@@ -57,7 +44,7 @@ func testPrefix(t *testing.T, opt *redis.Options) string {
 }
 
 func TestRedisAllowsTokensThenDenies(t *testing.T) {
-	opt := redisOptions(t)
+	opt := dbtest.RedisOptions(t)
 	prefix := testPrefix(t, opt)
 	c := newClient(t, opt)
 	r := NewRedis(c, prefix)
@@ -89,7 +76,7 @@ func TestRedisAllowsTokensThenDenies(t *testing.T) {
 }
 
 func TestRedisRefillsOverTime(t *testing.T) {
-	opt := redisOptions(t)
+	opt := dbtest.RedisOptions(t)
 	r := NewRedis(newClient(t, opt), testPrefix(t, opt))
 	lim := Limit{Tokens: 2, Interval: 300 * time.Millisecond}
 	mustTake(t, r, "k", lim)
@@ -114,7 +101,7 @@ func TestRedisRefillsOverTime(t *testing.T) {
 
 // Two nodes (two clients, two limiters, same prefix) share one budget.
 func TestRedisTwoNodesShareBudget(t *testing.T) {
-	opt := redisOptions(t)
+	opt := dbtest.RedisOptions(t)
 	prefix := testPrefix(t, opt)
 	nodes := []*Redis{NewRedis(newClient(t, opt), prefix), NewRedis(newClient(t, opt), prefix)}
 	lim := Limit{Tokens: 5, Interval: time.Hour}
@@ -130,7 +117,7 @@ func TestRedisTwoNodesShareBudget(t *testing.T) {
 }
 
 func TestRedisConcurrentNeverExceedsTokens(t *testing.T) {
-	opt := redisOptions(t)
+	opt := dbtest.RedisOptions(t)
 	prefix := testPrefix(t, opt)
 	nodes := []*Redis{NewRedis(newClient(t, opt), prefix), NewRedis(newClient(t, opt), prefix)}
 	lim := Limit{Tokens: 10, Interval: time.Hour}
@@ -225,7 +212,7 @@ func (p *proxy) setUp(up bool) {
 }
 
 func TestFallbackRedisGoesAwayAndComesBack(t *testing.T) {
-	opt := redisOptions(t)
+	opt := dbtest.RedisOptions(t)
 	prefix := testPrefix(t, opt)
 	p := startProxy(t, opt.Addr)
 	popt := *opt
