@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/redis/go-redis/v9"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/inkan-auth/inkan/internal/store"
 )
