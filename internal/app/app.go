@@ -291,6 +291,13 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, len(ls))
 	var wg sync.WaitGroup
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.purgeLoop(jobs)
+	}()
 	for _, l := range ls {
 		a.log.Info(l.name+" API listening", "addr", l.ln.Addr().String())
 		wg.Add(1)
@@ -316,9 +323,41 @@ func (a *App) Serve(ctx context.Context) error {
 			l.srv.Close()
 		}
 	}
+	stopJobs()
 	wg.Wait()
 	a.log.Info("stopped")
 	return serveErr
+}
+
+// Expired WebAuthn ceremonies, passcodes and sessions are deleted every
+// purgeInterval once they are purgeGrace past their expiry (the grace keeps
+// "passcode request timed out" answerable for a while). Every node runs the
+// job; the deletes are idempotent.
+const (
+	purgeInterval = 10 * time.Minute
+	purgeGrace    = time.Hour
+)
+
+// purgeLoop deletes expired rows at start and every purgeInterval until ctx
+// ends, so that unfinished ceremonies and unused passcodes (anyone can
+// start them) cannot grow the database without bound.
+func (a *App) purgeLoop(ctx context.Context) {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		p, err := a.store.DeleteExpired(ctx, time.Now().Add(-purgeGrace))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("purging expired rows failed", "error", err)
+		case err == nil && p != (store.Purged{}):
+			a.log.Info("purged expired rows", "ceremonies", p.Ceremonies, "passcodes", p.Passcodes, "sessions", p.Sessions)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // derive returns a purpose-bound 32-byte key from a configured secret:

@@ -86,6 +86,7 @@ func TestBadInput(t *testing.T) {
 		{"user: content type", "POST", "/user", `email=a@b.test`, []string{"Content-Type: application/x-www-form-urlencoded"}, 415, "Unsupported Media Type"},
 		{"user: oversized", "POST", "/user", big, nil, 413, "larger than"},
 		{"user: unknown", "POST", "/user", `{"email":"nobody@example.test"}`, nil, 404, "user not found"},
+		{"user: array body", "POST", "/user", `[1,2]`, nil, 400, "request body must be an object, got array"},
 		{"user: two values", "POST", "/user", `{"email":"a@b.test"}{}`, nil, 400, "single JSON value"},
 		// POST /users
 		{"users: malformed JSON", "POST", "/users", `[`, nil, 400, "Syntax error"},
@@ -136,6 +137,8 @@ func TestBadInput(t *testing.T) {
 		{"login final: unknown credential", "POST", "/webauthn/login/finalize", string(unknownCred), nil, 401, ""},
 		// Routing
 		{"unknown path", "GET", "/no/such/path", "", nil, 404, "Not Found"},
+		{"non-canonical path", "GET", "//me", "", []string{bearerA}, 404, "Not Found"},
+		{"dot segments", "GET", "/health/../me", "", []string{bearerA}, 404, "Not Found"},
 		{"wrong method", "GET", "/users", "", nil, 405, "Method Not Allowed"},
 		{"wrong method on finalize", "PUT", "/passcode/login/finalize", `{}`, nil, 405, "Method Not Allowed"},
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/google/uuid"
@@ -65,11 +66,37 @@ func jsonError(err error) error {
 	case errors.As(err, &se):
 		return inkan.Wrap(inkan.KindInvalid, fmt.Sprintf("Syntax error: offset=%d, error=%s", se.Offset, se.Error()), err)
 	case errors.As(err, &te):
-		return inkan.Wrap(inkan.KindInvalid, fmt.Sprintf("Unmarshal type error: expected=%s, got=%s, field=%s, offset=%d", te.Type, te.Value, te.Field, te.Offset), err)
+		field := te.Field
+		if field == "" {
+			field = "request body"
+		}
+		return inkan.Wrap(inkan.KindInvalid, fmt.Sprintf("Unmarshal type error: %s must be %s, got %s (offset %d)", field, jsonKind(te.Type), te.Value, te.Offset), err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return inkan.Wrap(inkan.KindInvalid, "Syntax error: unexpected end of JSON input", err)
 	}
 	return inkan.Wrap(inkan.KindInvalid, "malformed JSON body", err)
+}
+
+// jsonKind names the JSON type a Go type decodes from, so that a client
+// message never shows a Go type name.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a JSON value"
 }
 
 // readRaw reads a body that is handed on as bytes (WebAuthn responses),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
 	"strings"
 	"time"
 )
@@ -221,6 +222,13 @@ func withRequestTimeout(d time.Duration, next http.Handler) http.Handler {
 // JSON error body (with the Allow header kept) like every other error.
 func jsonMux(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A path that is not in canonical form ("//me", "/a/../me") would be
+		// answered by the mux with an HTML redirect; no route has such a
+		// path, so it is not found.
+		if p := r.URL.Path; p == "" || path.Clean(p) != p {
+			writeErrorStatus(w, r, http.StatusNotFound, "")
+			return
+		}
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
 			mux.ServeHTTP(w, r)

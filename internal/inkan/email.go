@@ -3,6 +3,8 @@ package inkan
 import (
 	"net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -18,6 +20,13 @@ func NormalizeEmail(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", E(KindInvalid, "email is a required field")
+	}
+	// Invalid UTF-8, control and invisible format characters (U+200B and
+	// the like) would make look-alike addresses of one mailbox.
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r)
+	}) >= 0 {
+		return "", invalid
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || at == len(s)-1 {

@@ -46,7 +46,52 @@ func TestConformance(t *testing.T) {
 		t.Run("Credentials", func(t *testing.T) { testCredentials(t, s) })
 		t.Run("Sessions", func(t *testing.T) { testSessions(t, s) })
 		t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
+		t.Run("DeleteExpired", func(t *testing.T) { testDeleteExpired(t, s) })
 	})
+}
+
+// testDeleteExpired: rows that expired before the cut-off go, the others
+// stay. The expired rows are dated 2000 so that no other subtest's rows
+// fall before the cut-off.
+func testDeleteExpired(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	u, e := newUser(t, s)
+	old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	cutoff := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	oldPC := newPasscode(t, s, u, e, old)
+	livePC := newPasscode(t, s, u, e, localNow())
+	oldCer := inkan.Ceremony{ID: uuid.New(), Challenge: uuid.NewString(), UserID: u.ID, UserVerification: "preferred",
+		Operation: inkan.OperationAuthentication, SessionData: []byte(`{}`), CreatedAt: old, ExpiresAt: old.Add(time.Minute)}
+	if err := s.CreateCeremony(ctx, oldCer); err != nil {
+		t.Fatal(err)
+	}
+	liveCer := newCeremony(t, s, u.ID, inkan.OperationAuthentication)
+	oldSes := inkan.Session{ID: uuid.New(), UserID: u.ID, CreatedAt: old, UpdatedAt: old, LastUsed: old, ExpiresAt: old.Add(time.Hour)}
+	liveSes := inkan.Session{ID: uuid.New(), UserID: u.ID, CreatedAt: localNow(), UpdatedAt: localNow(), LastUsed: localNow(), ExpiresAt: localNow().Add(time.Hour)}
+	for _, ses := range []inkan.Session{oldSes, liveSes} {
+		if err := s.CreateSession(ctx, ses, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := s.DeleteExpired(ctx, cutoff)
+	if err != nil || p != (store.Purged{Ceremonies: 1, Passcodes: 1, Sessions: 1}) {
+		t.Fatalf("DeleteExpired = %+v, %v; want one of each", p, err)
+	}
+	_, err = s.GetPasscode(ctx, oldPC.ID)
+	wantErr(t, "expired passcode", err, inkan.ErrNotFound)
+	_, err = s.GetCeremonyByChallenge(ctx, oldCer.Challenge)
+	wantErr(t, "expired ceremony", err, inkan.ErrNotFound)
+	_, err = s.GetSession(ctx, oldSes.ID)
+	wantErr(t, "expired session", err, inkan.ErrNotFound)
+	if _, err := s.GetPasscode(ctx, livePC.ID); err != nil {
+		t.Errorf("live passcode: %v", err)
+	}
+	if _, err := s.GetCeremonyByChallenge(ctx, liveCer.Challenge); err != nil {
+		t.Errorf("live ceremony: %v", err)
+	}
+	if _, err := s.GetSession(ctx, liveSes.ID); err != nil {
+		t.Errorf("live session: %v", err)
+	}
 }
 
 // openMigrated opens the store o names and migrates it up, closing it when
