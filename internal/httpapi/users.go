@@ -14,19 +14,26 @@ type emailRequest struct {
 	Email string `json:"email"`
 }
 
-// lookupUser is POST /user (Hanko API §2.1): 200 {id, email_id, verified,
-// has_webauthn_credential}, 404 when no user owns the address.
-func (a *API) lookupUser(w http.ResponseWriter, r *http.Request) error {
+// decodeEmail reads the {"email": …} body of POST /user and POST /users;
+// a missing or blank address is "email is a required field" (400).
+func decodeEmail(r *http.Request) (string, error) {
 	var req emailRequest
 	if err := decodeJSON(r, &req); err != nil {
-		return err
+		return "", err
 	}
 	var p problems
 	p.required("email", req.Email)
-	if err := p.err(); err != nil {
+	return req.Email, p.err()
+}
+
+// lookupUser is POST /user (Hanko API §2.1): 200 {id, email_id, verified,
+// has_webauthn_credential}, 404 when no user owns the address.
+func (a *API) lookupUser(w http.ResponseWriter, r *http.Request) error {
+	email, err := decodeEmail(r)
+	if err != nil {
 		return err
 	}
-	res, err := a.Accounts.Lookup(r.Context(), req.Email)
+	res, err := a.Accounts.Lookup(r.Context(), email)
 	if err != nil {
 		return err
 	}
@@ -42,16 +49,11 @@ func (a *API) lookupUser(w http.ResponseWriter, r *http.Request) error {
 // 409 when the address is taken. Without required verification the user is
 // signed in at once, with a session row (fixing Hanko's missing row).
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
-	var req emailRequest
-	if err := decodeJSON(r, &req); err != nil {
+	email, err := decodeEmail(r)
+	if err != nil {
 		return err
 	}
-	var p problems
-	p.required("email", req.Email)
-	if err := p.err(); err != nil {
-		return err
-	}
-	u, e, err := a.Accounts.SignUp(r.Context(), req.Email)
+	u, e, err := a.Accounts.SignUp(r.Context(), email)
 	if err != nil {
 		return err
 	}
