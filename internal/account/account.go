@@ -156,40 +156,49 @@ func (s *Service) PasscodeTarget(ctx context.Context, userID, emailID uuid.UUID)
 
 // CheckClaim decides, before a passcode is consumed, whether userID may log
 // in with (and so take) the address emailID (Hanko API §2.2 finalize rules 5
-// and 6). sessionUser is the subject of a valid session sent with the
-// request, or uuid.Nil. Allowed: the address is the user's own; or it is
-// unassigned and the user has no address yet (sign-up); or it is unassigned
-// and the caller is logged in as that user (adding an address). Errors:
-// KindForbidden "email address has been claimed by another user", or
-// KindForbidden when none of the cases holds.
-func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID) error {
+// and 6), and returns the address as read (Primary filled in). sessionUser
+// is the subject of a valid session sent with the request, or uuid.Nil.
+// Allowed: the address is the user's own; or it is unassigned and the user
+// has no address yet (sign-up); or it is unassigned and the caller is
+// logged in as that user (adding an address). Errors: KindForbidden "email
+// address has been claimed by another user", or KindForbidden when none of
+// the cases holds; ErrNotFound when the row is gone.
+func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID) (inkan.Email, error) {
 	e, err := s.store.GetEmail(ctx, emailID)
 	if err != nil {
-		return err
+		return e, err
 	}
 	switch {
 	case e.UserID == userID:
-		return nil
+		return e, nil
 	case e.UserID != uuid.Nil:
-		return inkan.E(inkan.KindForbidden, "email address has been claimed by another user")
+		return e, inkan.E(inkan.KindForbidden, "email address has been claimed by another user")
 	case sessionUser == userID:
-		return nil
+		return e, nil
 	}
 	emails, err := s.store.ListEmails(ctx, userID)
 	if err != nil {
-		return err
+		return e, err
 	}
 	if len(emails) == 0 {
-		return nil
+		return e, nil
 	}
 	for _, owned := range emails {
 		if owned.ID == emailID {
 			// A concurrent finalize of this user claimed the address
 			// between the two reads: it is the user's own now.
-			return nil
+			return owned, nil
 		}
 	}
-	return inkan.E(inkan.KindForbidden, "")
+	return e, inkan.E(inkan.KindForbidden, "")
+}
+
+// NeedsClaim reports whether e, as returned by CheckClaim for userID, still
+// has to be claimed (assigned, verified, made primary if the user has no
+// primary) after its passcode was consumed. An address the user already
+// owns verified needs nothing: a returning user's login skips the write.
+func NeedsClaim(e inkan.Email, userID uuid.UUID) bool {
+	return e.UserID != userID || !e.Verified
 }
 
 // Claim assigns emailID to userID as verified, primary when the user had no

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/inkan-auth/inkan/internal/account"
 	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/passcode"
 	"github.com/inkan-auth/inkan/internal/ratelimit"
@@ -100,15 +101,18 @@ func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
 	} else if ok {
 		sessionUser = claims.Subject
 	}
-	pc, err := a.Passcodes.Finalize(r.Context(), id, req.Code, func(pc inkan.Passcode) error {
-		return a.Accounts.CheckClaim(r.Context(), pc.UserID, pc.EmailID, sessionUser)
+	var email inkan.Email
+	pc, err := a.Passcodes.Finalize(r.Context(), id, req.Code, func(pc inkan.Passcode) (err error) {
+		email, err = a.Accounts.CheckClaim(r.Context(), pc.UserID, pc.EmailID, sessionUser)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	email, err := a.Accounts.Claim(r.Context(), pc.EmailID, pc.UserID)
-	if err != nil {
-		return err
+	if account.NeedsClaim(email, pc.UserID) {
+		if email, err = a.Accounts.Claim(r.Context(), pc.EmailID, pc.UserID); err != nil {
+			return err
+		}
 	}
 	if !email.Primary {
 		primary, ok, err := a.Accounts.PrimaryEmail(r.Context(), pc.UserID)
