@@ -209,7 +209,9 @@ type Email struct {
 
 // EmailDelivery is email_delivery.*.
 type EmailDelivery struct {
-	// Enabled false sends no mail (Hanko: rely on the email.send webhook).
+	// Enabled must stay true: Hanko's false relies on the email.send
+	// webhook to deliver passcodes, and inkan has no webhooks (Validate
+	// reports it).
 	Enabled     bool   `koanf:"enabled"`
 	FromAddress string `koanf:"from_address"`
 	FromName    string `koanf:"from_name"`
@@ -312,7 +314,8 @@ type Account struct {
 	AllowDeletion bool `koanf:"allow_deletion"`
 }
 
-// AuditLog is audit_log.* (Hanko API §10).
+// AuditLog is audit_log.* (Hanko API §10). Accepted for compatibility
+// with Hanko configuration files; inkan does not write audit logs yet.
 type AuditLog struct {
 	ConsoleOutput ConsoleOutput `koanf:"console_output"`
 	Storage       AuditStorage  `koanf:"storage"`

@@ -130,6 +130,9 @@ func (c Config) Validate() error {
 	ps.nonNegative("server.idle_timeout", c.Server.IdleTimeout)
 	ps.positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	ps.positive("server.request_timeout", c.Server.RequestTimeout)
+	if !c.EmailDelivery.Enabled {
+		ps.add("email_delivery.enabled", "false is not supported: inkan has no email.send webhook, so passcodes could not reach anyone")
+	}
 	ps.atLeast("server.max_request_body_bytes", c.Server.MaxRequestBodyBytes, 1)
 
 	// database

@@ -86,6 +86,12 @@ type Options struct {
 	AllowDeletion bool
 	// LogHealth logs /health/* requests at info level (log.log_health_and_metrics).
 	LogHealth bool
+	// PasscodesDisabled leaves out the passcode routes (email.enabled or
+	// email.use_for_authentication false; Hanko API §0.1).
+	PasscodesDisabled bool
+	// PasskeysDisabled leaves out every /webauthn/* route (passkey.enabled
+	// false; Hanko API §0.1).
+	PasskeysDisabled bool
 	// WellKnown is served at /.well-known/config.
 	WellKnown WellKnownConfig
 }

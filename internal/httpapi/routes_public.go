@@ -22,21 +22,25 @@ func (a *API) Public() http.Handler {
 	mux.Handle("DELETE /emails/{id}", h(a.requireSession(a.deleteEmail)))
 	mux.Handle("POST /emails/{id}/set_primary", h(a.requireSession(a.setPrimaryEmail)))
 
-	mux.Handle("POST /passcode/login/initialize", h(a.passcodeInitialize))
-	mux.Handle("POST /passcode/login/finalize", h(a.passcodeFinalize))
+	if !a.Opts.PasscodesDisabled {
+		mux.Handle("POST /passcode/login/initialize", h(a.passcodeInitialize))
+		mux.Handle("POST /passcode/login/finalize", h(a.passcodeFinalize))
+	}
 
 	if a.Opts.PasswordEnabled && a.Passwords != nil {
 		mux.Handle("PUT /password", h(a.requireSession(a.setPassword)))
 		mux.Handle("POST /password/login", h(a.passwordLogin))
 	}
 
-	mux.Handle("POST /webauthn/registration/initialize", h(a.requireSession(a.webauthnRegistrationInitialize)))
-	mux.Handle("POST /webauthn/registration/finalize", h(a.requireSession(a.webauthnRegistrationFinalize)))
-	mux.Handle("POST /webauthn/login/initialize", h(a.webauthnLoginInitialize))
-	mux.Handle("POST /webauthn/login/finalize", h(a.webauthnLoginFinalize))
-	mux.Handle("GET /webauthn/credentials", h(a.requireSession(a.listCredentials)))
-	mux.Handle("PATCH /webauthn/credentials/{id}", h(a.requireSession(a.renameCredential)))
-	mux.Handle("DELETE /webauthn/credentials/{id}", h(a.requireSession(a.deleteCredential)))
+	if !a.Opts.PasskeysDisabled {
+		mux.Handle("POST /webauthn/registration/initialize", h(a.requireSession(a.webauthnRegistrationInitialize)))
+		mux.Handle("POST /webauthn/registration/finalize", h(a.requireSession(a.webauthnRegistrationFinalize)))
+		mux.Handle("POST /webauthn/login/initialize", h(a.webauthnLoginInitialize))
+		mux.Handle("POST /webauthn/login/finalize", h(a.webauthnLoginFinalize))
+		mux.Handle("GET /webauthn/credentials", h(a.requireSession(a.listCredentials)))
+		mux.Handle("PATCH /webauthn/credentials/{id}", h(a.requireSession(a.renameCredential)))
+		mux.Handle("DELETE /webauthn/credentials/{id}", h(a.requireSession(a.deleteCredential)))
+	}
 
 	mux.Handle("GET /sessions/validate", h(a.validateSession))
 	mux.Handle("POST /sessions/validate", h(a.validateSessionToken))

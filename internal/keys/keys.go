@@ -280,8 +280,14 @@ func (m *Manager) List(ctx context.Context) ([]KeyInfo, error) {
 // Refresh lists the store again and decrypts keys not yet cached. Callers
 // use it when a token names an unknown kid (another node rotated).
 // Concurrent calls are coalesced into one store read.
+//
+// Reloads are at most one per MinRefreshInterval: a token with an unknown
+// kid (anyone can send one) never costs more than that in store reads.
 func (m *Manager) Refresh(ctx context.Context) error {
 	before := m.snap.Load()
+	if m.now().Sub(before.loadedAt) < MinRefreshInterval {
+		return nil
+	}
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
 	if m.snap.Load() != before {
@@ -289,6 +295,10 @@ func (m *Manager) Refresh(ctx context.Context) error {
 	}
 	return m.reloadLocked(ctx)
 }
+
+// MinRefreshInterval is the shortest time between two reloads forced by
+// Refresh.
+const MinRefreshInterval = time.Second
 
 // published reports whether s.keys[i] is within its verification window.
 func (m *Manager) published(s *snapshot, i int, now time.Time) bool {
@@ -305,13 +315,19 @@ func (m *Manager) current(ctx context.Context) (*snapshot, error) {
 	if m.now().Sub(s.loadedAt) < m.opts.RefreshInterval {
 		return s, nil
 	}
-	m.refreshMu.Lock()
+	// One caller reloads; the others keep using the keys they have rather
+	// than queue behind a database read.
+	if !m.refreshMu.TryLock() {
+		return s, nil
+	}
 	defer m.refreshMu.Unlock()
 	if s2 := m.snap.Load(); s2 != s {
 		return s2, nil
 	}
 	if err := m.reloadLocked(ctx); err != nil {
-		return nil, err
+		// The store is unreachable: the cached keys are still the keys.
+		// The next call past the interval tries again.
+		return s, nil
 	}
 	return m.snap.Load(), nil
 }

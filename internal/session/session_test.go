@@ -469,7 +469,9 @@ func TestRotationOnAnotherNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Node A has not reached its refresh interval: the unknown kid triggers one.
+	// Node A has not reached its refresh interval, but its keys are older
+	// than keys.MinRefreshInterval: the unknown kid triggers a reload.
+	f.clk.Advance(keys.MinRefreshInterval)
 	for _, tok := range []string{fresh, old} {
 		if _, err := f.m.Verify(ctx, tok); err != nil {
 			t.Fatal(err)

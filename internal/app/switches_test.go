@@ -1,0 +1,44 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/inkan-auth/inkan/internal/config"
+)
+
+// TestFeatureSwitches: passkey.enabled and email.enabled /
+// email.use_for_authentication take their routes away (404 JSON), and
+// email_delivery.enabled false is refused because no mail could be sent.
+func TestFeatureSwitches(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.Passkey.Enabled = false })
+	for _, p := range []string{"/webauthn/login/initialize", "/webauthn/registration/initialize"} {
+		if r := h.do(t, "POST", p, ""); r.Status != 404 {
+			t.Errorf("passkey.enabled false: POST %s = %d %s", p, r.Status, r.Body)
+		}
+	}
+	if r := h.do(t, "POST", "/passcode/login/initialize", `{}`); r.Status != 400 {
+		t.Errorf("passcodes stay on: %d %s", r.Status, r.Body)
+	}
+
+	for _, off := range []func(*config.Config){
+		func(c *config.Config) { c.Email.Enabled = false },
+		func(c *config.Config) { c.Email.UseForAuthentication = false },
+	} {
+		h := newHarness(t, off)
+		for _, p := range []string{"/passcode/login/initialize", "/passcode/login/finalize"} {
+			if r := h.do(t, "POST", p, `{}`); r.Status != 404 || !strings.Contains(string(r.Body), `"code":404`) {
+				t.Errorf("passcodes off: POST %s = %d %s", p, r.Status, r.Body)
+			}
+		}
+		if r := h.do(t, "POST", "/webauthn/login/initialize", ""); r.Status != 200 {
+			t.Errorf("passkeys stay on: %d %s", r.Status, r.Body)
+		}
+	}
+
+	c := config.Default()
+	c.EmailDelivery.Enabled = false
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "email_delivery.enabled") {
+		t.Errorf("email_delivery.enabled false: %v", err)
+	}
+}
