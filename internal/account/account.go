@@ -126,32 +126,36 @@ func (s *Service) PrimaryEmail(ctx context.Context, userID uuid.UUID) (e inkan.E
 }
 
 // PasscodeTarget picks the address a login passcode for userID is sent to
-// (Hanko API §2.2 "Target address"): the row emailID when given — it must
-// be the user's or unassigned —, else the user's primary address. Errors
-// (all KindInvalid, Hanko's messages): "user not found", "the specified
-// emailId is not available", "an emailId needs to be specified".
-func (s *Service) PasscodeTarget(ctx context.Context, userID, emailID uuid.UUID) (inkan.Email, error) {
+// (Hanko API §2.2 "Target address"): the row emailID when given, else the
+// user's primary address, else the row fallbackID (the hanko_email_id
+// cookie POST /users set in a browser; uuid.Nil when absent). A chosen row
+// must be the user's or unassigned. Errors (all KindInvalid, Hanko's
+// messages): "user not found", "the specified emailId is not available",
+// "an emailId needs to be specified".
+func (s *Service) PasscodeTarget(ctx context.Context, userID, emailID, fallbackID uuid.UUID) (inkan.Email, error) {
 	if _, err := s.store.GetUser(ctx, userID); err != nil {
 		if errors.Is(err, inkan.ErrNotFound) {
 			return inkan.Email{}, inkan.Wrap(inkan.KindInvalid, "user not found", err)
 		}
 		return inkan.Email{}, err
 	}
-	if emailID != uuid.Nil {
-		e, err := s.store.GetEmail(ctx, emailID)
-		if errors.Is(err, inkan.ErrNotFound) || (err == nil && e.UserID != uuid.Nil && e.UserID != userID) {
-			return inkan.Email{}, inkan.E(inkan.KindInvalid, "the specified emailId is not available")
+	if emailID == uuid.Nil {
+		e, ok, err := s.PrimaryEmail(ctx, userID)
+		switch {
+		case err != nil:
+			return inkan.Email{}, err
+		case ok:
+			return e, nil
+		case fallbackID == uuid.Nil:
+			return inkan.Email{}, inkan.E(inkan.KindInvalid, "an emailId needs to be specified")
 		}
-		return e, err
+		emailID = fallbackID
 	}
-	e, ok, err := s.PrimaryEmail(ctx, userID)
-	if err != nil {
-		return inkan.Email{}, err
+	e, err := s.store.GetEmail(ctx, emailID)
+	if errors.Is(err, inkan.ErrNotFound) || (err == nil && e.UserID != uuid.Nil && e.UserID != userID) {
+		return inkan.Email{}, inkan.E(inkan.KindInvalid, "the specified emailId is not available")
 	}
-	if !ok {
-		return inkan.Email{}, inkan.E(inkan.KindInvalid, "an emailId needs to be specified")
-	}
-	return e, nil
+	return e, err
 }
 
 // CheckClaim decides, before a passcode is consumed, whether userID may log
@@ -160,9 +164,11 @@ func (s *Service) PasscodeTarget(ctx context.Context, userID, emailID uuid.UUID)
 // is the subject of a valid session sent with the request, or uuid.Nil.
 // Allowed: the address is the user's own; or it is unassigned and the user
 // has no address yet (sign-up); or it is unassigned and the caller is
-// logged in as that user (adding an address). Errors: KindForbidden "email
-// address has been claimed by another user", or KindForbidden when none of
-// the cases holds; ErrNotFound when the row is gone.
+// logged in as that user (adding an address), unless the user already has
+// email.limit addresses. Errors: KindForbidden "email address has been
+// claimed by another user"; KindConflict "max number of email addresses
+// reached"; KindForbidden when none of the cases holds; ErrNotFound when
+// the row is gone.
 func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID) (inkan.Email, error) {
 	e, err := s.store.GetEmail(ctx, emailID)
 	if err != nil {
@@ -173,15 +179,10 @@ func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser u
 		return e, nil
 	case e.UserID != uuid.Nil:
 		return e, inkan.E(inkan.KindForbidden, "email address has been claimed by another user")
-	case sessionUser == userID:
-		return e, nil
 	}
 	emails, err := s.store.ListEmails(ctx, userID)
 	if err != nil {
 		return e, err
-	}
-	if len(emails) == 0 {
-		return e, nil
 	}
 	for _, owned := range emails {
 		if owned.ID == emailID {
@@ -189,6 +190,15 @@ func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser u
 			// between the two reads: it is the user's own now.
 			return owned, nil
 		}
+	}
+	switch {
+	case len(emails) >= s.emailLimit():
+		// Claiming would pass email.limit (POST /emails leaves addresses
+		// unassigned under required verification, so the limit is
+		// enforced here too).
+		return e, inkan.E(inkan.KindConflict, "max number of email addresses reached")
+	case len(emails) == 0 || sessionUser == userID:
+		return e, nil
 	}
 	return e, inkan.E(inkan.KindForbidden, "")
 }

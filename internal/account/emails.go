@@ -10,7 +10,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
-// DefaultEmailLimit is email.limit's default (Hanko API §10).
+// DefaultEmailLimit is email.limit's default (Hanko API §6.1).
 const DefaultEmailLimit = 5
 
 // AddEmail adds the address rawAddress to userID's account (POST /emails,
@@ -32,10 +32,7 @@ func (s *Service) AddEmail(ctx context.Context, userID uuid.UUID, rawAddress str
 		}
 		return inkan.Email{}, inkan.E(inkan.KindInvalid, "address must be a valid email address")
 	}
-	limit := s.opts.EmailLimit
-	if limit < 1 {
-		limit = DefaultEmailLimit
-	}
+	limit := s.emailLimit()
 	now := s.now().UTC().Truncate(time.Microsecond)
 	e := inkan.Email{ID: uuid.New(), Address: addr, CreatedAt: now, UpdatedAt: now}
 	if !s.opts.RequireVerification {
@@ -90,4 +87,12 @@ func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) error {
 		return inkan.Wrap(inkan.KindNotFound, "user not found", err)
 	}
 	return err
+}
+
+// emailLimit is Options.EmailLimit, or DefaultEmailLimit when unset.
+func (s *Service) emailLimit() int {
+	if s.opts.EmailLimit < 1 {
+		return DefaultEmailLimit
+	}
+	return s.opts.EmailLimit
 }

@@ -28,13 +28,14 @@ func (a *API) tokenCandidates(r *http.Request) []string {
 	return out
 }
 
-// authenticate verifies the request's session (the first candidate that
-// verifies wins, so a stale header does not block a valid cookie). It
+// authenticate verifies the request's session with check (Verify, which
+// touches last_used, or Peek, which does not); the first candidate that
+// verifies wins, so a stale header does not block a valid cookie. It
 // returns KindUnauthorized when none verifies.
-func (a *API) authenticate(r *http.Request) (session.Claims, error) {
+func (a *API) authenticate(r *http.Request, check func(context.Context, string) (session.Claims, error)) (session.Claims, error) {
 	var last error = inkan.E(inkan.KindUnauthorized, "")
 	for _, t := range a.tokenCandidates(r) {
-		c, err := a.Sessions.Verify(r.Context(), t)
+		c, err := check(r.Context(), t)
 		if err == nil {
 			return c, nil
 		}
@@ -47,11 +48,16 @@ func (a *API) authenticate(r *http.Request) (session.Claims, error) {
 }
 
 // requireSession wraps a handler that needs a logged-in user; the claims
-// are in the context (claimsFrom).
+// are in the context (claimsFrom). A request refused while it carried the
+// session cookie (expired, idled out, logged out) also gets the deletion
+// cookie (Hanko API §1.3).
 func (a *API) requireSession(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		c, err := a.authenticate(r)
+		c, err := a.authenticate(r, a.Sessions.Verify)
 		if err != nil {
+			if _, cerr := r.Cookie(a.Opts.Cookie.Name); cerr == nil && inkan.KindOf(err) == inkan.KindUnauthorized {
+				a.clearSession(w)
+			}
 			return err
 		}
 		return h(w, r.WithContext(context.WithValue(r.Context(), ctxClaims, c)))
@@ -65,12 +71,14 @@ func claimsFrom(ctx context.Context) session.Claims {
 }
 
 // optionalSession returns the claims of a valid session if the request
-// carries one, else ok=false. Errors other than "unauthorized" are returned.
+// carries one, else ok=false, without touching the session's last_used
+// (the request is not made with the session; Hanko API §2.2 only compares
+// its subject). Errors other than "unauthorized" are returned.
 func (a *API) optionalSession(r *http.Request) (session.Claims, bool, error) {
 	if len(a.tokenCandidates(r)) == 0 {
 		return session.Claims{}, false, nil
 	}
-	c, err := a.authenticate(r)
+	c, err := a.authenticate(r, a.Sessions.Peek)
 	if err != nil {
 		if inkan.KindOf(err) == inkan.KindUnauthorized {
 			return session.Claims{}, false, nil

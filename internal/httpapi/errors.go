@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -92,11 +93,18 @@ func writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, msg st
 	_ = json.NewEncoder(w).Encode(ErrorBody{Code: status, Message: msg})
 }
 
-// writeJSON writes v with status as JSON.
+// writeJSON writes v with status as JSON. v is encoded before anything is
+// sent, so an encoding error can still become a clean 500; a failure to
+// write (the client went away) cannot be answered and is not an error.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
 }
 
 // logWriteError is for encode failures after the header went out: the

@@ -40,16 +40,14 @@ func (a *API) passcodeInitialize(w http.ResponseWriter, r *http.Request) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	if emailID == uuid.Nil {
-		if c, err := r.Cookie("hanko_email_id"); err == nil && c.Value != "" {
-			id, err := parseUUID(c.Value)
-			if err != nil {
-				return inkan.E(inkan.KindInvalid, "failed to parse emailId as uuid")
-			}
-			emailID = id
-		}
+	// The hanko_email_id cookie (set by POST /users for Hanko's web
+	// components) is only a fallback for a user without a primary address;
+	// a malformed one is ignored like an absent one.
+	var fallback uuid.UUID
+	if c, err := r.Cookie("hanko_email_id"); err == nil {
+		fallback, _ = parseUUID(c.Value)
 	}
-	target, err := a.Accounts.PasscodeTarget(r.Context(), userID, emailID)
+	target, err := a.Accounts.PasscodeTarget(r.Context(), userID, emailID, fallback)
 	if err != nil {
 		return err
 	}

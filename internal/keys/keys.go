@@ -281,12 +281,21 @@ func (m *Manager) List(ctx context.Context) ([]KeyInfo, error) {
 // use it when a token names an unknown kid (another node rotated).
 // Concurrent calls are coalesced into one store read.
 //
-// Reloads are at most one per MinRefreshInterval: a token with an unknown
-// kid (anyone can send one) never costs more than that in store reads.
+// Reloads are at most one per MinRefreshInterval, so tokens with unknown
+// kids (anyone can send them) cost at most that in store reads: a caller
+// that comes sooner waits out the rest of the interval (or ctx) and then
+// shares the next reload with every other waiting caller. A key rotated in
+// on another node is thus seen after at most MinRefreshInterval.
 func (m *Manager) Refresh(ctx context.Context) error {
 	before := m.snap.Load()
-	if m.now().Sub(before.loadedAt) < MinRefreshInterval {
-		return nil
+	if wait := MinRefreshInterval - m.now().Sub(before.loadedAt); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
@@ -297,8 +306,8 @@ func (m *Manager) Refresh(ctx context.Context) error {
 }
 
 // MinRefreshInterval is the shortest time between two reloads forced by
-// Refresh.
-const MinRefreshInterval = time.Second
+// Refresh (in wall time; the wait uses a real timer).
+const MinRefreshInterval = 250 * time.Millisecond
 
 // published reports whether s.keys[i] is within its verification window.
 func (m *Manager) published(s *snapshot, i int, now time.Time) bool {
