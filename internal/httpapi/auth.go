@@ -128,10 +128,23 @@ func (a *API) cookie(value string) *http.Cookie {
 	}
 }
 
-// issueSession creates a session for the user, with the primary e-mail as
-// the email claim, and delivers it.
-func (a *API) issueSession(w http.ResponseWriter, r *http.Request, userID uuid.UUID, email *inkan.Email) error {
-	token, _, err := a.Sessions.Issue(r.Context(), userID, email, session.Meta{
+// issueSession creates a session for userID and delivers it. Its email
+// claim is the user's primary address (Hanko API §3.2): known when it is
+// that address (Primary set), else looked up; a user without one gets no
+// email claim.
+func (a *API) issueSession(w http.ResponseWriter, r *http.Request, userID uuid.UUID, known *inkan.Email) error {
+	primary := known
+	if primary == nil || !primary.Primary {
+		e, ok, err := a.Accounts.PrimaryEmail(r.Context(), userID)
+		if err != nil {
+			return err
+		}
+		primary = nil
+		if ok {
+			primary = &e
+		}
+	}
+	token, _, err := a.Sessions.Issue(r.Context(), userID, primary, session.Meta{
 		IPAddress: clientIP(r.Context()),
 		UserAgent: r.UserAgent(),
 	})

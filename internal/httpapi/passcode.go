@@ -112,15 +112,6 @@ func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if !email.Primary {
-		primary, ok, err := a.Accounts.PrimaryEmail(r.Context(), pc.UserID)
-		if err != nil {
-			return err
-		}
-		if ok {
-			email = primary
-		}
-	}
 	if err := a.issueSession(w, r, pc.UserID, &email); err != nil {
 		return err
 	}

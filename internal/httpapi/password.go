@@ -5,7 +5,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 )
 
@@ -68,13 +67,7 @@ func (a *API) passwordLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := a.Passwords.Login(r.Context(), userID, req.Password); err != nil {
 		return err
 	}
-	var email *inkan.Email
-	if e, ok, err := a.Accounts.PrimaryEmail(r.Context(), userID); err != nil {
-		return err
-	} else if ok {
-		email = &e
-	}
-	if err := a.issueSession(w, r, userID, email); err != nil {
+	if err := a.issueSession(w, r, userID, nil); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, nil)

@@ -58,7 +58,6 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if e.UserID == u.ID {
-		e.Primary = true
 		if err := a.issueSession(w, r, u.ID, &e); err != nil {
 			return err
 		}

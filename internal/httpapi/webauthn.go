@@ -90,15 +90,7 @@ func (a *API) webauthnLoginFinalize(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	email, ok, err := a.Accounts.PrimaryEmail(r.Context(), c.UserID)
-	if err != nil {
-		return err
-	}
-	var claim *inkan.Email
-	if ok {
-		claim = &email
-	}
-	if err := a.issueSession(w, r, c.UserID, claim); err != nil {
+	if err := a.issueSession(w, r, c.UserID, nil); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, passkeyResult{CredentialID: base64.RawURLEncoding.EncodeToString(c.ID), UserID: c.UserID})
