@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -135,15 +133,6 @@ func (s *testServer) lastCode(t *testing.T, address string) string {
 		t.Fatalf("no passcode for %s in the outbox:\n%s", address, s.Stdout.String())
 	}
 	return code
-}
-
-// tempDir is a helper for tests that need a data directory of their own.
-func tempDir(t *testing.T) string {
-	d := filepath.Join(t.TempDir(), "data")
-	if err := os.MkdirAll(d, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 func uniqueEmail(prefix string) string {

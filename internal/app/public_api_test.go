@@ -18,7 +18,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/webauthntest"
 )
 
-// Tests of the account-settings routes (issue 5): credentials, e-mail
+// Tests of the account-settings routes: credentials, e-mail
 // addresses, passwords, account deletion and session checks, end to end
 // through a real node in cookie and in header mode.
 
@@ -82,9 +82,9 @@ func (h *harness) sqlDB(t *testing.T) *sql.DB {
 	return db
 }
 
-// wantRowsUnchanged fails the test unless the row counts are still before
+// wantRowsUnchanged fails the test unless the database is still before
 // (a snapshot taken earlier).
-func (h *harness) wantRowsUnchanged(t *testing.T, before map[string]int) {
+func (h *harness) wantRowsUnchanged(t *testing.T, before dbState) {
 	t.Helper()
 	if after := h.snapshot(t); !reflect.DeepEqual(before, after) {
 		t.Fatalf("rows changed: %v -> %v", before, after)
@@ -287,8 +287,8 @@ func TestSettingsFlow(t *testing.T) {
 			}
 			after := h.snapshot(t)
 			for table, n := range map[string]int{"users": 0, "emails": 0, "primary_emails": 0, "sessions": 0, "password_credentials": 0, "passcodes": 0, "webauthn_credentials": 0} {
-				if after[table] != n {
-					t.Errorf("%s: %d rows left (before %d)", table, after[table], before[table])
+				if after[table].Rows != n {
+					t.Errorf("%s: %d rows left (before %d)", table, after[table].Rows, before[table].Rows)
 				}
 			}
 			h.want(t, h.do(t, "GET", "/me", "", m.auth(pwToken)), 401, "/me after deletion")

@@ -203,7 +203,7 @@ const DefaultRequestTimeout = 10 * time.Second
 // (DefaultRequestTimeout when d is zero, none when d < 0). Database calls
 // waiting for a pooled connection or a stalled server then fail with
 // context.DeadlineExceeded, which writeError answers with 503, so no
-// request waits forever (issue 6 point 6).
+// request waits forever.
 func withRequestTimeout(d time.Duration, next http.Handler) http.Handler {
 	if d == 0 {
 		d = DefaultRequestTimeout

@@ -13,9 +13,10 @@ import (
 const probeEvery = 5 * time.Second
 
 // Fallback is a Limiter that asks primary (Redis) and, while primary fails,
-// answers from secondary (Memory) instead of failing requests (issue 6 point
-// 1). On the first failure it logs one warning (the error only, never the
-// bucket key, which may hold an e-mail address) and becomes Degraded; while
+// answers from secondary (Memory) instead of failing requests, so a Redis
+// outage never stops sign-ins. On the first failure it logs one warning
+// (the error only, never the bucket key, which may hold an e-mail address)
+// and becomes Degraded; while
 // degraded, one Take at most every 5s probes primary, and the first success
 // switches back (logged once at info). Budgets counted in secondary are not
 // carried over to primary. Safe for concurrent use.

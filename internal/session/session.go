@@ -31,7 +31,7 @@ type Keys interface {
 	Refresh(ctx context.Context) error
 }
 
-// Defaults applied by New to zero Options fields (Hanko API §10).
+// Defaults applied by New to zero Options fields (Hanko API §6.1).
 const (
 	DefaultLifespan = 12 * time.Hour // session.lifespan
 	DefaultLimit    = 5              // session.limit
@@ -42,7 +42,7 @@ const (
 	MaxTokenBytes = 16 << 10
 )
 
-// Options configures a Manager (config keys session.*; Hanko API §10).
+// Options configures a Manager (config keys session.*; Hanko API §6.1).
 type Options struct {
 	Lifespan         time.Duration // session.lifespan: exp = iat + Lifespan; default 12h
 	Audience         []string      // aud claim (JSON array); omitted when empty. The app defaults it to [webauthn.relying_party.id]
