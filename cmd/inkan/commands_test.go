@@ -97,6 +97,12 @@ no_such_section: true
 	if err != nil || !strings.Contains(out, "OK") {
 		t.Fatalf("good file: %v %s", err, out)
 	}
+	if out, _, err := runCmd(t, nil, "--config", good, "config", "check"); err != nil || !strings.Contains(out, "OK") {
+		t.Fatalf("config check with --config: %v %s", err, out)
+	}
+	if _, _, err := runCmd(t, nil, "config", "check"); err == nil {
+		t.Fatal("config check without a file passed")
+	}
 
 	// serve with a bad file stops with a message naming the key.
 	_, _, err = runCmd(t, map[string]string{"SESSION_LIMIT": "0"}, "serve")

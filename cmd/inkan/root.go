@@ -152,14 +152,21 @@ SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
 
 	cfgCmd := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
 	cfgCmd.AddCommand(&cobra.Command{
-		Use:   "check FILE",
-		Short: "Load and validate FILE (with the environment); report every problem at once",
-		Args:  cobra.ExactArgs(1),
+		Use:   "check [FILE]",
+		Short: "Load and validate FILE (or --config) with the environment; report every problem at once",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := config.Check(args[0], environ); err != nil {
-				return fmt.Errorf("%s:\n%w", args[0], err)
+			file := configPath
+			if len(args) == 1 {
+				file = args[0]
 			}
-			fmt.Fprintln(stdout, args[0]+": OK")
+			if file == "" {
+				return fmt.Errorf("name the file to check: inkan config check FILE")
+			}
+			if err := config.Check(file, environ); err != nil {
+				return fmt.Errorf("%s:\n%w", file, err)
+			}
+			fmt.Fprintln(stdout, file+": OK")
 			return nil
 		},
 	})
