@@ -2,12 +2,17 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -101,41 +106,108 @@ func (h *harness) do(t *testing.T, method, path, body string, headers ...string)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
-// snapshot counts the rows of every table, to prove a request wrote nothing.
-func (h *harness) snapshot(t *testing.T) map[string]int {
+// tableState fingerprints one table: its row count and the SHA-256 of its
+// full contents.
+type tableState struct {
+	Rows   int
+	SHA256 string
+}
+
+func (s tableState) String() string { return fmt.Sprintf("%d rows %.12s", s.Rows, s.SHA256) }
+
+// dbState maps every table to its fingerprint.
+type dbState map[string]tableState
+
+// unfingerprinted are the columns snapshot leaves out, by table. A request
+// that authenticates with a valid session token touches the session
+// (last_used, updated_at = now; GET /me does): that is the request working,
+// not a write caused by its bad input, so those two columns of sessions only
+// are excluded. Every other column of every table counts.
+var unfingerprinted = map[string]map[string]bool{
+	"sessions": {"last_used": true, "updated_at": true},
+}
+
+// snapshot fingerprints the full contents of every table (SQLite's own
+// sqlite_* tables aside), to prove a request wrote nothing: each table's rows,
+// all columns, ordered by every column, rendered with %v into a SHA-256. A
+// changed name, moved primary address, sign count or try count changes it,
+// not only an inserted or deleted row. Any query error fails the test.
+func (h *harness) snapshot(t *testing.T) dbState {
 	t.Helper()
 	db, err := sql.Open("sqlite", h.DBPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
-	if err != nil {
-		t.Fatal(err)
+	tables := queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if len(tables) == 0 {
+		t.Fatal("snapshot: no tables")
 	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	out := map[string]int{}
+	out := dbState{}
 	for _, tb := range tables {
-		var n int
-		if err := db.QueryRow(`SELECT count(*) FROM "` + tb + `"`).Scan(&n); err != nil {
-			t.Fatal(err)
+		var cols []string
+		for _, c := range queryStrings(t, db, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, tb) {
+			if !unfingerprinted[tb][c] {
+				cols = append(cols, `"`+c+`"`)
+			}
 		}
-		out[tb] = n
+		if len(cols) == 0 {
+			t.Fatalf("snapshot: table %s has no columns", tb)
+		}
+		order := make([]string, len(cols))
+		for i := range cols {
+			order[i] = strconv.Itoa(i + 1)
+		}
+		rows, err := db.Query(`SELECT ` + strings.Join(cols, ", ") + ` FROM "` + tb + `" ORDER BY ` + strings.Join(order, ", "))
+		if err != nil {
+			t.Fatalf("snapshot %s: %v", tb, err)
+		}
+		sum := sha256.New()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("snapshot %s: %v", tb, err)
+			}
+			for _, v := range vals {
+				fmt.Fprintf(sum, "%T %v\x1f", v, v)
+			}
+			sum.Write([]byte{0x1e})
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("snapshot %s: %v", tb, err)
+		}
+		rows.Close()
+		out[tb] = tableState{Rows: n, SHA256: hex.EncodeToString(sum.Sum(nil))}
 	}
-	// Attempt counters and flags count too: a request must not move them.
-	var tries, verified int
-	_ = db.QueryRow(`SELECT coalesce(sum(try_count),0) FROM passcodes`).Scan(&tries)
-	_ = db.QueryRow(`SELECT coalesce(sum(verified),0) FROM emails`).Scan(&verified)
-	out["passcodes.try_count"] = tries
-	out["emails.verified"] = verified
+	return out
+}
+
+// queryStrings returns the single string column of q's rows, failing the
+// test on any error.
+func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 	return out
 }
 
@@ -206,4 +278,52 @@ func (h *harness) passcodeSignIn(t *testing.T, ids [2]string, address string) re
 		t.Fatalf("passcode finalize: %d %s", r.Status, r.Body)
 	}
 	return r
+}
+
+// TestSnapshotSeesEveryWrite checks the fingerprint itself: an update that
+// keeps every row count changes it, except a touch of sessions.last_used and
+// updated_at, which authenticated requests make.
+func TestSnapshotSeesEveryWrite(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	_, _, token := h.signUp(t, "fingerprint@example.test")
+	db, err := sql.Open("sqlite", h.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exec := func(q string) {
+		t.Helper()
+		res, err := db.Exec(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			t.Fatalf("%s: %d rows affected (%v)", q, n, err)
+		}
+	}
+
+	before := h.snapshot(t)
+	if again := h.snapshot(t); !maps.Equal(before, again) {
+		t.Fatalf("two snapshots of an idle database differ: %v -> %v", before, again)
+	}
+	exec(`UPDATE sessions SET last_used = '2001-02-03 04:05:06', updated_at = '2001-02-03 04:05:06'`)
+	h.want(t, h.do(t, "GET", "/me", "", "Authorization: Bearer "+token), 200, "GET /me")
+	if after := h.snapshot(t); !maps.Equal(before, after) {
+		t.Fatalf("a session touch changed the fingerprint: %v -> %v", before, after)
+	}
+	for _, q := range []string{
+		`UPDATE emails SET address = 'x' || address`,
+		`UPDATE emails SET verified = NOT verified`,
+		`UPDATE users SET updated_at = '2001-02-03 04:05:06'`,
+		`UPDATE sessions SET expires_at = '2001-02-03 04:05:06'`,
+		`UPDATE jwks SET algorithm = algorithm || 'x'`,
+	} {
+		exec(q)
+		after := h.snapshot(t)
+		if maps.Equal(before, after) {
+			t.Fatalf("%s did not change the fingerprint", q)
+		}
+		before = after
+	}
 }

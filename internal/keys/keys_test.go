@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,41 +15,24 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/inkan-auth/inkan/internal/clocktest"
+	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/keys"
+	"github.com/inkan-auth/inkan/internal/store"
 )
 
-// memStore is an in-memory keys.Store. internal/store (and internal/dbtest)
-// did not exist yet when this package was written; once they do, these
-// tests should run on dbtest.Open(t, "sqlite") instead.
-type memStore struct {
-	mu   sync.Mutex
-	rows []inkan.SigningKey
-}
+// newStore returns a migrated SQLite store in the test's temporary
+// directory: the real keys.Store.
+func newStore(t testing.TB) *store.Store { return dbtest.Open(t, "sqlite") }
 
-func (s *memStore) ListSigningKeys(context.Context) ([]inkan.SigningKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]inkan.SigningKey, len(s.rows))
-	for i, r := range s.rows {
-		r.KeyData = bytes.Clone(r.KeyData)
-		out[i] = r
+// storedKeys lists the rows the Manager wrote, through the store.
+func storedKeys(t testing.TB, st *store.Store) []inkan.SigningKey {
+	t.Helper()
+	rows, err := st.ListSigningKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out, nil
-}
-
-func (s *memStore) InsertSigningKey(_ context.Context, k inkan.SigningKey) (inkan.SigningKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range s.rows {
-		if r.KID == k.KID {
-			return inkan.SigningKey{}, inkan.ErrConflict
-		}
-	}
-	k.ID = int64(len(s.rows) + 1)
-	k.KeyData = bytes.Clone(k.KeyData)
-	s.rows = append(s.rows, k)
-	return k, nil
+	return rows
 }
 
 const (
@@ -78,7 +62,7 @@ func kidOf(t testing.TB, k jwk.Key) string {
 
 func TestKeyGeneratedOnceAndReused(t *testing.T) {
 	ctx := context.Background()
-	st := &memStore{}
+	st := newStore(t)
 	m1 := newManager(t, st, keys.Options{Secrets: []string{secretA}}, nil)
 	k1, err := m1.SigningKey(ctx)
 	if err != nil {
@@ -92,10 +76,11 @@ func TestKeyGeneratedOnceAndReused(t *testing.T) {
 	if kidOf(t, k1) != kidOf(t, k2) {
 		t.Fatalf("second New generated another key: %s vs %s", kidOf(t, k1), kidOf(t, k2))
 	}
-	if len(st.rows) != 1 {
-		t.Fatalf("want 1 stored key, got %d", len(st.rows))
+	rows := storedKeys(t, st)
+	if len(rows) != 1 {
+		t.Fatalf("want 1 stored key, got %d", len(rows))
 	}
-	row := st.rows[0]
+	row := rows[0]
 	if row.KID != kidOf(t, k1) || row.Algorithm != "RS256" || row.CreatedAt.IsZero() {
 		t.Fatalf("row = %+v", row)
 	}
@@ -108,10 +93,14 @@ func TestKeyGeneratedOnceAndReused(t *testing.T) {
 }
 
 func TestKeyDataIsSealed(t *testing.T) {
-	st := &memStore{}
+	st := newStore(t)
 	newManager(t, st, keys.Options{Secrets: []string{secretA}}, nil)
-	data := st.rows[0].KeyData
-	for _, clear := range []string{`"d"`, `"kty"`, st.rows[0].KID} {
+	rows := storedKeys(t, st)
+	if len(rows) != 1 {
+		t.Fatalf("want 1 stored key, got %d", len(rows))
+	}
+	data := rows[0].KeyData
+	for _, clear := range []string{`"d"`, `"kty"`, rows[0].KID} {
 		if bytes.Contains(data, []byte(clear)) {
 			t.Fatalf("stored key data contains %s in the clear", clear)
 		}
@@ -127,7 +116,7 @@ func TestKeyDataIsSealed(t *testing.T) {
 
 func TestSecrets(t *testing.T) {
 	ctx := context.Background()
-	st := &memStore{}
+	st := newStore(t)
 	m := newManager(t, st, keys.Options{Secrets: []string{secretA}}, nil)
 	k, _ := m.SigningKey(ctx)
 
@@ -155,6 +144,7 @@ func TestSecrets(t *testing.T) {
 		t.Fatalf("key sealed under secretA opened with secretB only: err = %v", err)
 	}
 
+	bare := newStore(t) // New must reject the options before using the store
 	for _, o := range []keys.Options{
 		{},
 		{Secrets: []string{"short"}},
@@ -162,7 +152,7 @@ func TestSecrets(t *testing.T) {
 		{Secrets: []string{secretA}, Algorithm: "none"},
 		{Secrets: []string{secretA}, RSABits: 1024},
 	} {
-		if _, err := keys.New(ctx, &memStore{}, o, nil); err == nil {
+		if _, err := keys.New(ctx, bare, o, nil); err == nil {
 			t.Errorf("New(%+v) accepted bad options", o)
 		}
 	}
@@ -172,7 +162,7 @@ func TestAlgorithmsSignAndVerify(t *testing.T) {
 	ctx := context.Background()
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
-			m := newManager(t, &memStore{}, keys.Options{Secrets: []string{secretA}, Algorithm: alg}, nil)
+			m := newManager(t, newStore(t), keys.Options{Secrets: []string{secretA}, Algorithm: alg}, nil)
 			signed := sign(t, m)
 			if _, err := verify(t, m, signed); err != nil {
 				t.Fatalf("verify: %v", err)
@@ -243,7 +233,7 @@ func TestRotation(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	const window, refresh = time.Hour, 2 * time.Minute
-	st := &memStore{}
+	st := newStore(t)
 	o := keys.Options{Secrets: []string{secretA}, Algorithm: "ES256", VerificationWindow: window, RefreshInterval: refresh}
 	m := newManager(t, st, o, clk.Now)
 	other := newManager(t, st, o, clk.Now) // a second node
@@ -325,7 +315,7 @@ func TestRotation(t *testing.T) {
 func TestZeroWindowKeepsEveryKey(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	m := newManager(t, &memStore{}, keys.Options{Secrets: []string{secretA}, Algorithm: "EdDSA"}, clk.Now)
+	m := newManager(t, newStore(t), keys.Options{Secrets: []string{secretA}, Algorithm: "EdDSA"}, clk.Now)
 	tok1 := sign(t, m)
 	if _, err := m.Rotate(ctx); err != nil {
 		t.Fatal(err)
@@ -339,7 +329,7 @@ func TestZeroWindowKeepsEveryKey(t *testing.T) {
 func TestPeriodicRefresh(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	st := &memStore{}
+	st := newStore(t)
 	o := keys.Options{Secrets: []string{secretA}, Algorithm: "EdDSA", RefreshInterval: 10 * time.Second}
 	a := newManager(t, st, o, clk.Now)
 	b := newManager(t, st, o, clk.Now)
@@ -359,7 +349,7 @@ func TestPeriodicRefresh(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	ctx := context.Background()
-	m := newManager(t, &memStore{}, keys.Options{Secrets: []string{secretA}, Algorithm: "EdDSA", RefreshInterval: time.Nanosecond}, nil)
+	m := newManager(t, newStore(t), keys.Options{Secrets: []string{secretA}, Algorithm: "EdDSA", RefreshInterval: time.Nanosecond}, nil)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
@@ -388,5 +378,134 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if len(infos) != 21 || !infos[20].Signing {
 		t.Fatalf("List after concurrent rotations: %d keys", len(infos))
+	}
+}
+
+// countingStore is the real store, instrumented: it counts ListSigningKeys
+// calls (each is one reload of the Manager's cache).
+type countingStore struct {
+	*store.Store
+	lists atomic.Int64
+}
+
+func (s *countingStore) ListSigningKeys(ctx context.Context) ([]inkan.SigningKey, error) {
+	s.lists.Add(1)
+	return s.Store.ListSigningKeys(ctx)
+}
+
+func TestRefreshAtMostOncePerMinInterval(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock() // frozen unless advanced: only the wait paces Refresh
+	st := &countingStore{Store: newStore(t)}
+	start := time.Now() // before New's own load
+	// A long RefreshInterval: only Refresh reloads in this test.
+	m := newManager(t, st, keys.Options{Secrets: []string{secretA}, Algorithm: "EdDSA", RefreshInterval: time.Hour}, clk.Now)
+	base := st.lists.Load()
+
+	// Sooner than MinRefreshInterval a caller waits; when its context ends
+	// first it gives up without touching the store.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for range 5 {
+		if err := m.Refresh(cancelled); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Refresh right after load with a cancelled context: %v, want context.Canceled", err)
+		}
+	}
+	if n := st.lists.Load() - base; n != 0 {
+		t.Fatalf("Refresh right after load: %d reloads, want 0", n)
+	}
+
+	// 8 callers × 3 rounds of Refresh: a reload per call would be 24 store
+	// reads; the limit allows one per MinRefreshInterval of wall time.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 3 {
+				if err := m.Refresh(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	n := st.lists.Load() - base
+	if limit := int64(elapsed / keys.MinRefreshInterval); n < 1 || n > limit {
+		t.Fatalf("24 Refresh calls in %v: %d reloads, want 1 to %d (one per %v)", elapsed, n, limit, keys.MinRefreshInterval)
+	}
+	t.Logf("24 Refresh calls in %v: %d reloads", elapsed, n)
+
+	// Once MinRefreshInterval has passed since the last load, one Refresh
+	// reloads once and picks up a rotation by another node.
+	other := newManager(t, st.Store, keys.Options{Secrets: []string{secretA}, Algorithm: "EdDSA"}, clk.Now)
+	row, err := other.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(keys.MinRefreshInterval)
+	before := st.lists.Load()
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.lists.Load() != before+1 {
+		t.Fatalf("Refresh after MinRefreshInterval: %d reloads, want 1", st.lists.Load()-before)
+	}
+	if k, _ := m.SigningKey(ctx); kidOf(t, k) != row.KID {
+		t.Fatal("Refresh did not pick up the rotation")
+	}
+}
+
+func TestServesCachedKeysWhenStoreFails(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	st := &countingStore{Store: newStore(t)}
+	m := newManager(t, st, keys.Options{Secrets: []string{secretA}, Algorithm: "ES256", RefreshInterval: 10 * time.Second}, clk.Now)
+	k1, err := m.SigningKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := sign(t, m)
+	jwks1, err := m.JWKS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The database goes away; the cache is past its refresh interval.
+	if err := st.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.ListSigningKeys(ctx); err == nil {
+		t.Fatal("closed store still lists keys")
+	}
+	clk.Advance(10 * time.Second)
+	before := st.lists.Load()
+
+	for round := range 3 {
+		k, err := m.SigningKey(ctx)
+		if err != nil {
+			t.Fatalf("round %d: SigningKey with the store down: %v", round, err)
+		}
+		if kidOf(t, k) != kidOf(t, k1) {
+			t.Fatalf("round %d: SigningKey returned another key", round)
+		}
+		set, err := m.PublicKeys(ctx)
+		if err != nil {
+			t.Fatalf("round %d: PublicKeys with the store down: %v", round, err)
+		}
+		if _, ok := set.LookupKeyID(kidOf(t, k1)); !ok || set.Len() != 1 {
+			t.Fatalf("round %d: PublicKeys has %d keys, want the cached one", round, set.Len())
+		}
+		if _, err := verify(t, m, tok); err != nil {
+			t.Fatalf("round %d: token signed before the outage: %v", round, err)
+		}
+		if raw, err := m.JWKS(ctx); err != nil || !bytes.Equal(raw, jwks1) {
+			t.Fatalf("round %d: JWKS = %s, %v; want the cached set", round, raw, err)
+		}
+		// A forced reload fails too, and leaves the cache as it was.
+		_ = m.Refresh(ctx)
+		clk.Advance(10 * time.Second)
+	}
+	if st.lists.Load() == before {
+		t.Fatal("the Manager never tried the store: the failure path was not exercised")
 	}
 }

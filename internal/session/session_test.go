@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -16,15 +17,17 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/inkan-auth/inkan/internal/clocktest"
+	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/keys"
 	"github.com/inkan-auth/inkan/internal/session"
+	"github.com/inkan-auth/inkan/internal/store"
 )
 
 const secret = "session-test-secret-0123456789"
 
 type fixture struct {
-	st   *memStore
+	st   *store.Store
 	clk  *clocktest.Clock
 	keys *keys.Manager
 	m    *session.Manager
@@ -32,7 +35,7 @@ type fixture struct {
 
 func setup(t testing.TB, alg string, o session.Options) *fixture {
 	t.Helper()
-	f := &fixture{st: newMemStore(), clk: clocktest.New(time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC))}
+	f := &fixture{st: dbtest.Open(t, "sqlite"), clk: clocktest.New(time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC))}
 	var err error
 	f.keys, err = keys.New(context.Background(), f.st, keys.Options{Secrets: []string{secret}, Algorithm: alg}, f.clk.Now)
 	if err != nil {
@@ -40,6 +43,19 @@ func setup(t testing.TB, alg string, o session.Options) *fixture {
 	}
 	f.m = session.New(f.st, f.keys, o, f.clk.Now)
 	return f
+}
+
+// newUser stores a user with a primary email and returns its ID: session
+// rows reference users.
+func (f *fixture) newUser(t testing.TB) uuid.UUID {
+	t.Helper()
+	now := f.clk.Now()
+	u := inkan.User{ID: uuid.New(), CreatedAt: now, UpdatedAt: now}
+	e := inkan.Email{ID: uuid.New(), UserID: u.ID, Address: u.ID.String() + "@example.com", Verified: true, CreatedAt: now, UpdatedAt: now}
+	if _, err := f.st.CreateUser(context.Background(), u, e); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
 }
 
 func (f *fixture) issue(t testing.TB, user uuid.UUID) (string, session.Claims) {
@@ -85,7 +101,7 @@ func TestIssueAndVerify(t *testing.T) {
 		Lifespan: time.Hour, Audience: []string{"example.com"}, Issuer: "https://auth.example.com",
 		AcquireIPAddress: true, AcquireUserAgent: true,
 	})
-	user := uuid.New()
+	user := f.newUser(t)
 	email := &inkan.Email{Address: "a@example.com", Primary: true, Verified: true}
 	tok, c, err := f.m.Issue(ctx, user, email, session.Meta{IPAddress: "192.0.2.1", UserAgent: "UA/1"})
 	if err != nil {
@@ -154,7 +170,7 @@ func TestOptionalClaimsAndMeta(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "ES256", session.Options{})
 	long := strings.Repeat("ü", 600) // 1200 bytes
-	tok, c, err := f.m.Issue(ctx, uuid.New(), nil, session.Meta{IPAddress: "192.0.2.1", UserAgent: long})
+	tok, c, err := f.m.Issue(ctx, f.newUser(t), nil, session.Meta{IPAddress: "192.0.2.1", UserAgent: long})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +189,7 @@ func TestOptionalClaimsAndMeta(t *testing.T) {
 	}
 
 	f.m = session.New(f.st, f.keys, session.Options{AcquireUserAgent: true}, f.clk.Now)
-	_, c, err = f.m.Issue(ctx, uuid.New(), nil, session.Meta{UserAgent: long})
+	_, c, err = f.m.Issue(ctx, f.newUser(t), nil, session.Meta{UserAgent: long})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +198,7 @@ func TestOptionalClaimsAndMeta(t *testing.T) {
 		t.Errorf("user agent stored as %d bytes, valid UTF-8 %v", len(row.UserAgent), utf8.ValidString(row.UserAgent))
 	}
 	f.m = session.New(f.st, f.keys, session.Options{AcquireUserAgent: true}, f.clk.Now)
-	_, c, _ = f.m.Issue(ctx, uuid.New(), nil, session.Meta{UserAgent: "x" + long})
+	_, c, _ = f.m.Issue(ctx, f.newUser(t), nil, session.Meta{UserAgent: "x" + long})
 	row, _ = f.st.GetSession(ctx, c.SessionID)
 	if len(row.UserAgent) != 1023 || !utf8.ValidString(row.UserAgent) {
 		t.Errorf("odd-offset user agent stored as %d bytes", len(row.UserAgent))
@@ -193,7 +209,7 @@ func TestEveryAlgorithm(t *testing.T) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
 			f := setup(t, alg, session.Options{})
-			tok, _ := f.issue(t, uuid.New())
+			tok, _ := f.issue(t, f.newUser(t))
 			if h := segment(t, tok, 0); h["alg"] != alg {
 				t.Fatalf("header alg = %v", h["alg"])
 			}
@@ -207,7 +223,7 @@ func TestEveryAlgorithm(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{Lifespan: time.Hour})
-	tok, c := f.issue(t, uuid.New())
+	tok, c := f.issue(t, f.newUser(t))
 	// exp is a whole second; the token is valid strictly before it.
 	f.clk.Advance(c.Expiration.Sub(f.clk.Now()) - time.Nanosecond)
 	if _, err := f.m.Peek(ctx, tok); err != nil {
@@ -221,7 +237,7 @@ func TestExpiry(t *testing.T) {
 func TestIssuedInTheFuture(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{})
-	tok, _ := f.issue(t, uuid.New())
+	tok, _ := f.issue(t, f.newUser(t))
 	f.clk.Advance(-time.Second) // no leeway for iat
 	c, err := f.m.Verify(ctx, tok)
 	mustReject(t, "iat in the future", c, err)
@@ -230,7 +246,7 @@ func TestIssuedInTheFuture(t *testing.T) {
 func TestForgedTokens(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "RS256", session.Options{})
-	user := uuid.New()
+	user := f.newUser(t)
 	tok, c := f.issue(t, user)
 	parts := strings.Split(tok, ".")
 	hdr := segment(t, tok, 0)
@@ -250,7 +266,7 @@ func TestForgedTokens(t *testing.T) {
 	}
 
 	// A key of another deployment, same store, so the session row exists.
-	otherKeys, err := keys.New(ctx, newMemStore(), keys.Options{Secrets: []string{secret}}, f.clk.Now)
+	otherKeys, err := keys.New(ctx, dbtest.Open(t, "sqlite"), keys.Options{Secrets: []string{secret}}, f.clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +379,7 @@ func signClaims(t testing.TB, f *fixture, claims map[string]any) string {
 func TestSessionRowChecks(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{})
-	user := uuid.New()
+	user := f.newUser(t)
 	_, c := f.issue(t, user)
 	now := f.clk.Now()
 	base := func(mod func(map[string]any)) string {
@@ -399,7 +415,7 @@ func TestSessionRowChecks(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{})
-	tok, c := f.issue(t, uuid.New())
+	tok, c := f.issue(t, f.newUser(t))
 	if err := f.m.Revoke(ctx, c.SessionID); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +431,7 @@ func TestRevoke(t *testing.T) {
 func TestIdleTimeout(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{IdleTimeout: 10 * time.Minute})
-	tok, c := f.issue(t, uuid.New())
+	tok, c := f.issue(t, f.newUser(t))
 	f.clk.Advance(6 * time.Minute)
 	if _, err := f.m.Verify(ctx, tok); err != nil { // touches: idle clock restarts
 		t.Fatal(err)
@@ -427,7 +443,7 @@ func TestIdleTimeout(t *testing.T) {
 	f.clk.Advance(time.Second) // Peek did not touch: now idle
 	got, err := f.m.Verify(ctx, tok)
 	mustReject(t, "idle", got, err)
-	if _, err := f.st.GetSession(ctx, c.SessionID); err != inkan.ErrNotFound {
+	if _, err := f.st.GetSession(ctx, c.SessionID); !errors.Is(err, inkan.ErrNotFound) {
 		t.Fatalf("idle session row not deleted: %v", err)
 	}
 }
@@ -435,7 +451,7 @@ func TestIdleTimeout(t *testing.T) {
 func TestLimitEviction(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{Limit: 2})
-	user, bystander := uuid.New(), uuid.New()
+	user, bystander := f.newUser(t), f.newUser(t)
 	tokB, _ := f.issue(t, bystander)
 	var toks []string
 	for range 3 {
@@ -455,7 +471,7 @@ func TestLimitEviction(t *testing.T) {
 func TestRotationOnAnotherNode(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "ES256", session.Options{})
-	old, _ := f.issue(t, uuid.New())
+	old, _ := f.issue(t, f.newUser(t))
 	// Node B shares the store, rotates and issues with the new key.
 	keysB, err := keys.New(ctx, f.st, keys.Options{Secrets: []string{secret}, Algorithm: "ES256", VerificationWindow: time.Hour}, f.clk.Now)
 	if err != nil {
@@ -465,7 +481,7 @@ func TestRotationOnAnotherNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := session.New(f.st, keysB, session.Options{}, f.clk.Now)
-	fresh, _, err := b.Issue(ctx, uuid.New(), nil, session.Meta{})
+	fresh, _, err := b.Issue(ctx, f.newUser(t), nil, session.Meta{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,11 +498,14 @@ func TestRotationOnAnotherNode(t *testing.T) {
 func BenchmarkIssue(b *testing.B) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		b.Run(alg, func(b *testing.B) {
-			f := setup(b, alg, session.Options{Limit: 1 << 30})
+			// One user at the default limit: each Issue also evicts the
+			// user's oldest session, as a busy account does.
+			f := setup(b, alg, session.Options{})
+			user := f.newUser(b)
 			email := &inkan.Email{Address: "a@example.com", Primary: true, Verified: true}
 			ctx := context.Background()
 			for b.Loop() {
-				if _, _, err := f.m.Issue(ctx, uuid.New(), email, session.Meta{}); err != nil {
+				if _, _, err := f.m.Issue(ctx, user, email, session.Meta{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -500,7 +519,7 @@ func BenchmarkVerify(b *testing.B) {
 			f := setup(b, alg, session.Options{})
 			email := &inkan.Email{Address: "a@example.com", Primary: true, Verified: true}
 			ctx := context.Background()
-			tok, _, err := f.m.Issue(ctx, uuid.New(), email, session.Meta{})
+			tok, _, err := f.m.Issue(ctx, f.newUser(b), email, session.Meta{})
 			if err != nil {
 				b.Fatal(err)
 			}
