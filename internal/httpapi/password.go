@@ -24,15 +24,22 @@ func (req passwordRequest) validate() (uuid.UUID, error) {
 	return userID, p.err()
 }
 
+// decodePassword reads and validates the {user_id, password} body of PUT
+// /password and POST /password/login.
+func decodePassword(r *http.Request) (passwordRequest, uuid.UUID, error) {
+	var req passwordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return req, uuid.Nil, err
+	}
+	userID, err := req.validate()
+	return req, userID, err
+}
+
 // setPassword is PUT /password (Hanko API §2.3): 201 null for a first
 // password, 200 null for a replaced one; 400 length rules, 401 unknown
 // user, 403 another user's id.
 func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
-	var req passwordRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	userID, err := req.validate()
+	req, userID, err := decodePassword(r)
 	if err != nil {
 		return err
 	}
@@ -56,11 +63,7 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
 // (§1.5), then the password check (401 for an unknown user, no password or
 // a wrong one). 200 null and a session.
 func (a *API) passwordLogin(w http.ResponseWriter, r *http.Request) error {
-	var req passwordRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	userID, err := req.validate()
+	req, userID, err := decodePassword(r)
 	if err != nil {
 		return err
 	}
