@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,7 +28,8 @@ const DefaultEmailLimit = 5
 func (s *Service) AddEmail(ctx context.Context, userID uuid.UUID, rawAddress string) (inkan.Email, error) {
 	addr, err := inkan.NormalizeEmail(rawAddress)
 	if err != nil {
-		if inkan.MessageOf(err) == "email is a required field" {
+		// The request field is "address" here, not "email".
+		if strings.TrimSpace(rawAddress) == "" {
 			return inkan.Email{}, inkan.E(inkan.KindInvalid, "address is a required field")
 		}
 		return inkan.Email{}, inkan.E(inkan.KindInvalid, "address must be a valid email address")
