@@ -42,10 +42,10 @@ func New(store Store, o Options, now func() time.Time) *Service {
 
 // Lookup is the answer to POST /user (Hanko API §2.1).
 type Lookup struct {
-	UserID                uuid.UUID
-	EmailID               uuid.UUID
-	Verified              bool
-	HasWebauthnCredential bool
+	UserID                uuid.UUID // "id": the owner of the address
+	EmailID               uuid.UUID // "email_id": the address row
+	Verified              bool      // "verified": the address was verified by a passcode
+	HasWebauthnCredential bool      // "has_webauthn_credential": the user has a passkey
 }
 
 // Lookup finds the user owning rawEmail (normalised with

@@ -105,11 +105,11 @@ type CORSOptions struct {
 
 // API holds the services the handlers call.
 type API struct {
-	Accounts  *account.Service
-	Passcodes *passcode.Service
-	Sessions  *session.Manager
-	Keys      *keys.Manager
-	Passkeys  *passkey.Service
+	Accounts  *account.Service  // users and addresses (/user, /users, /emails, /me)
+	Passcodes *passcode.Service // /passcode/login/*
+	Sessions  *session.Manager  // issues and verifies session JWTs
+	Keys      *keys.Manager     // publishes /.well-known/jwks.json
+	Passkeys  *passkey.Service  // /webauthn/*
 	// Passwords handles /password*; nil unless password.enabled.
 	Passwords *password.Service
 	// Limiter enforces rate limits; nil disables them.

@@ -53,11 +53,12 @@ const (
 // Error is a classified error. Message is safe to show to a client (it never
 // contains a secret); Err is the cause, for the log only.
 type Error struct {
-	Kind    Kind
-	Message string
-	Err     error
+	Kind    Kind   // the class, mapped to one HTTP status by internal/httpapi
+	Message string // for the client; "" means the status text
+	Err     error  // the cause, for the log only; may be nil
 }
 
+// Error returns the message and, when there is one, the cause.
 func (e *Error) Error() string {
 	if e.Err == nil {
 		return e.Message
@@ -65,6 +66,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %v", e.Message, e.Err)
 }
 
+// Unwrap returns the cause, so errors.Is/As see through an *Error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // E returns an *Error of kind k whose client message is msg. An empty msg

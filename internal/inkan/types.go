@@ -53,9 +53,9 @@ type Credential struct {
 	PublicKey       []byte // COSE_Key, as in the attested credential data
 	AttestationType string // attestation statement format, e.g. "none", "packed"
 	AAGUID          uuid.UUID
-	SignCount       uint32
-	Name            string // empty when unnamed
-	Transports      []string
+	SignCount       uint32    // signature counter of the last assertion (WebAuthn §6.1.1); 0 = no counter
+	Name            string    // empty when unnamed
+	Transports      []string  // hints reported at registration, e.g. "internal", "hybrid" (WebAuthn §5.8.4)
 	BackupEligible  bool      // BE flag (WebAuthn §6.1)
 	BackupState     bool      // BS flag
 	UserVerified    bool      // UV flag at registration
@@ -93,8 +93,8 @@ type Session struct {
 	IPAddress string // empty when not acquired
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	LastUsed  time.Time
-	ExpiresAt time.Time
+	LastUsed  time.Time // last authenticated request, UTC (idle timeout, Hanko API §1.3)
+	ExpiresAt time.Time // the JWT's exp, UTC
 }
 
 // SigningKey is a stored JWT signing key. KeyData is the private JWK JSON
