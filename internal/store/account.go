@@ -218,8 +218,17 @@ func (s *Store) ClaimEmail(ctx context.Context, emailID, userID uuid.UUID) (inka
 			return mapErr(err)
 		}
 		if !hasPrimary {
+			// A concurrent claim of another address of the same user may
+			// insert the primary row first; that one stays primary and this
+			// insert does nothing (rather than abort the claim).
 			pr := primaryEmailRow{ID: uuid.New(), EmailID: emailID, UserID: userID, CreatedAt: t, UpdatedAt: t}
-			if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
+			q := tx.NewInsert().Model(&pr)
+			if s.dialect == DialectMySQL {
+				q = q.Ignore()
+			} else {
+				q = q.On("CONFLICT (user_id) DO NOTHING")
+			}
+			if _, err := q.Exec(ctx); err != nil {
 				return mapErr(err)
 			}
 		}

@@ -47,7 +47,51 @@ func TestConformance(t *testing.T) {
 		t.Run("Sessions", func(t *testing.T) { testSessions(t, s) })
 		t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
 		t.Run("DeleteExpired", func(t *testing.T) { testDeleteExpired(t, s) })
+		t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, s) })
 	})
+}
+
+// testConcurrentClaims: two addresses of a user without a primary address
+// claimed at once both succeed, and exactly one of them becomes primary.
+func testConcurrentClaims(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	for round := 0; round < 5; round++ {
+		u := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+		first, err := s.CreateUser(ctx, u, inkan.Email{ID: uuid.New(), Address: addr()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := s.CreateUser(ctx, inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}, inkan.Email{ID: uuid.New(), Address: addr()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, id := range []uuid.UUID{first.ID, second.ID} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = s.ClaimEmail(ctx, id, u.ID)
+			}()
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("concurrent claims: %v, %v", errs[0], errs[1])
+		}
+		emails, err := s.ListEmails(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		primaries := 0
+		for _, e := range emails {
+			if e.Primary {
+				primaries++
+			}
+		}
+		if len(emails) != 2 || primaries != 1 {
+			t.Fatalf("after two concurrent claims: %d addresses, %d primary; want 2 and 1", len(emails), primaries)
+		}
+	}
 }
 
 // testDeleteExpired: rows that expired before the cut-off go, the others
