@@ -215,9 +215,12 @@ func NeedsClaim(e inkan.Email, userID uuid.UUID) bool {
 // primary address. KindForbidden "email address has been claimed by another
 // user" when another user took it meanwhile.
 func (s *Service) Claim(ctx context.Context, emailID, userID uuid.UUID) (inkan.Email, error) {
-	e, err := s.store.ClaimEmail(ctx, emailID, userID)
-	if errors.Is(err, inkan.ErrConflict) {
+	e, err := s.store.ClaimEmail(ctx, emailID, userID, s.emailLimit())
+	switch {
+	case errors.Is(err, inkan.ErrConflict):
 		return e, inkan.Wrap(inkan.KindForbidden, "email address has been claimed by another user", err)
+	case errors.Is(err, inkan.ErrStale):
+		return e, inkan.Wrap(inkan.KindConflict, "max number of email addresses reached", err)
 	}
 	return e, err
 }

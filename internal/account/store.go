@@ -37,7 +37,9 @@ type Store interface {
 	// verified, and makes it the user's primary address when the user has
 	// none — all in one transaction. ErrNotFound when the row or user is
 	// missing; ErrConflict when the row belongs to another user.
-	ClaimEmail(ctx context.Context, emailID, userID uuid.UUID) (inkan.Email, error)
+	// ErrStale when limit > 0 and the user already owns limit other
+	// addresses (checked in the same transaction, under a lock).
+	ClaimEmail(ctx context.Context, emailID, userID uuid.UUID, limit int) (inkan.Email, error)
 	// HasCredentials reports whether the user has any WebAuthn credential.
 	HasCredentials(ctx context.Context, userID uuid.UUID) (bool, error)
 }

@@ -188,15 +188,37 @@ func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (in
 // ClaimEmail assigns the e-mail row emailID to userID, marks it verified
 // and, when the user has no primary address yet, makes it primary — in one
 // transaction. inkan.ErrNotFound when the row or the user is missing;
-// inkan.ErrConflict when the row belongs to another user. Claiming a row the
-// user already owns only marks it verified.
-func (s *Store) ClaimEmail(ctx context.Context, emailID, userID uuid.UUID) (inkan.Email, error) {
+// inkan.ErrConflict when the row belongs to another user; inkan.ErrStale
+// when limit > 0 and the user already owns limit other addresses
+// (email.limit, counted under a lock on the user row so concurrent claims
+// cannot pass it). Claiming a row the user already owns only marks it
+// verified.
+func (s *Store) ClaimEmail(ctx context.Context, emailID, userID uuid.UUID, limit int) (inkan.Email, error) {
 	var out inkan.Email
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if exists, err := tx.NewSelect().Model((*userRow)(nil)).Where("u.id = ?", userID).Exists(ctx); err != nil {
+		// Lock the user row (SQLite's BEGIN IMMEDIATE already serializes
+		// writers), so that concurrent claims for one user count their
+		// addresses one after the other.
+		q := tx.NewSelect().Model((*userRow)(nil)).Column("u.id").Where("u.id = ?", userID)
+		if s.dialect != DialectSQLite {
+			q = q.For("UPDATE")
+		}
+		var locked []uuid.UUID
+		if err := q.Scan(ctx, &locked); err != nil {
 			return mapErr(err)
-		} else if !exists {
+		}
+		if len(locked) == 0 {
 			return fmt.Errorf("%w: user", inkan.ErrNotFound)
+		}
+		if limit > 0 {
+			owned, err := tx.NewSelect().Model((*emailRow)(nil)).
+				Where("e.user_id = ? AND e.id <> ?", userID, emailID).Count(ctx)
+			if err != nil {
+				return mapErr(err)
+			}
+			if owned >= int64(limit) {
+				return fmt.Errorf("%w: the user owns %d addresses (email.limit %d)", inkan.ErrStale, owned, limit)
+			}
 		}
 		t := now()
 		res, err := tx.NewUpdate().Model((*emailRow)(nil)).

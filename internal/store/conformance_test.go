@@ -71,7 +71,7 @@ func testConcurrentClaims(t *testing.T, s *store.Store) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = s.ClaimEmail(ctx, id, u.ID)
+				_, errs[i] = s.ClaimEmail(ctx, id, u.ID, 5)
 			}()
 		}
 		wg.Wait()
@@ -299,7 +299,7 @@ func testClaimEmail(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.ClaimEmail(ctx, first.ID, u.ID)
+	got, err := s.ClaimEmail(ctx, first.ID, u.ID, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func testClaimEmail(t *testing.T, s *store.Store) {
 		t.Errorf("ClaimEmail = %+v, want assigned, verified, primary", got)
 	}
 	second := unassigned()
-	got, err = s.ClaimEmail(ctx, second.ID, u.ID)
+	got, err = s.ClaimEmail(ctx, second.ID, u.ID, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func testClaimEmail(t *testing.T, s *store.Store) {
 		t.Errorf("ClaimEmail(second) = %+v, want assigned, verified, not primary", got)
 	}
 	// Claiming an own address again is harmless.
-	if _, err := s.ClaimEmail(ctx, second.ID, u.ID); err != nil {
+	if _, err := s.ClaimEmail(ctx, second.ID, u.ID, 5); err != nil {
 		t.Errorf("ClaimEmail(own again) = %v", err)
 	}
 	list, err := s.ListEmails(ctx, u.ID)
@@ -324,18 +324,47 @@ func testClaimEmail(t *testing.T, s *store.Store) {
 	}
 
 	other, _ := newUser(t, s)
-	_, err = s.ClaimEmail(ctx, second.ID, other.ID)
+	_, err = s.ClaimEmail(ctx, second.ID, other.ID, 5)
 	wantErr(t, "ClaimEmail(another user's)", err, inkan.ErrConflict)
 	if e, _ := s.GetEmail(ctx, second.ID); e.UserID != u.ID {
 		t.Errorf("after conflict the row belongs to %v, want %v", e.UserID, u.ID)
 	}
-	_, err = s.ClaimEmail(ctx, uuid.New(), u.ID)
+	_, err = s.ClaimEmail(ctx, uuid.New(), u.ID, 5)
 	wantErr(t, "ClaimEmail(missing row)", err, inkan.ErrNotFound)
 	free := unassigned()
-	_, err = s.ClaimEmail(ctx, free.ID, uuid.New())
+	_, err = s.ClaimEmail(ctx, free.ID, uuid.New(), 5)
 	wantErr(t, "ClaimEmail(missing user)", err, inkan.ErrNotFound)
 	if e, _ := s.GetEmail(ctx, free.ID); e.UserID != uuid.Nil || e.Verified {
 		t.Errorf("after missing user the row is %+v, want untouched", e)
+	}
+	// u owns two addresses: with limit 2 a third is refused and untouched;
+	// re-claiming an owned one still works.
+	third := unassigned()
+	_, err = s.ClaimEmail(ctx, third.ID, u.ID, 2)
+	wantErr(t, "ClaimEmail(over the limit)", err, inkan.ErrStale)
+	if e, _ := s.GetEmail(ctx, third.ID); e.UserID != uuid.Nil || e.Verified {
+		t.Errorf("after the limit the row is %+v, want untouched", e)
+	}
+	if _, err := s.ClaimEmail(ctx, second.ID, u.ID, 2); err != nil {
+		t.Errorf("ClaimEmail(own, at the limit) = %v", err)
+	}
+	// Concurrent claims of many addresses never pass the limit.
+	v := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	if _, err := s.CreateUser(ctx, v, inkan.Email{ID: uuid.New(), Address: addr()}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 6 {
+		e := unassigned()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = s.ClaimEmail(ctx, e.ID, v.ID, 2)
+		}()
+	}
+	wg.Wait()
+	if list, err := s.ListEmails(ctx, v.ID); err != nil || len(list) != 2 {
+		t.Errorf("after 6 concurrent claims with limit 2: %d addresses (%v)", len(list), err)
 	}
 }
 
