@@ -84,6 +84,8 @@ func TestBadInput(t *testing.T) {
 		{"user: missing email", "POST", "/user", `{}`, nil, 400, "email is a required field"},
 		{"user: invalid email", "POST", "/user", `{"email":"not-an-address"}`, nil, 400, "email must be a valid email address"},
 		{"user: content type", "POST", "/user", `email=a@b.test`, []string{"Content-Type: application/x-www-form-urlencoded"}, 415, "Unsupported Media Type"},
+		{"user: no content type", "POST", "/user", `{"email":"a@b.test"}`, []string{"Content-Type: "}, 415, "Unsupported Media Type"},
+		{"users: text/plain", "POST", "/users", `{"email":"new@b.test"}`, []string{"Content-Type: text/plain"}, 415, "Unsupported Media Type"},
 		{"user: oversized", "POST", "/user", big, nil, 413, "larger than"},
 		{"user: unknown", "POST", "/user", `{"email":"nobody@example.test"}`, nil, 404, "user not found"},
 		{"user: array body", "POST", "/user", `[1,2]`, nil, 400, "request body must be an object, got array"},

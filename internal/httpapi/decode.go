@@ -18,7 +18,8 @@ import (
 
 // decodeJSON reads the request body into dst (Hanko API §0 "Body
 // encoding"). An empty body leaves dst zero. Errors, all classified:
-// KindUnsupportedMediaType for a content type other than application/json,
+// KindUnsupportedMediaType for a body whose content type is missing or not
+// application/json (or +json),
 // KindTooLarge past the body limit (server.max_request_body_bytes),
 // KindInvalid for malformed JSON, a wrong field type, or trailing data.
 func decodeJSON(r *http.Request, dst any) error {
@@ -33,11 +34,12 @@ func decodeJSON(r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return inkan.E(inkan.KindUnsupportedMediaType, "")
-		}
+	// A body must say it is JSON (as with Hanko's binder). A body without a
+	// content type is refused too: browsers send those cross-site without
+	// a CORS preflight.
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return inkan.E(inkan.KindUnsupportedMediaType, "")
 	}
 	return unmarshalStrict(body, dst)
 }
