@@ -22,8 +22,8 @@ func TestFeatureSwitches(t *testing.T) {
 	}
 
 	for _, off := range []func(*config.Config){
-		func(c *config.Config) { c.Email.Enabled = false },
-		func(c *config.Config) { c.Email.UseForAuthentication = false },
+		func(c *config.Config) { c.Email.Enabled = false; c.Email.RequireVerification = false },
+		func(c *config.Config) { c.Email.UseForAuthentication = false; c.Email.RequireVerification = false },
 	} {
 		h := newHarness(t, off)
 		for _, p := range []string{"/passcode/login/initialize", "/passcode/login/finalize"} {
@@ -37,6 +37,11 @@ func TestFeatureSwitches(t *testing.T) {
 	}
 
 	c := config.Default()
+	c.Email.Enabled = false
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "email.require_verification") {
+		t.Errorf("passcodes off with required verification: %v", err)
+	}
+	c = config.Default()
 	c.EmailDelivery.Enabled = false
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "email_delivery.enabled") {
 		t.Errorf("email_delivery.enabled false: %v", err)

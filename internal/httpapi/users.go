@@ -62,10 +62,17 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// Hanko's hanko_email_id cookie for its web components: SameSite=None
+	// as Hanko sets it, which browsers accept only with Secure; without
+	// Secure (plain-HTTP development) Lax keeps it usable.
+	sameSite := http.SameSiteNoneMode
+	if !a.Opts.Cookie.Secure {
+		sameSite = http.SameSiteLaxMode
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: "hanko_email_id", Value: e.ID.String(), Path: "/",
 		Domain: a.Opts.Cookie.Domain, Secure: a.Opts.Cookie.Secure,
-		HttpOnly: a.Opts.Cookie.HTTPOnly, SameSite: http.SameSiteNoneMode,
+		HttpOnly: a.Opts.Cookie.HTTPOnly, SameSite: sameSite,
 	})
 	return writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "user_id": u.ID, "email_id": e.ID})
 }
