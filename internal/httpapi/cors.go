@@ -12,8 +12,11 @@ const corsExposed = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-Ra
 // cors applies server.public.cors: an Origin is allowed only when it equals
 // a configured origin exactly (scheme, host and port; no suffix or prefix
 // matching, "null" never matches). With the unsafe wildcard, any origin but
-// "null" is allowed, answered with "*" and without credentials. Preflight requests are answered here.
-func (a *API) cors(next http.Handler) http.Handler {
+// "null" is allowed, answered with "*" and without credentials. Preflight
+// requests for a route of mux are answered here (204); a preflight for a
+// path or method mux does not serve goes on to next, which answers 404/405
+// with the JSON body like any other request.
+func (a *API) cors(mux *http.ServeMux, next http.Handler) http.Handler {
 	allowed := make(map[string]bool, len(a.Opts.CORS.AllowOrigins))
 	wildcard := false
 	for _, o := range a.Opts.CORS.AllowOrigins {
@@ -36,6 +39,13 @@ func (a *API) cors(next http.Handler) http.Handler {
 			ok = true
 		}
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+		if preflight {
+			probe := r.Clone(r.Context())
+			probe.Method = r.Header.Get("Access-Control-Request-Method")
+			if _, pattern := mux.Handler(probe); pattern == "" {
+				preflight = false
+			}
+		}
 		if ok {
 			h.Set("Access-Control-Expose-Headers", corsExposed)
 		}
