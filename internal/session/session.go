@@ -191,14 +191,16 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 // error (cause kept for the log); a store or key-store failure is
 // KindInternal.
 func (m *Manager) Verify(ctx context.Context, token string) (Claims, error) {
-	return m.verify(ctx, token, true)
+	c, _, err := m.verify(ctx, token, true)
+	return c, err
 }
 
 // Peek checks token exactly as Verify but leaves last_used unchanged (GET
 // /sessions/validate, Hanko API §2.7). An idle-expired session is still
 // deleted.
 func (m *Manager) Peek(ctx context.Context, token string) (Claims, error) {
-	return m.verify(ctx, token, false)
+	c, _, err := m.verify(ctx, token, false)
+	return c, err
 }
 
 // Revoke deletes the session row, so its token no longer passes Verify
@@ -210,51 +212,54 @@ func (m *Manager) Revoke(ctx context.Context, sessionID uuid.UUID) error {
 	return nil
 }
 
-func (m *Manager) verify(ctx context.Context, token string, touch bool) (Claims, error) {
+// verify runs every check of Verify and returns the claims and the session
+// row as it stands after the check (LastUsed = now when touched).
+func (m *Manager) verify(ctx context.Context, token string, touch bool) (Claims, inkan.Session, error) {
 	now := m.now()
 	// 1. Signature: the kid names a published key whose alg equals the
 	//    header's alg (RFC 8725 §3.1: never trust the header's alg alone).
 	tok, err := m.parse(ctx, strings.TrimSpace(token), now)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, inkan.Session{}, err
 	}
 	// 2. Claims: sub and session_id are UUIDs.
 	c, err := claimsOf(tok)
 	if err != nil {
-		return Claims{}, unauthorized(err)
+		return Claims{}, inkan.Session{}, unauthorized(err)
 	}
 	// 3. Server-side session: exists, belongs to sub, not expired.
 	s, err := m.store.GetSession(ctx, c.SessionID)
 	if errors.Is(err, inkan.ErrNotFound) {
-		return Claims{}, unauthorized(errors.New("unknown session"))
+		return Claims{}, inkan.Session{}, unauthorized(errors.New("unknown session"))
 	}
 	if err != nil {
-		return Claims{}, internal("loading session", err)
+		return Claims{}, inkan.Session{}, internal("loading session", err)
 	}
 	if s.UserID != c.Subject {
-		return Claims{}, unauthorized(errors.New("session belongs to another user"))
+		return Claims{}, inkan.Session{}, unauthorized(errors.New("session belongs to another user"))
 	}
 	if !now.Before(s.ExpiresAt) {
-		return Claims{}, unauthorized(errors.New("session expired"))
+		return Claims{}, inkan.Session{}, unauthorized(errors.New("session expired"))
 	}
 	// 4. Idle timeout: the row is deleted and the token rejected.
 	if m.opts.IdleTimeout > 0 && now.Sub(s.LastUsed) > m.opts.IdleTimeout {
 		if err := m.store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, inkan.ErrNotFound) {
-			return Claims{}, internal("deleting idle session", err)
+			return Claims{}, inkan.Session{}, internal("deleting idle session", err)
 		}
-		return Claims{}, unauthorized(errors.New("session idle timeout"))
+		return Claims{}, inkan.Session{}, unauthorized(errors.New("session idle timeout"))
 	}
 	// 5. Touch.
 	if touch {
 		err := m.store.TouchSession(ctx, s.ID, now)
 		if errors.Is(err, inkan.ErrNotFound) {
-			return Claims{}, unauthorized(errors.New("session revoked"))
+			return Claims{}, inkan.Session{}, unauthorized(errors.New("session revoked"))
 		}
 		if err != nil {
-			return Claims{}, internal("touching session", err)
+			return Claims{}, inkan.Session{}, internal("touching session", err)
 		}
+		s.LastUsed = now
 	}
-	return c, nil
+	return c, s, nil
 }
 
 // parse verifies the JWS signature and the exp/iat claims (no leeway) and

@@ -2,10 +2,7 @@ package session
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
 // Validation is the answer to a session check (Hanko API §2.7).
@@ -22,20 +19,13 @@ type Validation struct {
 // invalid, unknown, revoked, expired or idle-expired token (the idle one is
 // deleted), KindInternal for store or key failures.
 func (m *Manager) Validate(ctx context.Context, token string, touch bool) (Validation, error) {
-	c, err := m.verify(ctx, token, touch)
+	c, s, err := m.verify(ctx, token, touch)
 	if err != nil {
 		return Validation{}, err
 	}
 	v := Validation{Claims: c}
 	if m.opts.IdleTimeout <= 0 {
 		return v, nil
-	}
-	s, err := m.store.GetSession(ctx, c.SessionID)
-	if errors.Is(err, inkan.ErrNotFound) {
-		return Validation{}, unauthorized(errors.New("session revoked"))
-	}
-	if err != nil {
-		return Validation{}, internal("loading session", err)
 	}
 	v.IdleExpiresAt = s.LastUsed.Add(m.opts.IdleTimeout).UTC()
 	if v.IdleExpiresAt.After(c.Expiration) {
