@@ -392,11 +392,11 @@ func (s *Service) FinishLogin(ctx context.Context, body []byte) (inkan.Credentia
 	case err != nil:
 		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
 	}
-	updated, err := s.store.GetCredential(ctx, stored.ID)
-	if err != nil {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
-	}
-	return updated, nil
+	// The row now holds what FinishLogin wrote; no need to read it back.
+	stored.SignCount = received
+	stored.BackupEligible, stored.BackupState = flags.HasBackupEligible(), flags.HasBackupState()
+	stored.LastUsedAt = now
+	return *stored, nil
 }
 
 // saveCeremony stores go-webauthn's session data as a Ceremony (Hanko API
