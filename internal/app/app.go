@@ -108,6 +108,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			a.Close()
 		}
 	}()
+	if len(cfg.IgnoredKeys) > 0 {
+		log.Warn("configuration keys accepted for Hanko compatibility but not used by inkan", "keys", strings.Join(cfg.IgnoredKeys, ","))
+	}
 	dialect, dsn := cfg.DatabaseDSN()
 	if dialect == "sqlite" {
 		log.Info("database: embedded SQLite", "path", dsn)
@@ -203,7 +206,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	wk.Account.AllowDeletion = cfg.Account.AllowDeletion
 	wk.Account.AllowSignup = cfg.Account.AllowSignup
 
-	st := a.store
 	a.api = httpapi.New(httpapi.API{
 		Accounts:  account.New(a.store, account.Options{RequireVerification: cfg.Email.RequireVerification, AllowSignup: cfg.Account.AllowSignup, EmailLimit: cfg.Email.Limit}, time.Now),
 		Passcodes: passcodes,
@@ -213,7 +215,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		Passwords: passwords,
 		Limiter:   limiter,
 		Mobile:    mobileHandler,
-		Ready:     st.Ping,
+		Ready:     a.store.Ping,
 		Opts: httpapi.Options{
 			AuthTokenHeader: cfg.Session.EnableAuthTokenHeader,
 			Cookie: httpapi.CookieOptions{
