@@ -208,6 +208,23 @@ func (m *Manager) PublicKeys(ctx context.Context) (jwk.Set, error) {
 	return set, nil
 }
 
+// VerificationKey returns the public key kid when it is published (within
+// its verification window), ok=false otherwise. It is PublicKeys for one
+// kid without building a set: the per-request path of token verification.
+func (m *Manager) VerificationKey(ctx context.Context, kid string) (key jwk.Key, ok bool, err error) {
+	s, err := m.current(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	now := m.now()
+	for i, e := range s.keys {
+		if e.row.KID == kid && m.published(s, i, now) {
+			return e.pub, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
 // JWKS returns the JSON JWK Set {"keys":[…]} of PublicKeys (RFC 7517 §5;
 // Hanko API §2.8): public parameters only, each with kid, alg, use "sig"
 // and kty.

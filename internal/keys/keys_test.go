@@ -509,3 +509,35 @@ func TestServesCachedKeysWhenStoreFails(t *testing.T) {
 		t.Fatal("the Manager never tried the store: the failure path was not exercised")
 	}
 }
+
+// TestVerificationKey finds a published key by kid, and no key for an
+// unknown kid or one whose verification window has passed.
+func TestVerificationKey(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	const window, refresh = time.Hour, time.Minute
+	m := newManager(t, newStore(t), keys.Options{Secrets: []string{secretA}, Algorithm: "ES256", VerificationWindow: window, RefreshInterval: refresh}, clk.Now)
+	first, err := m.SigningKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid1, _ := first.KeyID()
+	if k, ok, err := m.VerificationKey(ctx, kid1); err != nil || !ok {
+		t.Fatalf("VerificationKey(signing kid) = %v, %v, %v", k, ok, err)
+	} else if _, isPrivate := k.(jwk.ECDSAPrivateKey); isPrivate {
+		t.Fatal("VerificationKey returned the private key")
+	}
+	if _, ok, err := m.VerificationKey(ctx, "no-such-kid"); err != nil || ok {
+		t.Fatalf("VerificationKey(unknown) = %v, %v", ok, err)
+	}
+	if _, err := m.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := m.VerificationKey(ctx, kid1); !ok {
+		t.Fatal("the retired key must verify within its window")
+	}
+	clk.Advance(window + refresh)
+	if _, ok, err := m.VerificationKey(ctx, kid1); err != nil || ok {
+		t.Fatalf("VerificationKey(retired past its window) = %v, %v", ok, err)
+	}
+}

@@ -25,8 +25,9 @@ import (
 type Keys interface {
 	// SigningKey returns the private JWK that signs new tokens (kid and alg set).
 	SigningKey(ctx context.Context) (jwk.Key, error)
-	// PublicKeys returns every public JWK currently accepted for verification.
-	PublicKeys(ctx context.Context) (jwk.Set, error)
+	// VerificationKey returns the public JWK kid when it is currently
+	// accepted for verification, ok=false when not.
+	VerificationKey(ctx context.Context, kid string) (key jwk.Key, ok bool, err error)
 	// Refresh re-reads the keys (called once when a token names an unknown kid).
 	Refresh(ctx context.Context) error
 }
@@ -319,11 +320,11 @@ func (m *Manager) parse(ctx context.Context, token string, now time.Time) (jwt.T
 // is unknown (another node may have rotated).
 func (m *Manager) lookup(ctx context.Context, kid string) (jwk.Key, error) {
 	for attempt := 0; ; attempt++ {
-		set, err := m.keys.PublicKeys(ctx)
+		k, ok, err := m.keys.VerificationKey(ctx, kid)
 		if err != nil {
 			return nil, internal("public keys", err)
 		}
-		if k, ok := set.LookupKeyID(kid); ok {
+		if ok {
 			return k, nil
 		}
 		if attempt > 0 {
