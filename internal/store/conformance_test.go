@@ -32,9 +32,12 @@ var (
 	_ session.Store  = (*store.Store)(nil)
 	_ keys.Store     = (*store.Store)(nil)
 	_ passkey.Store  = (*store.Store)(nil)
+	_ password.Store = (*store.Store)(nil)
 )
 
-// TestConformance runs the one storage conformance suite on every dialect.
+// TestConformance runs the one storage conformance suite on every dialect:
+// every method of every domain package's Store interface (account.Store
+// includes EmailStore, passkey.Store includes ManageStore).
 func TestConformance(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
 		s := openMigrated(t, o)
@@ -48,6 +51,11 @@ func TestConformance(t *testing.T) {
 		t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
 		t.Run("DeleteExpired", func(t *testing.T) { testDeleteExpired(t, s) })
 		t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, s) })
+		t.Run("AddEmail", func(t *testing.T) { testAddEmail(t, s) })
+		t.Run("PrimaryAndDeleteEmail", func(t *testing.T) { testPrimaryAndDeleteEmail(t, s) })
+		t.Run("ManageCredentials", func(t *testing.T) { testManageCredentials(t, s) })
+		t.Run("Passwords", func(t *testing.T) { testPasswords(t, s) })
+		t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, s) })
 	})
 }
 
@@ -722,27 +730,6 @@ func testSigningKeys(t *testing.T, s *store.Store) {
 		t.Errorf("active key retired_at = %v", ks[0].RetiredAt)
 	}
 	wantTime(t, "key retired_at", ks[1].RetiredAt, created.Add(time.Hour))
-}
-
-// The store also satisfies the interfaces of the settings routes.
-var (
-	_ account.EmailStore  = (*store.Store)(nil)
-	_ passkey.ManageStore = (*store.Store)(nil)
-	_ password.Store      = (*store.Store)(nil)
-)
-
-// TestConformanceSettings runs the suite of the account-settings methods
-// (addresses, credential management, passwords, account deletion) on every
-// dialect.
-func TestConformanceSettings(t *testing.T) {
-	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
-		s := openMigrated(t, o)
-		t.Run("AddEmail", func(t *testing.T) { testAddEmail(t, s) })
-		t.Run("PrimaryAndDeleteEmail", func(t *testing.T) { testPrimaryAndDeleteEmail(t, s) })
-		t.Run("ManageCredentials", func(t *testing.T) { testManageCredentials(t, s) })
-		t.Run("Passwords", func(t *testing.T) { testPasswords(t, s) })
-		t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, s) })
-	})
 }
 
 func testAddEmail(t *testing.T, s *store.Store) {
