@@ -33,6 +33,17 @@ type sessionMode struct {
 var sessionModes = []sessionMode{{"cookie", false}, {"header", true}}
 
 // auth is the request header that carries token in mode m.
+// settingsHarness is a node in mode m with every settings route on
+// (passwords, account deletion) and no rate limits.
+func (m sessionMode) settingsHarness(t *testing.T) *harness {
+	return newHarness(t, func(c *config.Config) {
+		c.Session.EnableAuthTokenHeader = m.header
+		c.RateLimiter.Enabled = false
+		c.Password.Enabled = true
+		c.Account.AllowDeletion = true
+	})
+}
+
 func (m sessionMode) auth(token string) string {
 	if m.header {
 		return "Authorization: Bearer " + token
@@ -174,12 +185,7 @@ func (h *harness) validate(t *testing.T, method, token string, headers ...string
 func TestSettingsFlow(t *testing.T) {
 	for _, m := range sessionModes {
 		t.Run(m.name, func(t *testing.T) {
-			h := newHarness(t, func(c *config.Config) {
-				c.Session.EnableAuthTokenHeader = m.header
-				c.RateLimiter.Enabled = false
-				c.Password.Enabled = true
-				c.Account.AllowDeletion = true
-			})
+			h := m.settingsHarness(t)
 			userID, emailID, token := h.signUp(t, "alice@example.test")
 			auth := m.auth(token)
 
@@ -473,12 +479,7 @@ func TestEmailNormalisation(t *testing.T) {
 func TestAuthorizationAcrossUsers(t *testing.T) {
 	for _, m := range sessionModes {
 		t.Run(m.name, func(t *testing.T) {
-			h := newHarness(t, func(c *config.Config) {
-				c.Session.EnableAuthTokenHeader = m.header
-				c.RateLimiter.Enabled = false
-				c.Password.Enabled = true
-				c.Account.AllowDeletion = true
-			})
+			h := m.settingsHarness(t)
 			userA, _, tokenA := h.signUp(t, "alice@example.test")
 			userB, emailB, tokenB := h.signUp(t, "bob@example.test")
 			a, b := m.auth(tokenA), m.auth(tokenB)
