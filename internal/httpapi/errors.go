@@ -18,7 +18,6 @@ var statusOf = map[inkan.Kind]int{
 	inkan.KindUnauthorized:         http.StatusUnauthorized,
 	inkan.KindForbidden:            http.StatusForbidden,
 	inkan.KindNotFound:             http.StatusNotFound,
-	inkan.KindMethodNotAllowed:     http.StatusMethodNotAllowed,
 	inkan.KindTimeout:              http.StatusRequestTimeout,
 	inkan.KindConflict:             http.StatusConflict,
 	inkan.KindGone:                 http.StatusGone,

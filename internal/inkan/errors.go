@@ -38,7 +38,6 @@ const (
 	KindUnauthorized                     // 401 Unauthorized
 	KindForbidden                        // 403 Forbidden
 	KindNotFound                         // 404 Not Found
-	KindMethodNotAllowed                 // 405 Method Not Allowed
 	KindTimeout                          // 408 Request Timeout (expired passcode)
 	KindConflict                         // 409 Conflict
 	KindGone                             // 410 Gone (attempts exhausted)
