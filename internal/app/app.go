@@ -179,6 +179,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		LoginTimeout:          cfg.Webauthn.Timeouts.Login,
 		UserVerification:      cfg.Passkey.UserVerification,
 		AttestationPreference: cfg.Passkey.AttestationPreference,
+		Log:                   log,
 	}, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)

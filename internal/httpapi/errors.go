@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,10 +31,16 @@ var statusOf = map[inkan.Kind]int{
 }
 
 // ErrorBody is Hanko's error body (Hanko API §1.1): code equals the HTTP
-// status; message is the client message or the status text.
+// status; message is the client message or the status text. A passkey
+// login refused because no user holds the credential also carries
+// credential_id (base64url) and rp_id, what the client passes to
+// PublicKeyCredential.signalUnknownCredential (WebAuthn L3 §5.1.10); no
+// other error has them.
 type ErrorBody struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
+	Code         int    `json:"code"`
+	Message      string `json:"message"`
+	CredentialID string `json:"credential_id,omitempty"`
+	RPID         string `json:"rp_id,omitempty"`
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.
@@ -73,23 +80,35 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else if status >= 500 {
 		a.log.Warn("request failed", "request_id", requestID(r.Context()), "status", status, "error", err)
 	}
-	writeErrorStatus(w, r, status, msg)
+	body := ErrorBody{Code: status, Message: msg}
+	var unknown *inkan.UnknownCredentialError
+	if errors.As(err, &unknown) {
+		body.CredentialID = base64.RawURLEncoding.EncodeToString(unknown.CredentialID)
+		body.RPID = unknown.RPID
+	}
+	writeErrorBody(w, r, body)
 }
 
 // writeErrorStatus writes the error body for status; an empty msg becomes
 // the status text. HEAD requests get the status only.
 func writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	if msg == "" {
-		msg = http.StatusText(status)
+	writeErrorBody(w, r, ErrorBody{Code: status, Message: msg})
+}
+
+// writeErrorBody writes body with status body.Code; an empty message
+// becomes the status text. HEAD requests get the status only.
+func writeErrorBody(w http.ResponseWriter, r *http.Request, body ErrorBody) {
+	if body.Message == "" {
+		body.Message = http.StatusText(body.Code)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Del("Content-Length")
-	w.WriteHeader(status)
+	w.WriteHeader(body.Code)
 	if r.Method == http.MethodHead {
 		return
 	}
-	_ = json.NewEncoder(w).Encode(ErrorBody{Code: status, Message: msg})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // writeJSON writes v with status as JSON. v is encoded before anything is

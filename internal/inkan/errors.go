@@ -102,3 +102,16 @@ func MessageOf(err error) string {
 	}
 	return ""
 }
+
+// UnknownCredentialError is the cause of a refused WebAuthn assertion
+// whose credential id no user holds, so that the client can tell the
+// authenticator to forget the credential (WebAuthn L3 §5.1.10,
+// PublicKeyCredential.signalUnknownCredential({rpId, credentialId})). It
+// is never used for a credential that exists. The HTTP layer adds both
+// fields to the error body (credential_id as base64url, rp_id).
+type UnknownCredentialError struct {
+	CredentialID []byte // raw credential id
+	RPID         string // the relying party id the credential was asserted for
+}
+
+func (e *UnknownCredentialError) Error() string { return "no user holds the credential" }

@@ -10,9 +10,11 @@ package passkey
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -32,6 +34,10 @@ const (
 	msgRegistrationParse  = "Parse error for Registration"
 	msgAssertionParse     = "Parse error for Assertion"
 	msgCredentialExists   = "webauthn credential already exists"
+	// msgUnknownCredential answers an assertion whose credential id no
+	// user holds (inkan; the body also carries credential_id and rp_id,
+	// see inkan.UnknownCredentialError).
+	msgUnknownCredential = "unknown credential"
 )
 
 // Options configure the relying party (Hanko API §5.1).
@@ -62,6 +68,10 @@ type Options struct {
 	// (passkey.attestation_preference, WebAuthn L3 §5.4.7); empty means
 	// direct. "none" attestation is accepted whatever the preference.
 	AttestationPreference string
+	// Log receives one info line for every refused assertion, naming the
+	// reason, the credential id (base64url) and the user id, never a
+	// signature, key or token. Nil means slog.Default().
+	Log *slog.Logger
 }
 
 const defaultTimeout = 10 * time.Minute
@@ -110,6 +120,9 @@ func New(store Store, o Options, now func() time.Time) (*Service, error) {
 	if o.RPID == "" {
 		return nil, errors.New("passkey: relying party id is empty")
 	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	requireResidentKey := true
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:          o.RPID,
@@ -154,7 +167,10 @@ func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 // §5.3): user.id is the 16 raw bytes of userID (base64url), user.name and
 // displayName the primary e-mail address, a discoverable credential
 // required, the configured user verification and attestation preference,
-// timeout in milliseconds. The ceremony is stored with expiry now +
+// timeout in milliseconds, and excludeCredentials listing each of the
+// user's credentials with its id and transports (§5.4.3, so that an
+// authenticator already holding one refuses to register the account
+// again; absent when the user has none). The ceremony is stored with expiry now +
 // RegistrationTimeout.
 //
 // Errors: KindInvalid "user not found"; KindInternal when the user has no
@@ -170,7 +186,12 @@ func (s *Service) BeginRegistration(ctx context.Context, userID uuid.UUID) ([]by
 	if err != nil {
 		return nil, inkan.Wrap(inkan.KindInternal, "", err)
 	}
-	creation, session, err := s.wa.BeginRegistration(&user{id: userID, name: email.Address})
+	creds, err := s.store.ListCredentials(ctx, userID)
+	if err != nil {
+		return nil, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	creation, session, err := s.wa.BeginRegistration(&user{id: userID, name: email.Address},
+		webauthn.WithExclusions(excludeList(creds)))
 	if err != nil {
 		return nil, inkan.Wrap(inkan.KindInternal, "", err)
 	}
@@ -314,11 +335,15 @@ func (s *Service) BeginLogin(ctx context.Context, userID uuid.UUID) ([]byte, err
 // userHandle (16 raw uuid bytes) and must own the credential. On success
 // sign count and BE/BS flags are written back, last_used_at = now, and the
 // ceremony deleted, in one transaction; the updated credential is
-// returned. On failure nothing is written and the ceremony stays.
+// returned. On failure nothing is written, the ceremony stays, and one
+// info line names the reason (see Options.Log).
 //
-// Sign counter (§6.1.1, §7.2 step 22): the assertion is rejected when the
-// stored count is non-zero and the received count is not greater; an
+// Sign counter (§6.1.1, §7.2): the assertion is rejected when the stored
+// count is non-zero and the received count is not greater; an
 // authenticator that always reports 0 (synced passkeys) keeps working.
+//
+// Backup flags (§6.1.3): any change of BE and BS between sign-ins is
+// accepted and stored; the invalid combination BE=0, BS=1 is refused.
 //
 // Errors:
 //   - body unparsable: KindInvalid with go-webauthn's detail;
@@ -326,77 +351,149 @@ func (s *Service) BeginLogin(ctx context.Context, userID uuid.UUID) ([]byte, err
 //     KindUnauthorized "Stored challenge and received challenge do not match";
 //   - discoverable userHandle not 16 bytes: KindInvalid "failed to parse userHandle as uuid";
 //   - sign count regression: KindInvalid "failed to validate assertion";
-//   - expired ceremony, unknown credential, credential of another user,
-//     credential not allowed, bad signature, origin, RP ID hash, UP/UV flags:
-//     KindUnauthorized "failed to validate assertion".
+//   - a credential id that no user holds: KindUnauthorized "unknown
+//     credential" wrapping an *inkan.UnknownCredentialError (for the
+//     Signals API, §5.1.10);
+//   - expired ceremony, credential of another user, credential not
+//     allowed, bad signature, origin, RP ID hash, UP/UV flags, BE=0 with
+//     BS=1: KindUnauthorized "failed to validate assertion".
 func (s *Service) FinishLogin(ctx context.Context, body []byte) (inkan.Credential, error) {
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, protocolDetails(err, msgAssertionParse), err)
+		return inkan.Credential{}, s.refuse(ctx, "malformed assertion", nil, uuid.Nil,
+			inkan.Wrap(inkan.KindInvalid, protocolDetails(err, msgAssertionParse), err))
 	}
+	credID := []byte(parsed.RawID)
 	cer, session, err := s.ceremony(ctx, parsed.Response.CollectedClientData.Challenge, inkan.OperationAuthentication)
 	if err != nil {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgChallengeMismatch, err)
+		if !errors.Is(err, inkan.ErrNotFound) {
+			return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+		}
+		return inkan.Credential{}, s.refuse(ctx, "unknown or used challenge", credID, uuid.Nil,
+			inkan.Wrap(inkan.KindUnauthorized, msgChallengeMismatch, err))
 	}
 	owner := cer.UserID
 	discoverable := owner == uuid.Nil
 	if discoverable {
 		if owner, err = uuid.FromBytes(parsed.Response.UserHandle); err != nil {
-			return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgBadUserHandle, err)
+			return inkan.Credential{}, s.refuse(ctx, "malformed user handle", credID, uuid.Nil,
+				inkan.Wrap(inkan.KindInvalid, msgBadUserHandle, err))
 		}
 	}
 	now := s.now().UTC()
 	if !now.Before(cer.ExpiresAt) {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, errors.New("ceremony expired"))
+		return inkan.Credential{}, s.refuse(ctx, "ceremony expired", credID, owner,
+			inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, errors.New("ceremony expired")))
 	}
 	creds, err := s.store.ListCredentials(ctx, owner)
 	if err != nil {
 		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
 	}
+	flags := parsed.Response.AuthenticatorData.Flags
 	var stored *inkan.Credential
 	u := &user{id: owner}
 	for i, c := range creds {
-		if bytes.Equal(c.ID, parsed.RawID) {
+		rec := toLibrary(c)
+		if bytes.Equal(c.ID, credID) {
 			stored = &creds[i]
+			// go-webauthn refuses an assertion whose BE differs from the
+			// credential record's: the comparison of currentBe with
+			// credentialRecord.backupEligible that WebAuthn L3 §7.2
+			// requires only "if the credential backup state is used as
+			// part of Relying Party business logic or policy". inkan bases
+			// no policy on backup state, so the record it hands the
+			// library carries the asserted BE; the library still refuses
+			// BE=0 with BS=1 (§6.1.3), and the flags it returns become
+			// the stored record.
+			rec.Flags.BackupEligible = flags.HasBackupEligible()
 		}
-		u.creds = append(u.creds, toLibrary(c))
+		u.creds = append(u.creds, rec)
 	}
 	if stored == nil {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, errors.New("unknown credential"))
+		return inkan.Credential{}, s.unknownCredential(ctx, credID, owner)
 	}
+	var verified *webauthn.Credential
 	if discoverable {
-		_, _, err = s.wa.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return u, nil }, session, parsed)
+		_, verified, err = s.wa.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return u, nil }, session, parsed)
 	} else {
-		_, err = s.wa.ValidateLogin(u, session, parsed)
+		verified, err = s.wa.ValidateLogin(u, session, parsed)
 	}
 	if err != nil {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, err)
+		return inkan.Credential{}, s.refuse(ctx, "assertion verification failed", credID, owner,
+			inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, err))
 	}
-	flags := parsed.Response.AuthenticatorData.Flags
-	received := parsed.Response.AuthenticatorData.Counter
-	if stored.SignCount > 0 && received <= stored.SignCount {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAssertion,
-			fmt.Errorf("sign count %d not greater than stored %d", received, stored.SignCount))
+	// go-webauthn's counter rule (§6.1.1) flags a count that did not
+	// increase, unless both are 0, as a possible clone.
+	if verified.Authenticator.CloneWarning {
+		return inkan.Credential{}, s.refuse(ctx, "sign count did not increase", credID, owner,
+			inkan.Wrap(inkan.KindInvalid, msgInvalidAssertion,
+				fmt.Errorf("sign count %d not greater than stored %d", parsed.Response.AuthenticatorData.Counter, stored.SignCount)))
 	}
-	err = s.store.FinishLogin(ctx, cer.ID, stored.ID, received, flags.HasBackupEligible(), flags.HasBackupState(), now)
+	signCount := verified.Authenticator.SignCount
+	be, bs := verified.Flags.BackupEligible, verified.Flags.BackupState
+	err = s.store.FinishLogin(ctx, cer.ID, stored.ID, signCount, be, bs, now)
 	switch {
 	case errors.Is(err, inkan.ErrStale):
 		// Either the ceremony was used meanwhile (replay) or another
 		// assertion moved the counter first.
 		if _, gerr := s.store.GetCeremonyByChallenge(ctx, cer.Challenge); errors.Is(gerr, inkan.ErrNotFound) {
-			return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgChallengeMismatch, err)
+			return inkan.Credential{}, s.refuse(ctx, "ceremony used meanwhile", credID, owner,
+				inkan.Wrap(inkan.KindUnauthorized, msgChallengeMismatch, err))
 		}
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAssertion, err)
+		return inkan.Credential{}, s.refuse(ctx, "sign count did not increase", credID, owner,
+			inkan.Wrap(inkan.KindInvalid, msgInvalidAssertion, err))
 	case errors.Is(err, inkan.ErrNotFound):
-		return inkan.Credential{}, inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, err)
+		return inkan.Credential{}, s.refuse(ctx, "credential deleted meanwhile", credID, owner,
+			inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, err))
 	case err != nil:
 		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
 	}
 	// The row now holds what FinishLogin wrote; no need to read it back.
-	stored.SignCount = received
-	stored.BackupEligible, stored.BackupState = flags.HasBackupEligible(), flags.HasBackupState()
+	stored.SignCount = signCount
+	stored.BackupEligible, stored.BackupState = be, bs
 	stored.LastUsedAt = now
+	stored.UpdatedAt = now
 	return *stored, nil
+}
+
+// unknownCredential refuses an assertion with credential id credID that
+// the user owner does not hold. Only when no user holds it is the answer
+// the distinct "unknown credential" error a client passes to
+// signalUnknownCredential (WebAuthn L3 §5.1.10); a credential of another
+// user gets the ordinary refusal, so that the signal never hides a
+// working passkey.
+func (s *Service) unknownCredential(ctx context.Context, credID []byte, owner uuid.UUID) error {
+	_, err := s.store.GetCredential(ctx, credID)
+	switch {
+	case errors.Is(err, inkan.ErrNotFound):
+		return s.refuse(ctx, "no user holds the credential", credID, owner,
+			inkan.Wrap(inkan.KindUnauthorized, msgUnknownCredential,
+				&inkan.UnknownCredentialError{CredentialID: bytes.Clone(credID), RPID: s.opts.RPID}))
+	case err != nil:
+		return inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	return s.refuse(ctx, "credential belongs to another user", credID, owner,
+		inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, errors.New("credential of another user")))
+}
+
+// refuse logs a refused assertion at info level and returns err: the
+// reason, the credential id (base64url, empty when unknown), the user id
+// (uuid.Nil when unknown) and the cause's detail. Assertions carry no
+// secret the log could leak (signatures and ids are public values); the
+// detail is go-webauthn's description, e.g. of an origin mismatch.
+func (s *Service) refuse(ctx context.Context, reason string, credID []byte, userID uuid.UUID, err error) error {
+	attrs := []any{"reason", reason}
+	if len(credID) > 0 {
+		attrs = append(attrs, "credential_id", base64.RawURLEncoding.EncodeToString(credID))
+	}
+	if userID != uuid.Nil {
+		attrs = append(attrs, "user_id", userID.String())
+	}
+	if cause := errors.Unwrap(err); cause != nil {
+		attrs = append(attrs, "detail", protocolMessage(cause))
+	}
+	s.opts.Log.InfoContext(ctx, "passkey assertion refused", attrs...)
+	return err
 }
 
 // saveCeremony stores go-webauthn's session data as a Ceremony (Hanko API
@@ -463,6 +560,23 @@ func toLibrary(c inkan.Credential) webauthn.Credential {
 		},
 		Authenticator: webauthn.Authenticator{AAGUID: c.AAGUID[:], SignCount: c.SignCount},
 	}
+}
+
+// excludeList is excludeCredentials for creds (WebAuthn L3 §5.4.3,
+// §5.8.3): type, id and the transports reported at registration; nil for
+// none.
+func excludeList(creds []inkan.Credential) []protocol.CredentialDescriptor {
+	if len(creds) == 0 {
+		return nil
+	}
+	out := make([]protocol.CredentialDescriptor, len(creds))
+	for i, c := range creds {
+		out[i] = protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: c.ID}
+		for _, t := range c.Transports {
+			out[i].Transport = append(out[i].Transport, protocol.AuthenticatorTransport(t))
+		}
+	}
+	return out
 }
 
 func credentialsWithoutTransports(ids [][]byte) []webauthn.Credential {

@@ -1,11 +1,15 @@
 package passkey_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +32,24 @@ const (
 )
 
 var b64 = base64.RawURLEncoding
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 // testStore is a passkey.Store that can also create users.
 type testStore interface {
@@ -56,6 +78,7 @@ func (d dbStore) addUser(email string) uuid.UUID {
 }
 
 type env struct {
+	logs  *syncBuffer // what the service logged
 	svc   *passkey.Service
 	store testStore
 	clock *clocktest.Clock
@@ -77,6 +100,8 @@ func newEnv(t *testing.T, mod func(*passkey.Options)) *env {
 		UserVerification:      "preferred",
 		AttestationPreference: "direct",
 	}
+	logs := &syncBuffer{}
+	o.Log = slog.New(slog.NewTextHandler(logs, nil))
 	if mod != nil {
 		mod(&o)
 	}
@@ -86,7 +111,7 @@ func newEnv(t *testing.T, mod func(*passkey.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{svc: svc, store: st, clock: c, auth: webauthntest.New()}
+	e := &env{svc: svc, store: st, clock: c, auth: webauthntest.New(), logs: logs}
 	e.user = e.addUser(email)
 	return e
 }
@@ -293,11 +318,53 @@ func TestBeginRegistrationOptions(t *testing.T) {
 	wantErr(t, err, inkan.KindInternal, "")
 }
 
+// TestExcludeCredentials: creation options list the user's credentials
+// with ids and transports (WebAuthn L3 §5.4.3), and an authenticator that
+// holds one of them refuses to register the account again.
+func TestExcludeCredentials(t *testing.T) {
+	e := newEnv(t, nil)
+	first := e.auth
+	c1 := e.register(t, webauthntest.Options{Origin: origin, Transports: []string{"internal", "hybrid"}})
+	e.clock.Advance(time.Second)
+	e.auth = webauthntest.New()
+	c2 := e.register(t, webauthntest.Options{Origin: origin, Transports: []string{"usb", "nfc"}})
+	other := e.addUser("bob@example.test")
+
+	opts := e.beginRegOptions(t, e.user)
+	var got struct {
+		PublicKey struct {
+			Exclude []map[string]any `json:"excludeCredentials"`
+		}
+	}
+	if err := json.Unmarshal(opts, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"type": "public-key", "id": b64.EncodeToString(c1.ID), "transports": []any{"internal", "hybrid"}},
+		{"type": "public-key", "id": b64.EncodeToString(c2.ID), "transports": []any{"usb", "nfc"}},
+	}
+	if !reflect.DeepEqual(got.PublicKey.Exclude, want) {
+		t.Fatalf("excludeCredentials %v, want %v", got.PublicKey.Exclude, want)
+	}
+	if _, _, err := first.Register(opts, webauthntest.Options{Origin: origin}); err == nil || !strings.Contains(err.Error(), "InvalidStateError") {
+		t.Fatalf("an authenticator holding a listed credential registered again: %v", err)
+	}
+	// Another user's options exclude nothing of the first user's.
+	raw, err := e.svc.BeginRegistration(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "excludeCredentials") {
+		t.Fatalf("options for a user without credentials: %s", raw)
+	}
+}
+
 func TestBeginLoginOptions(t *testing.T) {
 	e := newEnv(t, nil)
 	o := webauthntest.Options{Origin: origin}
 	c1 := e.register(t, o)
 	e.clock.Advance(time.Second) // credentials are listed oldest first
+	e.auth = webauthntest.New()  // a second authenticator: the first is excluded now
 	c2 := e.register(t, o)
 	type options struct {
 		PublicKey struct {
@@ -491,9 +558,10 @@ func TestFinishLoginRejects(t *testing.T) {
 			return body
 		}, kind: inkan.KindUnauthorized, msg: "failed to validate assertion"},
 		{name: "unknown credential", prep: func(e *env) []byte {
+			e.auth = webauthntest.New()
 			e.beginRegister(t, e.user, ok) // the authenticator has a credential the server never stored
 			return e.beginLogin(t, uuid.Nil, ok)
-		}, kind: inkan.KindUnauthorized, msg: "failed to validate assertion"},
+		}, kind: inkan.KindUnauthorized, msg: "unknown credential"},
 		{name: "userHandle not a uuid", prep: func(e *env) []byte {
 			return e.beginLogin(t, uuid.Nil, webauthntest.Options{Origin: origin, UserHandle: []byte("alice")})
 		}, kind: inkan.KindInvalid, msg: "failed to parse userHandle as uuid"},
@@ -583,23 +651,153 @@ func TestZeroCounter(t *testing.T) {
 	}
 }
 
-func TestBackupFlags(t *testing.T) {
-	e := newEnv(t, nil)
-	c := e.register(t, webauthntest.Options{Origin: origin, BE: true})
-	if !c.BackupEligible || c.BackupState {
-		t.Fatalf("registered BE=%v BS=%v", c.BackupEligible, c.BackupState)
+// TestBackupStateTransitions: every change of BE/BS between registration
+// and a sign-in that WebAuthn L3 §6.1.3 allows is accepted and stored; the
+// invalid BE=0, BS=1 is refused at sign-in and at registration, writing
+// nothing.
+func TestBackupStateTransitions(t *testing.T) {
+	type flags struct{ be, bs bool }
+	for _, tc := range []struct {
+		name       string
+		registered flags
+		asserted   flags
+		refused    bool
+	}{
+		{name: "0/0 to 1/0, device passkey became backup eligible", registered: flags{}, asserted: flags{true, false}},
+		{name: "0/0 to 1/1, device passkey became synced", registered: flags{}, asserted: flags{true, true}},
+		{name: "1/0 to 0/0, synced passkey became device-bound", registered: flags{true, false}, asserted: flags{}},
+		{name: "1/1 to 0/0", registered: flags{true, true}, asserted: flags{}},
+		{name: "1/0 to 1/1, backed up", registered: flags{true, false}, asserted: flags{true, true}},
+		{name: "1/1 to 1/0, backup lost", registered: flags{true, true}, asserted: flags{true, false}},
+		{name: "1/1 unchanged", registered: flags{true, true}, asserted: flags{true, true}},
+		{name: "0/0 to 0/1 refused", registered: flags{}, asserted: flags{false, true}, refused: true},
+		{name: "1/1 to 0/1 refused", registered: flags{true, true}, asserted: flags{false, true}, refused: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			reg := e.register(t, webauthntest.Options{Origin: origin, BE: tc.registered.be, BS: tc.registered.bs})
+			if reg.BackupEligible != tc.registered.be || reg.BackupState != tc.registered.bs {
+				t.Fatalf("registered BE=%v BS=%v", reg.BackupEligible, reg.BackupState)
+			}
+			for _, user := range []uuid.UUID{e.user, uuid.Nil} { // allowCredentials, then discoverable
+				e.clock.Advance(time.Minute)
+				before := e.snapshot(t)
+				got, err := e.svc.FinishLogin(ctx, e.beginLogin(t, user, webauthntest.Options{Origin: origin, BE: tc.asserted.be, BS: tc.asserted.bs}))
+				stored, gerr := e.store.GetCredential(ctx, reg.ID)
+				if gerr != nil {
+					t.Fatal(gerr)
+				}
+				if tc.refused {
+					wantErr(t, err, inkan.KindUnauthorized, "failed to validate assertion")
+					if !strings.Contains(e.logs.String(), "Backup State Flag is true but Backup Eligible flag is false") {
+						t.Fatalf("refusal reason not logged:\n%s", e.logs.String())
+					}
+					before.ceremonies = e.snapshot(t).ceremonies // the new ceremony stays; nothing else moves
+					if after := e.snapshot(t); !reflect.DeepEqual(before, after) {
+						t.Fatalf("store changed:\n%+v\nto\n%+v", before, after)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("login as %v: %v", user, err)
+				}
+				for _, c := range []inkan.Credential{got, stored} {
+					if c.BackupEligible != tc.asserted.be || c.BackupState != tc.asserted.bs || !c.LastUsedAt.Equal(e.clock.Now()) {
+						t.Fatalf("after login BE=%v BS=%v last used %v, want BE=%v BS=%v at %v",
+							c.BackupEligible, c.BackupState, c.LastUsedAt, tc.asserted.be, tc.asserted.bs, e.clock.Now())
+					}
+				}
+			}
+		})
 	}
-	got, err := e.svc.FinishLogin(ctx, e.beginLogin(t, e.user, webauthntest.Options{Origin: origin, BE: true, BS: true}))
-	if err != nil {
+	t.Run("registration with 0/1 refused", func(t *testing.T) {
+		e := newEnv(t, nil)
+		before := e.snapshot(t)
+		_, err := e.svc.FinishRegistration(ctx, e.user, e.beginRegister(t, e.user, webauthntest.Options{Origin: origin, BS: true}))
+		wantErr(t, err, inkan.KindInvalid, "failed to validate attestation")
+		if after := e.snapshot(t); !reflect.DeepEqual(before.creds, after.creds) {
+			t.Fatal("a credential was stored")
+		}
+	})
+}
+
+// TestUnknownCredential: an assertion with a credential id that no user
+// holds gets the distinct error for signalUnknownCredential (WebAuthn L3
+// §5.1.10); a credential that exists never does, whatever else is wrong.
+func TestUnknownCredential(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.register(t, webauthntest.Options{Origin: origin})
+	isUnknown := func(err error) *inkan.UnknownCredentialError {
+		var u *inkan.UnknownCredentialError
+		if errors.As(err, &u) {
+			return u
+		}
+		return nil
+	}
+
+	// A bad signature on an existing credential: the ordinary refusal.
+	_, err := e.svc.FinishLogin(ctx, e.beginLogin(t, uuid.Nil, webauthntest.Options{Origin: origin, TamperSignature: true}))
+	wantErr(t, err, inkan.KindUnauthorized, "failed to validate assertion")
+	if isUnknown(err) != nil {
+		t.Fatalf("existing credential reported unknown: %v", err)
+	}
+	// An existing credential presented under another user's handle.
+	bob := e.addUser("bob@example.test")
+	_, err = e.svc.FinishLogin(ctx, e.beginLogin(t, uuid.Nil, webauthntest.Options{Origin: origin, UserHandle: bob[:]}))
+	wantErr(t, err, inkan.KindUnauthorized, "failed to validate assertion")
+	if isUnknown(err) != nil {
+		t.Fatalf("another user's credential reported unknown: %v", err)
+	}
+
+	// Deleted on the server, still offered by the authenticator.
+	if err := e.svc.Delete(ctx, e.user, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if !got.BackupEligible || !got.BackupState {
-		t.Fatalf("after login BE=%v BS=%v", got.BackupEligible, got.BackupState)
+	for _, user := range []uuid.UUID{uuid.Nil, e.user} {
+		body := e.beginLogin(t, user, webauthntest.Options{Origin: origin, CredentialID: c.ID})
+		before := e.snapshot(t)
+		_, err = e.svc.FinishLogin(ctx, body)
+		wantErr(t, err, inkan.KindUnauthorized, "unknown credential")
+		u := isUnknown(err)
+		if u == nil || !bytes.Equal(u.CredentialID, c.ID) || u.RPID != rpID {
+			t.Fatalf("user %v: error %#v, want the credential id and RP id", user, u)
+		}
+		if after := e.snapshot(t); !reflect.DeepEqual(before, after) {
+			t.Fatal("store changed")
+		}
 	}
-	// BE never changes for a credential (§6.1.3): an assertion without it
-	// is rejected.
-	_, err = e.svc.FinishLogin(ctx, e.beginLogin(t, e.user, webauthntest.Options{Origin: origin}))
-	wantErr(t, err, inkan.KindUnauthorized, "failed to validate assertion")
+}
+
+// TestRefusalsLogged: every refused assertion leaves one info line with
+// its reason, and the line holds no signature, key, challenge or e-mail.
+func TestRefusalsLogged(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.register(t, webauthntest.Options{Origin: origin})
+	body := e.beginLogin(t, e.user, webauthntest.Options{Origin: "https://evil.test"})
+	if _, err := e.svc.FinishLogin(ctx, body); err == nil {
+		t.Fatal("wrong origin accepted")
+	}
+	var sent struct {
+		Response struct{ Signature, ClientDataJSON string }
+	}
+	if err := json.Unmarshal(body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	line := e.logs.String()
+	for _, want := range []string{"level=INFO", "passkey assertion refused", "reason=\"assertion verification failed\"",
+		"credential_id=" + b64.EncodeToString(c.ID), "user_id=" + e.user.String(), "https://evil.test"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line lacks %q:\n%s", want, line)
+		}
+	}
+	for _, secret := range []string{sent.Response.Signature, sent.Response.ClientDataJSON, b64.EncodeToString(c.PublicKey), email} {
+		if strings.Contains(line, secret) {
+			t.Errorf("log line holds %q:\n%s", secret, line)
+		}
+	}
+	if n := strings.Count(line, "\n"); n != 1 {
+		t.Errorf("%d log lines, want 1:\n%s", n, line)
+	}
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {

@@ -7,7 +7,9 @@
 //
 // Every knob a test needs to provoke a failure is an Options field: the
 // origin, the RP ID, the UP/UV/BE/BS flags, the signature counter, a
-// tampered RP ID hash, a replaced challenge or user handle.
+// tampered RP ID hash or signature, a replaced challenge or user handle.
+// Flags are per call, so one credential can report a backup state that
+// changes between sign-ins as synced passkeys do (§6.1.3).
 //
 // The zero Options is not usable: Origin is required.
 package webauthntest
@@ -78,6 +80,10 @@ type Options struct {
 	SignCount *uint32
 	// TamperRPIDHash flips a bit of rpIdHash after computing it.
 	TamperRPIDHash bool
+	// TamperSignature flips a bit of the assertion signature's last byte
+	// on Login, so that a relying party's signature check fails while
+	// everything else is well formed.
+	TamperSignature bool
 	// Challenge, when non-nil, replaces the options' challenge (raw bytes)
 	// in clientDataJSON.
 	Challenge []byte
@@ -367,6 +373,9 @@ func (a *Authenticator) Login(requestOptionsJSON []byte, o Options) (assertionJS
 	sig, err := sign(cred.key, authData, cdj)
 	if err != nil {
 		return nil, err
+	}
+	if o.TamperSignature {
+		sig[len(sig)-1] ^= 0x01
 	}
 	resp := map[string]any{
 		"clientDataJSON":    b64.EncodeToString(cdj),
