@@ -16,28 +16,11 @@ import (
 // and logged with its reason.
 func TestPasskeyBackupStateThroughAPI(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Session.EnableAuthTokenHeader = true })
-	_, _, token := h.signUp(t, "synced@example.test")
-	bearer := "Authorization: Bearer " + token
-	auth := webauthntest.New()
-	o := webauthntest.Options{Origin: "https://login.example.test"}
-	r := h.do(t, "POST", "/webauthn/registration/initialize", "", bearer)
-	cred, _, err := auth.Register(r.Body, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.want(t, h.do(t, "POST", "/webauthn/registration/finalize", string(cred), bearer), 200, "registration")
-
-	login := func(o webauthntest.Options) response {
-		r := h.do(t, "POST", "/webauthn/login/initialize", "")
-		a, err := auth.Login(r.Body, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h.do(t, "POST", "/webauthn/login/finalize", string(a))
-	}
+	p := h.newPasskeyUser(t, "synced@example.test", webauthntest.Options{})
+	bearer, o := p.bearer, p.opts
 	synced := o
 	synced.BE, synced.BS = true, true
-	h.want(t, login(synced), 200, "login with BE 0→1")
+	h.want(t, p.login(t, synced), 200, "login with BE 0→1")
 	var list []struct {
 		BackupEligible bool    `json:"backup_eligible"`
 		BackupState    bool    `json:"backup_state"`
@@ -50,7 +33,7 @@ func TestPasskeyBackupStateThroughAPI(t *testing.T) {
 
 	invalid := o
 	invalid.BS = true
-	r = login(invalid)
+	r := p.login(t, invalid)
 	if r.Status != 401 || strings.Contains(string(r.Body), "credential_id") {
 		t.Fatalf("BE=0 BS=1: %d %s, want the ordinary 401", r.Status, r.Body)
 	}
@@ -64,21 +47,12 @@ func TestPasskeyBackupStateThroughAPI(t *testing.T) {
 // signalUnknownCredential, and writes nothing.
 func TestUnknownCredentialThroughAPI(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Session.EnableAuthTokenHeader = true })
-	_, _, token := h.signUp(t, "gone@example.test")
-	bearer := "Authorization: Bearer " + token
-	auth := webauthntest.New()
-	o := webauthntest.Options{Origin: "https://login.example.test"}
-	r := h.do(t, "POST", "/webauthn/registration/initialize", "", bearer)
-	cred, id, err := auth.Register(r.Body, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.want(t, h.do(t, "POST", "/webauthn/registration/finalize", string(cred), bearer), 200, "registration")
-	credID := base64.RawURLEncoding.EncodeToString(id)
-	h.want(t, h.do(t, "DELETE", "/webauthn/credentials/"+credID, "", bearer), 204, "delete")
+	p := h.newPasskeyUser(t, "gone@example.test", webauthntest.Options{})
+	credID := p.credentialID
+	h.want(t, h.do(t, "DELETE", "/webauthn/credentials/"+credID, "", p.bearer), 204, "delete")
 
-	r = h.do(t, "POST", "/webauthn/login/initialize", "")
-	a, err := auth.Login(r.Body, o)
+	r := h.do(t, "POST", "/webauthn/login/initialize", "")
+	a, err := p.auth.Login(r.Body, p.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,4 +67,43 @@ func TestUnknownCredentialThroughAPI(t *testing.T) {
 	if after := h.snapshot(t); !maps.Equal(before, after) {
 		t.Fatalf("the refused login changed the database:\n%v\n%v", before, after)
 	}
+}
+
+// passkeyUser is a signed-up user with one passkey on a software
+// authenticator.
+type passkeyUser struct {
+	h            *harness
+	userID       string
+	bearer       string // "Authorization: Bearer <token>"
+	auth         *webauthntest.Authenticator
+	opts         webauthntest.Options // the origin, and the flags it registered with
+	credentialID string               // base64url
+}
+
+// newPasskeyUser signs address up (harness with the token header) and
+// registers a passkey from a new authenticator with the flags of o.
+func (h *harness) newPasskeyUser(t *testing.T, address string, o webauthntest.Options) *passkeyUser {
+	t.Helper()
+	userID, _, token := h.signUp(t, address)
+	o.Origin = "https://login.example.test"
+	p := &passkeyUser{h: h, userID: userID, bearer: "Authorization: Bearer " + token, auth: webauthntest.New(), opts: o}
+	r := h.do(t, "POST", "/webauthn/registration/initialize", "", p.bearer)
+	cred, id, err := p.auth.Register(r.Body, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.want(t, h.do(t, "POST", "/webauthn/registration/finalize", string(cred), p.bearer), 200, "registration")
+	p.credentialID = base64.RawURLEncoding.EncodeToString(id)
+	return p
+}
+
+// login runs a discoverable passkey login with o.
+func (p *passkeyUser) login(t *testing.T, o webauthntest.Options) response {
+	t.Helper()
+	r := p.h.do(t, "POST", "/webauthn/login/initialize", "")
+	a, err := p.auth.Login(r.Body, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.h.do(t, "POST", "/webauthn/login/finalize", string(a))
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/clocktest"
 	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/outboxtest"
 	"github.com/inkan-auth/inkan/internal/passkey"
 	"github.com/inkan-auth/inkan/internal/store"
 	"github.com/inkan-auth/inkan/internal/webauthntest"
@@ -32,24 +32,6 @@ const (
 )
 
 var b64 = base64.RawURLEncoding
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testStore is a passkey.Store that can also create users.
 type testStore interface {
@@ -78,7 +60,7 @@ func (d dbStore) addUser(email string) uuid.UUID {
 }
 
 type env struct {
-	logs  *syncBuffer // what the service logged
+	logs  *outboxtest.Buffer // what the service logged
 	svc   *passkey.Service
 	store testStore
 	clock *clocktest.Clock
@@ -100,7 +82,7 @@ func newEnv(t *testing.T, mod func(*passkey.Options)) *env {
 		UserVerification:      "preferred",
 		AttestationPreference: "direct",
 	}
-	logs := &syncBuffer{}
+	logs := &outboxtest.Buffer{}
 	o.Log = slog.New(slog.NewTextHandler(logs, nil))
 	if mod != nil {
 		mod(&o)
