@@ -191,7 +191,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			return nil, err
 		}
 	}
-	limiter, err := newLimiter(cfg, log)
+	limiter, err := newLimiter(cfg, log, derive(secrets[0], "inkan/ratelimit-key/v1"))
 	if err != nil {
 		return nil, err
 	}
@@ -237,9 +237,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 				AllowOrigins:   cfg.Server.Public.CORS.AllowOrigins,
 				UnsafeWildcard: cfg.Server.Public.CORS.UnsafeWildcardOriginAllowed,
 			},
-			PasscodeLimit:   ratelimit.Limit{Tokens: cfg.RateLimiter.PasscodeLimits.Tokens, Interval: cfg.RateLimiter.PasscodeLimits.Interval},
+			PasscodeLimit:   limit(cfg.RateLimiter.PasscodeLimits),
+			PasscodeIPLimit: limit(cfg.RateLimiter.PasscodeIPLimits),
+			SignupLimit:     limit(cfg.RateLimiter.SignupLimits),
+			LookupLimit:     limit(cfg.RateLimiter.LookupLimits),
+			WebauthnLimit:   limit(cfg.RateLimiter.WebauthnLimits),
 			PasswordEnabled: cfg.Password.Enabled,
-			PasswordLimit:   ratelimit.Limit{Tokens: cfg.RateLimiter.PasswordLimits.Tokens, Interval: cfg.RateLimiter.PasswordLimits.Interval},
+			PasswordLimit:   limit(cfg.RateLimiter.PasswordLimits),
 			AllowDeletion:   cfg.Account.AllowDeletion,
 			LogHealth:       cfg.Log.LogHealthAndMetrics,
 			WellKnown:       wk,
@@ -417,12 +421,18 @@ func newMailer(cfg config.Config, log *slog.Logger, outbox io.Writer) (passcode.
 	}, tmpl, log)
 }
 
+// limit converts a configured {tokens, interval}.
+func limit(l config.Limit) ratelimit.Limit {
+	return ratelimit.Limit{Tokens: l.Tokens, Interval: l.Interval}
+}
+
 // newLimiter builds the rate limiter: nil when disabled; in-memory; or
 // Redis with an in-memory fallback (ratelimit.Fallback, whose Degraded state
-// /health/ready reports). The Redis client fails fast — 500 ms dial, read
+// /health/ready reports). Redis keys are keyed hashes under keyHash, so
+// that no user id, e-mail or client address is readable in Redis. The Redis client fails fast — 500 ms dial, read
 // and write timeouts, one dial retry, no command retries — so that a Redis
 // outage costs a request at most about a second before the fallback answers.
-func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, error) {
+func newLimiter(cfg config.Config, log *slog.Logger, keyHash []byte) (ratelimit.Limiter, error) {
 	rl := cfg.RateLimiter
 	if !rl.Enabled {
 		return nil, nil
@@ -441,7 +451,7 @@ func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, error) 
 		PoolTimeout:   time.Second,
 		MaxRetries:    -1,
 	})
-	fb := ratelimit.NewFallback(ratelimit.NewRedis(client, "inkan:rl:"), mem, log)
+	fb := ratelimit.NewFallback(ratelimit.NewRedis(client, "inkan:rl:", keyHash), mem, log)
 	log.Info("rate limiter: redis", "address", rl.Redis.Address)
 	return closingLimiter{fb, client}, nil
 }

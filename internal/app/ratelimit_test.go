@@ -232,11 +232,21 @@ func TestRateLimitRedisGoesAway(t *testing.T) {
 	if r := h.initPasscodeFrom(t, ids); r.Status != 200 || r.Header.Get("X-RateLimit-Remaining") != "2" {
 		t.Fatalf("init via Redis: %d %s remaining %q", r.Status, r.Body, r.Header.Get("X-RateLimit-Remaining"))
 	}
-	// The bucket is in Redis.
+	// The buckets are in Redis, keyed by a keyed hash: the address is not
+	// readable there.
 	c := redis.NewClient(opt)
 	defer c.Close()
-	if n, err := c.Exists(t.Context(), "inkan:rl:"+ratelimit.Key("/passcode/login/initialize", "email", address)).Result(); err != nil || n != 1 {
-		t.Fatalf("Redis bucket for the address: %d, %v", n, err)
+	if n, err := c.Exists(t.Context(), "inkan:rl:"+ratelimit.Key("/passcode/login/initialize", "email", address)).Result(); err != nil || n != 0 {
+		t.Fatalf("Redis holds the bucket of the address in the clear: %d, %v", n, err)
+	}
+	keys, err := c.Keys(t.Context(), "inkan:rl:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no rate-limit keys in Redis: %v", err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "@") || strings.Contains(k, "127.0.0.1") {
+			t.Fatalf("Redis key %q holds an address in the clear", k)
+		}
 	}
 
 	proxy.Close()
@@ -255,4 +265,131 @@ func TestRateLimitRedisGoesAway(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &body); err != nil || r.Status != 200 || !body.Ready || body.RateLimiter != "degraded" {
 		t.Fatalf("ready while Redis is away: %d %s", r.Status, r.Body)
 	}
+}
+
+// clientLimits sets every per-client-address limit small, so tests can
+// exhaust them.
+func clientLimits(c *config.Config) {
+	c.RateLimiter.PasscodeIPLimits = config.Limit{Tokens: 4, Interval: time.Minute}
+	c.RateLimiter.SignupLimits = config.Limit{Tokens: 3, Interval: time.Minute}
+	c.RateLimiter.LookupLimits = config.Limit{Tokens: 3, Interval: time.Minute}
+	c.RateLimiter.WebauthnLimits = config.Limit{Tokens: 3, Interval: time.Minute}
+	c.Server.Public.TrustedProxies = []string{"127.0.0.0/8"} // X-Forwarded-For names the client
+}
+
+// checkClientLimits drives every per-client limit over nodes (round
+// robin): one client address sweeping many users and addresses is refused
+// with 429 and Retry-After once its budget is spent, while another client
+// address is not affected.
+func checkClientLimits(t *testing.T, nodes []*harness, attacker, other string) {
+	t.Helper()
+	from := func(ip string) string { return "X-Forwarded-For: " + ip }
+	node := func(i int) *harness { return nodes[i%len(nodes)] }
+
+	// POST /users: 3 sign-ups of different addresses, then 429.
+	var users [][2]string
+	for i := range 4 {
+		r := node(i).do(t, "POST", "/users", `{"email":"`+uniqueAddress(fmt.Sprintf("sweep%d", i))+`"}`, from(attacker))
+		if i < 3 {
+			if r.Status != 200 {
+				t.Fatalf("sign-up %d: %d %s", i+1, r.Status, r.Body)
+			}
+			var u map[string]string
+			r.json(t, &u)
+			users = append(users, [2]string{u["user_id"], u["email_id"]})
+			continue
+		}
+		assertClientLimited(t, r, 3)
+	}
+	if r := node(0).do(t, "POST", "/users", `{"email":"`+uniqueAddress("other")+`"}`, from(other)); r.Status != 200 {
+		t.Fatalf("sign-up from another client: %d %s", r.Status, r.Body)
+	}
+
+	// POST /user: 3 look-ups of different addresses, then 429.
+	for i := range 4 {
+		r := node(i).do(t, "POST", "/user", `{"email":"`+uniqueAddress(fmt.Sprintf("probe%d", i))+`"}`, from(attacker))
+		if i < 3 {
+			if r.Status != 404 {
+				t.Fatalf("look-up %d: %d %s", i+1, r.Status, r.Body)
+			}
+			continue
+		}
+		assertClientLimited(t, r, 3)
+	}
+
+	// Passcode initialize and finalize across users share one budget of 4:
+	// three initializes for three users, one finalize, then both routes 429.
+	var pcID string
+	for i, u := range users {
+		r := node(i).do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+u[0]+`","email_id":"`+u[1]+`"}`, from(attacker))
+		if r.Status != 200 {
+			t.Fatalf("passcode init for user %d: %d %s", i+1, r.Status, r.Body)
+		}
+		var pc struct{ ID string }
+		r.json(t, &pc)
+		pcID = pc.ID
+	}
+	if r := node(1).do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"000000"}`, from(attacker)); r.Status != 401 && r.Status != 200 {
+		t.Fatalf("finalize within budget: %d %s", r.Status, r.Body)
+	}
+	sent := func() (n int) {
+		for _, h := range nodes {
+			n += h.Outbox.Count("")
+		}
+		return n
+	}
+	mails := sent()
+	assertClientLimited(t, node(2).do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"000000"}`, from(attacker)), 4)
+	assertClientLimited(t, node(3).do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+users[0][0]+`","email_id":"`+users[0][1]+`"}`, from(attacker)), 4)
+	if n := sent(); n != mails {
+		t.Fatalf("a refused initialize sent mail: %d → %d", mails, n)
+	}
+	if r := node(0).do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+users[1][0]+`","email_id":"`+users[1][1]+`"}`, from(other)); r.Status != 200 {
+		t.Fatalf("passcode init from another client: %d %s", r.Status, r.Body)
+	}
+
+	// POST /webauthn/login/initialize: 3 ceremonies, then 429.
+	for i := range 4 {
+		r := node(i).do(t, "POST", "/webauthn/login/initialize", "", from(attacker))
+		if i < 3 {
+			if r.Status != 200 {
+				t.Fatalf("webauthn init %d: %d %s", i+1, r.Status, r.Body)
+			}
+			continue
+		}
+		assertClientLimited(t, r, 3)
+	}
+	if r := node(0).do(t, "POST", "/webauthn/login/initialize", "", from(other)); r.Status != 200 {
+		t.Fatalf("webauthn init from another client: %d %s", r.Status, r.Body)
+	}
+}
+
+// assertClientLimited checks a 429 of a per-client limit of limit tokens.
+func assertClientLimited(t *testing.T, r response, limit int) {
+	t.Helper()
+	assertLimited(t, r, limit)
+}
+
+// TestClientAddressLimitsInMemory: one client address cannot sweep users
+// or addresses (rate_limiter.{signup,lookup,passcode_ip,webauthn}_limits).
+func TestClientAddressLimitsInMemory(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, clientLimits)
+	checkClientLimits(t, []*harness{h}, "203.0.113.10", "203.0.113.11")
+}
+
+// TestClientAddressLimitsRedis: two nodes sharing Redis share each client
+// address's budget.
+func TestClientAddressLimitsRedis(t *testing.T) {
+	t.Parallel()
+	addr, opt := redisAddress(t)
+	n1 := newHarness(t, func(c *config.Config) { clientLimits(c); useRedis(addr, opt.Password)(c) })
+	n2 := newHarness(t, func(c *config.Config) {
+		clientLimits(c)
+		useRedis(addr, opt.Password)(c)
+		c.Database.Database = n1.DBPath
+	})
+	// Fresh client addresses per run: the Redis buckets outlive the test.
+	n := time.Now().UnixNano()
+	checkClientLimits(t, []*harness{n1, n2}, fmt.Sprintf("2001:db8:%x:%x::1", uint16(n>>16), uint16(n)), fmt.Sprintf("2001:db8:%x:%x::2", uint16(n>>32), uint16(n)))
 }

@@ -289,10 +289,27 @@ type RateLimiter struct {
 	// Store is in_memory|redis.
 	Store string `koanf:"store"`
 	// Redis is also read from Hanko's rate_limiter.redis_config.*.
-	Redis          Redis `koanf:"redis"`
+	Redis Redis `koanf:"redis"`
+	// PasscodeLimits caps POST /passcode/login/initialize per user and
+	// client address, and per target e-mail address (default 3 per 1m).
 	PasscodeLimits Limit `koanf:"passcode_limits"`
+	// PasswordLimits caps POST /password/login per user and client address
+	// and per user, and PUT /password per user (default 5 per 1m).
 	PasswordLimits Limit `koanf:"password_limits"`
 	TokenLimits    Limit `koanf:"token_limits"`
+	// PasscodeIPLimits caps POST /passcode/login/initialize and
+	// /passcode/login/finalize together per client address, whatever the
+	// user (inkan; default 100 per 1m). IPv6 clients are counted per /64.
+	PasscodeIPLimits Limit `koanf:"passcode_ip_limits"`
+	// SignupLimits caps POST /users per client address (inkan; default 30
+	// per 1m).
+	SignupLimits Limit `koanf:"signup_limits"`
+	// LookupLimits caps POST /user per client address (inkan; default 100
+	// per 1m).
+	LookupLimits Limit `koanf:"lookup_limits"`
+	// WebauthnLimits caps POST /webauthn/login/initialize per client
+	// address (inkan; default 100 per 1m).
+	WebauthnLimits Limit `koanf:"webauthn_limits"`
 }
 
 // Redis is rate_limiter.redis.* (alias rate_limiter.redis_config.*).
@@ -446,6 +463,13 @@ func Default() Config {
 			PasscodeLimits: Limit{Tokens: 3, Interval: time.Minute},
 			PasswordLimits: Limit{Tokens: 5, Interval: time.Minute},
 			TokenLimits:    Limit{Tokens: 3, Interval: time.Minute},
+			// Per client address: sized so that a mobile carrier's shared
+			// (CGNAT) address, behind which thousands of subscribers may sit,
+			// still gets about one sign-in a second (README "Limits and abuse").
+			PasscodeIPLimits: Limit{Tokens: 100, Interval: time.Minute},
+			SignupLimits:     Limit{Tokens: 30, Interval: time.Minute},
+			LookupLimits:     Limit{Tokens: 100, Interval: time.Minute},
+			WebauthnLimits:   Limit{Tokens: 100, Interval: time.Minute},
 		},
 		Account: Account{AllowSignup: true},
 		AuditLog: AuditLog{

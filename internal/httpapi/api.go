@@ -75,6 +75,13 @@ type Options struct {
 	CORS CORSOptions
 	// PasscodeLimit is rate_limiter.passcode_limits; zero Tokens = no limit.
 	PasscodeLimit ratelimit.Limit
+	// PasscodeIPLimit (rate_limiter.passcode_ip_limits), SignupLimit
+	// (rate_limiter.signup_limits), LookupLimit (rate_limiter.lookup_limits)
+	// and WebauthnLimit (rate_limiter.webauthn_limits) cap, per client
+	// address (an IPv6 client per /64), passcode initialize and finalize
+	// together, POST /users, POST /user and POST /webauthn/login/initialize;
+	// zero Tokens = no limit.
+	PasscodeIPLimit, SignupLimit, LookupLimit, WebauthnLimit ratelimit.Limit
 	// PasswordEnabled (password.enabled) registers PUT /password and POST
 	// /password/login (Hanko API §0.1); API.Passwords must then be set.
 	PasswordEnabled bool

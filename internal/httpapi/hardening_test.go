@@ -242,7 +242,7 @@ func TestReadyReportsDegradedLimiter(t *testing.T) {
 	ln.Close() // nothing listens there now
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer client.Close()
-	lim := ratelimit.NewFallback(ratelimit.NewRedis(client, "t:"), ratelimit.NewMemory(time.Now), slog.New(slog.DiscardHandler))
+	lim := ratelimit.NewFallback(ratelimit.NewRedis(client, "t:", []byte("0123456789abcdef")), ratelimit.NewMemory(time.Now), slog.New(slog.DiscardHandler))
 	a := New(API{Limiter: lim, Ready: func(ctx context.Context) error { return nil }}, nil)
 	h := a.Public()
 	if rec := serve(h, "GET", "/health/ready", nil); rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != `{"ready":true}` {
@@ -323,5 +323,29 @@ func TestRateLimitKeyedByClientAddress(t *testing.T) {
 	// A trusted peer forwarding garbage is keyed by the peer itself.
 	if rec := send(proxied, "10.1.2.3:443", "X-Forwarded-For: not-an-ip"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "10.1.2.3") {
 		t.Fatalf("garbage X-Forwarded-For: %d %s", rec.Code, rec.Body)
+	}
+	// An unparsable hop behind trusted ones ends at the last trusted hop;
+	// it never hands the decision to X-Real-IP.
+	for _, xff := range []string{"not-an-ip, 10.9.9.9", "203.0.113.50, bad, 10.9.9.9"} {
+		rec := send(proxied, "10.1.2.3:443", "X-Forwarded-For: "+xff, "X-Real-IP: 198.51.100.77")
+		if rec.Code != 200 || strings.Contains(rec.Body.String(), "198.51.100.77") || !strings.Contains(rec.Body.String(), "10.9.9.9") {
+			t.Fatalf("X-Forwarded-For %q with X-Real-IP: client %s, want 10.9.9.9", xff, rec.Body)
+		}
+	}
+}
+
+// Per-client limits count an IPv6 client by its /64, so rotating addresses
+// inside one subscriber network gives no fresh budget.
+func TestClientNetwork(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":      "2001:db8:1:3::/64",
+		"not an address":       "not an address",
+	} {
+		if got := clientNetwork(in); got != want {
+			t.Errorf("clientNetwork(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -64,8 +64,10 @@ func withRequestID(next http.Handler) http.Handler {
 
 // withClientIP resolves the client address: the socket peer, unless the
 // peer is inside one of trusted (server.public.trusted_proxies), in which
-// case X-Forwarded-For is walked from the right past trusted hops, then
-// X-Real-IP. A spoofed header from an untrusted peer is ignored.
+// case X-Forwarded-For is walked from the right past trusted hops (an
+// unparsable hop stops the walk at the last trusted hop), and only without
+// any X-Forwarded-For is X-Real-IP believed. A spoofed header from an
+// untrusted peer is ignored.
 func withClientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := resolveClientIP(r, trusted)
@@ -95,22 +97,44 @@ func resolveClientIP(r *http.Request, trusted []netip.Prefix) string {
 		return addr.String()
 	}
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		// Walk from the right (the hop our peer appended) past trusted
+		// proxies. A hop that does not parse ends the walk at the last
+		// trusted hop before it: what lies left of it is unverifiable, and
+		// X-Real-IP (a single header anyone could have set earlier in the
+		// chain) must not decide instead.
+		last := addr
 		hops := strings.Split(strings.Join(xff, ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
 			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
 			if err != nil {
-				break
+				return last.String()
 			}
 			a = a.Unmap()
 			if !isTrusted(a) || i == 0 {
 				return a.String()
 			}
+			last = a
 		}
+		return last.String()
 	}
 	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
 		return a.Unmap().String()
 	}
 	return addr.String()
+}
+
+// clientNetwork is the part of a client address that per-client limits
+// count: the address itself for IPv4, its /64 prefix for IPv6 (one
+// subscriber's network, RFC 6177: a customer gets at least a /64, so
+// rotating addresses inside it must not give a fresh budget). Anything
+// that is not an IP address is returned as is.
+func clientNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // statusRecorder remembers the status written, for the access log.

@@ -26,12 +26,15 @@ type passcodeResponse struct {
 }
 
 // passcodeInitialize is POST /passcode/login/initialize (Hanko API §2.2):
-// validate → pick the target address → rate limit (per user and client
-// address, and per target address) → reject a session of another user
+// rate limit per client address → validate → pick the target address →
+// rate limit (per user and client address, and per target address) → reject a session of another user
 // (403) → create and mail the code. 200 {id, ttl, created_at}.
 func (a *API) passcodeInitialize(w http.ResponseWriter, r *http.Request) error {
 	var req passcodeInitRequest
 	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := a.limitClient(w, r, a.Opts.PasscodeIPLimit, "passcode_ip_limits"); err != nil {
 		return err
 	}
 	var p problems
@@ -87,6 +90,9 @@ func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	if err := a.limitClient(w, r, a.Opts.PasscodeIPLimit, "passcode_ip_limits"); err != nil {
+		return err
+	}
 	var p problems
 	id := p.uuidField("id", req.ID, true)
 	p.required("code", req.Code)
@@ -119,9 +125,11 @@ func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
 }
 
 // rateLimit takes one token from each key's bucket under limit l and sets
-// the X-RateLimit-* headers of the tightest bucket (Hanko API §1.5). When a
-// bucket is empty it sets Retry-After (whole seconds, rounded up) and
-// returns KindTooManyRequests. A nil Limiter or zero l.Tokens disables it.
+// the X-RateLimit-* headers of the tightest bucket (Hanko API §1.5); when a
+// request passes several rateLimit calls, the headers keep the tightest
+// bucket of all of them. When a bucket is empty it sets Retry-After (whole
+// seconds, rounded up) and returns KindTooManyRequests. A nil Limiter or
+// zero l.Tokens disables it.
 func (a *API) rateLimit(w http.ResponseWriter, r *http.Request, l ratelimit.Limit, keys ...string) error {
 	if a.Limiter == nil || l.Tokens <= 0 {
 		return nil
@@ -141,14 +149,24 @@ func (a *API) rateLimit(w http.ResponseWriter, r *http.Request, l ratelimit.Limi
 		}
 	}
 	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(tightest.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(tightest.Remaining))
-	h.Set("X-RateLimit-Reset", strconv.Itoa(ceilSeconds(tightest.Reset)))
+	if prev, err := strconv.Atoi(h.Get("X-RateLimit-Remaining")); err != nil || !tightest.Allowed || tightest.Remaining < prev {
+		h.Set("X-RateLimit-Limit", strconv.Itoa(tightest.Limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(tightest.Remaining))
+		h.Set("X-RateLimit-Reset", strconv.Itoa(ceilSeconds(tightest.Reset)))
+	}
 	if !tightest.Allowed {
 		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(tightest.RetryAfter))))
 		return inkan.E(inkan.KindTooManyRequests, "")
 	}
 	return nil
+}
+
+// limitClient takes one token from the bucket of the request's client
+// address (clientNetwork) for the limit named name
+// (rate_limiter.<name>), so that one client cannot sweep many users or
+// addresses; see rateLimit for the headers and the 429.
+func (a *API) limitClient(w http.ResponseWriter, r *http.Request, l ratelimit.Limit, name string) error {
+	return a.rateLimit(w, r, l, ratelimit.Key("client", name, clientNetwork(clientIP(r.Context()))))
 }
 
 func ceilSeconds(d time.Duration) int {

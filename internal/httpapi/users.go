@@ -26,9 +26,13 @@ func decodeEmail(r *http.Request) (string, error) {
 	return req.Email, p.err()
 }
 
-// lookupUser is POST /user (Hanko API §2.1): 200 {id, email_id, verified,
+// lookupUser is POST /user (Hanko API §2.1), limited per client address
+// (rate_limiter.lookup_limits): 200 {id, email_id, verified,
 // has_webauthn_credential}, 404 when no user owns the address.
 func (a *API) lookupUser(w http.ResponseWriter, r *http.Request) error {
+	if err := a.limitClient(w, r, a.Opts.LookupLimit, "lookup_limits"); err != nil {
+		return err
+	}
 	email, err := decodeEmail(r)
 	if err != nil {
 		return err
@@ -45,10 +49,14 @@ func (a *API) lookupUser(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// createUser is POST /users (Hanko API §2.1): 200 {id, user_id, email_id};
+// createUser is POST /users (Hanko API §2.1), limited per client address
+// (rate_limiter.signup_limits): 200 {id, user_id, email_id};
 // 409 when the address is taken. Without required verification the user is
 // signed in at once, with a session row (fixing Hanko's missing row).
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
+	if err := a.limitClient(w, r, a.Opts.SignupLimit, "signup_limits"); err != nil {
+		return err
+	}
 	email, err := decodeEmail(r)
 	if err != nil {
 		return err

@@ -55,8 +55,13 @@ type loginInitRequest struct {
 }
 
 // webauthnLoginInitialize is POST /webauthn/login/initialize (Hanko API
-// §2.4): discoverable options without user_id, allowCredentials with one.
+// §2.4): discoverable options without user_id, allowCredentials with one;
+// limited per client address (rate_limiter.webauthn_limits), since every
+// call stores a ceremony.
 func (a *API) webauthnLoginInitialize(w http.ResponseWriter, r *http.Request) error {
+	if err := a.limitClient(w, r, a.Opts.WebauthnLimit, "webauthn_limits"); err != nil {
+		return err
+	}
 	var req loginInitRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err

@@ -2,6 +2,9 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -35,16 +38,30 @@ return {1, math.floor((interval - d) / em), d, 0}
 // Redis is a Limiter whose buckets live in Redis (rate_limiter.store: redis),
 // so all nodes using the same server and prefix share one budget per key.
 // Each Take is one atomic Lua script (EVALSHA, falling back to EVAL on
-// NOSCRIPT). Safe for concurrent use.
+// NOSCRIPT). Bucket keys, which hold user ids, e-mail addresses and client
+// addresses, are never written to Redis in the clear: the Redis key is a
+// keyed hash of the bucket key. Safe for concurrent use.
 type Redis struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	prefix  string
+	hashKey []byte
 }
 
-// NewRedis returns a Limiter storing bucket key k under Redis key prefix+k
-// (e.g. prefix "inkan:rl:"). The client is owned by the caller.
-func NewRedis(client redis.UniversalClient, prefix string) *Redis {
-	return &Redis{client: client, prefix: prefix}
+// NewRedis returns a Limiter storing bucket key k under the Redis key
+// prefix + base64url(HMAC-SHA256(hashKey, k)) (43 characters; e.g. prefix
+// "inkan:rl:"). Every node sharing a budget must use the same prefix and
+// hashKey; hashKey should be secret (at least 16 bytes), so that nobody
+// reading Redis can test guesses of an address against the keys. The
+// client is owned by the caller.
+func NewRedis(client redis.UniversalClient, prefix string, hashKey []byte) *Redis {
+	return &Redis{client: client, prefix: prefix, hashKey: append([]byte(nil), hashKey...)}
+}
+
+// redisKey is the Redis key of bucket key k.
+func (r *Redis) redisKey(k string) string {
+	m := hmac.New(sha256.New, r.hashKey)
+	m.Write([]byte(k))
+	return r.prefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Take takes one token from key's bucket. Errors: ErrInvalidLimit (wrapped),
@@ -56,7 +73,7 @@ func (r *Redis) Take(ctx context.Context, key string, l Limit) (Result, error) {
 	}
 	interval := l.Interval.Microseconds()
 	em := l.emission().Microseconds()
-	v, err := takeScript.Run(ctx, r.client, []string{r.prefix + key}, interval, em).Int64Slice()
+	v, err := takeScript.Run(ctx, r.client, []string{r.redisKey(key)}, interval, em).Int64Slice()
 	if err != nil {
 		return Result{}, fmt.Errorf("ratelimit: redis take: %w", err)
 	}

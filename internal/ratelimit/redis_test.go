@@ -43,11 +43,46 @@ func testPrefix(t *testing.T, opt *redis.Options) string {
 	return prefix
 }
 
+// testHashKey keys the Redis key hash in tests.
+var testHashKey = []byte("0123456789abcdef-ratelimit-test")
+
+// Bucket keys hold e-mail addresses, user ids and client addresses; none
+// of them may appear in Redis in the clear, and two limiters with the same
+// hash key (two nodes) still share the bucket.
+func TestRedisKeysAreKeyedHashes(t *testing.T) {
+	opt := dbtest.RedisOptions(t)
+	prefix := testPrefix(t, opt)
+	c := newClient(t, opt)
+	lim := Limit{Tokens: 2, Interval: time.Hour}
+	key := Key("/passcode/login/initialize", "email", "carol@example.test")
+	mustTake(t, NewRedis(c, prefix, testHashKey), key, lim)
+	mustTake(t, NewRedis(newClient(t, opt), prefix, testHashKey), key, lim)
+	if res := mustTake(t, NewRedis(c, prefix, testHashKey), key, lim); res.Allowed {
+		t.Fatalf("third take across two limiters allowed: %+v", res)
+	}
+	// Another hash key is another bucket: the key is not the plain text.
+	if res := mustTake(t, NewRedis(c, prefix, []byte("another-secret-0123456789")), key, lim); !res.Allowed {
+		t.Fatalf("take under another hash key denied: %+v", res)
+	}
+	keys, err := c.Keys(context.Background(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("redis keys %q, want 2", keys)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "carol") || strings.Contains(k, "example") || strings.Contains(k, "passcode") || len(k) != len(prefix)+43 {
+			t.Fatalf("redis key %q is not a keyed hash", k)
+		}
+	}
+}
+
 func TestRedisAllowsTokensThenDenies(t *testing.T) {
 	opt := dbtest.RedisOptions(t)
 	prefix := testPrefix(t, opt)
 	c := newClient(t, opt)
-	r := NewRedis(c, prefix)
+	r := NewRedis(c, prefix, testHashKey)
 	lim := Limit{Tokens: 3, Interval: time.Minute}
 	for i := range 3 {
 		res := mustTake(t, r, "k", lim)
@@ -62,7 +97,7 @@ func TestRedisAllowsTokensThenDenies(t *testing.T) {
 		t.Fatalf("take 4 = %+v, want denied with 0 < RetryAfter <= 20s", res)
 	}
 	// The key expires once the bucket would be full again, within Interval.
-	ttl, err := c.PTTL(context.Background(), prefix+"k").Result()
+	ttl, err := c.PTTL(context.Background(), r.redisKey("k")).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +112,7 @@ func TestRedisAllowsTokensThenDenies(t *testing.T) {
 
 func TestRedisRefillsOverTime(t *testing.T) {
 	opt := dbtest.RedisOptions(t)
-	r := NewRedis(newClient(t, opt), testPrefix(t, opt))
+	r := NewRedis(newClient(t, opt), testPrefix(t, opt), testHashKey)
 	lim := Limit{Tokens: 2, Interval: 300 * time.Millisecond}
 	mustTake(t, r, "k", lim)
 	mustTake(t, r, "k", lim)
@@ -103,7 +138,7 @@ func TestRedisRefillsOverTime(t *testing.T) {
 func TestRedisTwoNodesShareBudget(t *testing.T) {
 	opt := dbtest.RedisOptions(t)
 	prefix := testPrefix(t, opt)
-	nodes := []*Redis{NewRedis(newClient(t, opt), prefix), NewRedis(newClient(t, opt), prefix)}
+	nodes := []*Redis{NewRedis(newClient(t, opt), prefix, testHashKey), NewRedis(newClient(t, opt), prefix, testHashKey)}
 	lim := Limit{Tokens: 5, Interval: time.Hour}
 	allowed := 0
 	for i := range 20 {
@@ -119,7 +154,7 @@ func TestRedisTwoNodesShareBudget(t *testing.T) {
 func TestRedisConcurrentNeverExceedsTokens(t *testing.T) {
 	opt := dbtest.RedisOptions(t)
 	prefix := testPrefix(t, opt)
-	nodes := []*Redis{NewRedis(newClient(t, opt), prefix), NewRedis(newClient(t, opt), prefix)}
+	nodes := []*Redis{NewRedis(newClient(t, opt), prefix, testHashKey), NewRedis(newClient(t, opt), prefix, testHashKey)}
 	lim := Limit{Tokens: 10, Interval: time.Hour}
 	var n atomic.Int64
 	var wg sync.WaitGroup
@@ -220,7 +255,7 @@ func TestFallbackRedisGoesAwayAndComesBack(t *testing.T) {
 	popt.MaxRetries = -1 // fail at once instead of retrying
 	popt.DialerRetries = 1
 	var logs outboxtest.Buffer
-	f := NewFallback(NewRedis(newClient(t, &popt), prefix), NewMemory(nil), slog.New(slog.NewTextHandler(&logs, nil)))
+	f := NewFallback(NewRedis(newClient(t, &popt), prefix, testHashKey), NewMemory(nil), slog.New(slog.NewTextHandler(&logs, nil)))
 	f.probeEvery = 0 // probe on every degraded Take
 
 	key := Key("/passcode/login/initialize", "alice@example.test", "192.0.2.1")
@@ -285,7 +320,7 @@ func TestFallbackUnreachableRedis(t *testing.T) {
 
 	var logs outboxtest.Buffer
 	clk := newClock()
-	f := NewFallback(NewRedis(c, "p:"), NewMemory(clk.Now), slog.New(slog.NewTextHandler(&logs, nil)))
+	f := NewFallback(NewRedis(c, "p:", testHashKey), NewMemory(clk.Now), slog.New(slog.NewTextHandler(&logs, nil)))
 	f.now = clk.Now
 	lim := Limit{Tokens: 2, Interval: time.Minute}
 	want := []bool{true, true, false, false}
