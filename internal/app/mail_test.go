@@ -70,7 +70,8 @@ func mailCode(t *testing.T, m smtptest.Message) (code, subject, text, html strin
 }
 
 // TestSMTPFlow: the passcode arrives over real SMTP, in the requested
-// language, and finalizes; no passcode or JWT ever appears in the log.
+// language, and finalizes; no passcode, JWT or e-mail address ever
+// appears in the log (the mail log line names the user id).
 func TestSMTPFlow(t *testing.T) {
 	s := smtptest.Start(t)
 	h := newHarness(t, smtpConfig(s, 5*time.Second))
@@ -101,7 +102,10 @@ func TestSMTPFlow(t *testing.T) {
 		if r.Status != 200 {
 			t.Fatalf("finalize: %d %s", r.Status, r.Body)
 		}
-		secrets = append(secrets, code, r.Header.Get("X-Auth-Token"))
+		secrets = append(secrets, code, r.Header.Get("X-Auth-Token"), addr)
+		if !strings.Contains(h.Log.String(), `"msg":"passcode mail sent","user_id":"`+u["user_id"]+`"`) {
+			t.Fatalf("the mail log line does not name the user id:\n%s", h.Log.String())
+		}
 	}
 	log := h.Log.String()
 	for _, s := range secrets {
@@ -179,5 +183,16 @@ func TestBrokenTemplateStopsStartUp(t *testing.T) {
 	_, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "passcode.txt.tmpl") {
 		t.Fatalf("start-up with a broken template: %v", err)
+	}
+}
+
+// TestDevMailerLogsNoAddress: the development mailer writes the address
+// to its outbox only; the log names the user id.
+func TestDevMailerLogsNoAddress(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	userID, _, _ := h.signUp(t, "nolog@example.test")
+	if log := h.Log.String(); strings.Contains(log, "nolog@") || !strings.Contains(log, `"msg":"passcode mail written to development outbox","user_id":"`+userID+`"`) {
+		t.Fatalf("log holds the address or lacks the user id:\n%s", log)
 	}
 }

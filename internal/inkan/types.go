@@ -113,7 +113,8 @@ type SigningKey struct {
 // Code is the clear-text code: a mailer puts it in the message and nowhere
 // else (never in a log line).
 type PasscodeMail struct {
-	To             string        // recipient address
+	To             string        // recipient address; never logged
+	UserID         uuid.UUID     // the user the code is for; what logs name instead of To
 	Code           string        // six digits
 	TTL            time.Duration // validity, shown to the user in whole minutes
 	ServiceName    string        // service.name

@@ -48,7 +48,8 @@ const devRule = "=================== inkan development outbox ==================
 //	================================================================
 //
 // It then logs "passcode mail written to development outbox" at info level
-// with the recipient. Errors (rendering, writing to the outbox) are of kind
+// with the user id (never the address: logs hold no e-mail addresses).
+// Errors (rendering, writing to the outbox) are of kind
 // inkan.KindInternal and never contain the code. ctx is not used: writing
 // does not block on the network.
 func (d *DevMailer) SendPasscode(ctx context.Context, p inkan.PasscodeMail) error {
@@ -70,9 +71,9 @@ func (d *DevMailer) SendPasscode(ctx context.Context, p inkan.PasscodeMail) erro
 	_, err = io.WriteString(d.out, b.String())
 	d.mu.Unlock()
 	if err != nil {
-		d.log.ErrorContext(ctx, "writing to the development outbox failed", "to", p.To, "error", err.Error())
+		d.log.ErrorContext(ctx, "writing to the development outbox failed", "user_id", p.UserID, "error", err.Error())
 		return inkan.Wrap(inkan.KindInternal, "", fmt.Errorf("mail: development outbox: %w", err))
 	}
-	d.log.InfoContext(ctx, "passcode mail written to development outbox", "to", p.To, "language", r.Language)
+	d.log.InfoContext(ctx, "passcode mail written to development outbox", "user_id", p.UserID, "language", r.Language)
 	return nil
 }

@@ -106,7 +106,8 @@ func NewSMTP(o SMTPOptions, t *Templates, log *slog.Logger) (*SMTPMailer, error)
 // <FromAddress>" to p.To. It returns when the server has accepted the
 // message, or with an error of kind inkan.KindBadGateway when delivery
 // failed (server unreachable, TLS or AUTH failure, recipient refused,
-// connection dropped, timeout). Delivery ends by ctx's deadline or
+// connection dropped, timeout). Log lines name p.UserID, never the
+// recipient address. Delivery ends by ctx's deadline or
 // cancellation or SMTPOptions.Timeout, whichever comes first. Neither the
 // error nor any log line contains the code.
 func (m *SMTPMailer) SendPasscode(ctx context.Context, p inkan.PasscodeMail) error {
@@ -184,10 +185,10 @@ func (m *SMTPMailer) SendPasscode(ctx context.Context, p inkan.PasscodeMail) err
 		}
 		err = fmt.Errorf("mail: smtp delivery to %s:%d: %w", m.o.Host, m.o.Port, err)
 		m.log.WarnContext(ctx, "passcode mail delivery failed",
-			"to", p.To, "smtp_host", m.o.Host, "smtp_port", m.o.Port, "error", err.Error())
+			"user_id", p.UserID, "smtp_host", m.o.Host, "smtp_port", m.o.Port, "error", err.Error())
 		return inkan.Wrap(inkan.KindBadGateway, "the passcode mail could not be delivered", err)
 	}
 	m.log.InfoContext(ctx, "passcode mail sent",
-		"to", p.To, "language", r.Language, "smtp_host", m.o.Host, "duration_ms", time.Since(start).Milliseconds())
+		"user_id", p.UserID, "language", r.Language, "smtp_host", m.o.Host, "duration_ms", time.Since(start).Milliseconds())
 	return nil
 }

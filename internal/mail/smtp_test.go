@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/inkan-auth/inkan/internal/inkan"
 	imail "github.com/inkan-auth/inkan/internal/mail"
 	"github.com/inkan-auth/inkan/internal/outboxtest"
@@ -44,7 +46,7 @@ func newSMTP(t *testing.T, srv *smtptest.Server, edit func(*imail.SMTPOptions)) 
 }
 
 func passcodeMail(code string) inkan.PasscodeMail {
-	return inkan.PasscodeMail{To: "ada@example.com", Code: code, TTL: 300 * time.Second, ServiceName: "Acme"}
+	return inkan.PasscodeMail{To: "ada@example.com", UserID: uuid.MustParse("5c9e7f3a-1b2d-4e6f-8a9b-0c1d2e3f4a5b"), Code: code, TTL: 300 * time.Second, ServiceName: "Acme"}
 }
 
 func TestSMTPDelivers(t *testing.T) {
@@ -92,7 +94,7 @@ func TestSMTPDelivers(t *testing.T) {
 		t.Errorf("plain server: TLS %v user %q", got.TLS, got.User)
 	}
 	assertNoSecret(t, logs.String(), code)
-	if !strings.Contains(logs.String(), "passcode mail sent") {
+	if !strings.Contains(logs.String(), "passcode mail sent") || strings.Contains(logs.String(), "ada@") {
 		t.Errorf("log: %s", logs)
 	}
 }

@@ -100,6 +100,7 @@ func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, 
 	}
 	mail := inkan.PasscodeMail{
 		To:             r.Address,
+		UserID:         r.UserID,
 		Code:           code,
 		TTL:            s.opts.TTL,
 		ServiceName:    s.opts.ServiceName,
