@@ -199,6 +199,34 @@ type Passkey struct {
 	BackupEligible  bool       `json:"backup_eligible"`
 	BackupState     bool       `json:"backup_state"`
 	MFAOnly         bool       `json:"mfa_only"`
+	// ProviderName names the passkey provider from the AAGUID, e.g.
+	// "iCloud Keychain" (inkan; "" when unknown). The icons are data: URIs
+	// or https URLs when the operator configured a metadata file.
+	ProviderName      string `json:"provider_name,omitempty"`
+	ProviderIconLight string `json:"provider_icon_light,omitempty"`
+	ProviderIconDark  string `json:"provider_icon_dark,omitempty"`
+	// RPID and UserHandle (base64url) are what the WebAuthn Signals API
+	// takes as rpId and userId (inkan).
+	RPID       string `json:"rp_id,omitempty"`
+	UserHandle string `json:"user_handle,omitempty"`
+}
+
+// AllAcceptedCredentials is the argument of the platform's
+// signalAllAcceptedCredentials (WebAuthn Level 3 §5.1.10), as inkan sends
+// it: binary values base64url.
+type AllAcceptedCredentials struct {
+	RPID                     string   `json:"rpId"`
+	UserID                   string   `json:"userId"`
+	AllAcceptedCredentialIDs []string `json:"allAcceptedCredentialIds"`
+}
+
+// CurrentUserDetails is the argument of the platform's
+// signalCurrentUserDetails (WebAuthn Level 3 §5.1.10).
+type CurrentUserDetails struct {
+	RPID        string `json:"rpId"`
+	UserID      string `json:"userId"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
 }
 
 // Me is the logged-in user's profile, GET /me (reference §2.1). Servers
@@ -211,6 +239,11 @@ type Me struct {
 	Passkeys  []Passkey `json:"passkeys"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// SignalAllAcceptedCredentials and SignalCurrentUserDetails are ready
+	// for the platform's Signals API (inkan; nil from other servers, and
+	// SignalCurrentUserDetails nil without a primary address).
+	SignalAllAcceptedCredentials *AllAcceptedCredentials `json:"signal_all_accepted_credentials,omitempty"`
+	SignalCurrentUserDetails     *CurrentUserDetails     `json:"signal_current_user_details,omitempty"`
 }
 
 // PrimaryEmail returns the primary address, or nil when there is none.

@@ -143,6 +143,11 @@ type APIError struct {
 	RequestID string
 	// RetryAfter is the Retry-After header of a 429 (reference §1.5); 0 if absent.
 	RetryAfter time.Duration
+	// CredentialID and RPID are set only when a passkey login was refused
+	// because no user holds the credential (inkan): pass them to the
+	// platform's signalUnknownCredential (WebAuthn Level 3 §5.1.10) so it
+	// hides the dead passkey. CredentialID is base64url.
+	CredentialID, RPID string
 }
 
 // Error returns "inkan: <status> <message>" plus the request id when known.
@@ -173,6 +178,14 @@ func IsConflict(err error) bool { return statusOf(err) == http.StatusConflict }
 // IsUnauthorized reports whether err is an [*APIError] with status 401
 // (missing, expired or revoked session; wrong passcode).
 func IsUnauthorized(err error) bool { return statusOf(err) == http.StatusUnauthorized }
+
+// IsUnknownCredential reports whether err is the refusal of a passkey login
+// whose credential no user holds; the [*APIError] then carries
+// CredentialID and RPID for signalUnknownCredential.
+func IsUnknownCredential(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusUnauthorized && e.CredentialID != ""
+}
 
 // IsRateLimited reports whether err is an [*APIError] with status 429; its
 // RetryAfter says when to try again.
@@ -273,13 +286,16 @@ func newAPIError(resp *http.Response, data []byte) *APIError {
 		e.RetryAfter = time.Duration(s) * time.Second
 	}
 	var body struct {
-		Code    *int    `json:"code"`
-		Message *string `json:"message"`
+		Code         *int    `json:"code"`
+		Message      *string `json:"message"`
+		CredentialID string  `json:"credential_id"`
+		RPID         string  `json:"rp_id"`
 	}
 	if json.Unmarshal(data, &body) == nil {
 		if body.Code != nil {
 			e.Code = *body.Code
 		}
+		e.CredentialID, e.RPID = body.CredentialID, body.RPID
 		if body.Message != nil && *body.Message != "" {
 			e.Message = *body.Message
 		}

@@ -411,6 +411,7 @@ func TestAPIErrors(t *testing.T) {
 		{"empty 401", 401, "", "", nil, 401, "Unauthorized", 0, client.IsUnauthorized},
 		{"json without message", 429, "application/json", `{"code":429}`, nil, 429, "Too Many Requests", 0, client.IsRateLimited},
 		{"json array", 500, "application/json", `[1,2]`, nil, 500, "Internal Server Error", 0, nil},
+		{"unknown credential", 401, "application/json", `{"code":401,"message":"unknown credential","credential_id":"q83vEjRWeJA","rp_id":"example.com"}`, nil, 401, "unknown credential", 0, client.IsUnknownCredential},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -436,6 +437,10 @@ func TestAPIErrors(t *testing.T) {
 			}
 			if tc.is != nil && !tc.is(fmt.Errorf("wrapped: %w", err)) {
 				t.Fatalf("helper does not match wrapped %v", err)
+			}
+			unknown := tc.name == "unknown credential"
+			if client.IsUnknownCredential(err) != unknown || (unknown && (ae.CredentialID != "q83vEjRWeJA" || ae.RPID != "example.com")) {
+				t.Fatalf("unknown credential: %v, APIError %+v", client.IsUnknownCredential(err), ae)
 			}
 			if !strings.Contains(err.Error(), "rid-1") || !strings.Contains(err.Error(), tc.wantMessage) {
 				t.Fatalf("Error() = %q", err.Error())

@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/inkan-auth/inkan/internal/aaguid"
 	"github.com/inkan-auth/inkan/internal/account"
 	"github.com/inkan-auth/inkan/internal/config"
 	"github.com/inkan-auth/inkan/internal/httpapi"
@@ -171,6 +172,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			return nil, fmt.Errorf("mobile: %w", err)
 		}
 	}
+	providers, err := aaguid.Load(cfg.Passkey.AAGUIDMetadataFile)
+	if err != nil {
+		return nil, fmt.Errorf("passkey.aaguid_metadata_file: %w", err)
+	}
+	if cfg.Passkey.AAGUIDMetadataFile != "" {
+		log.Info("passkey providers: built-in names and the metadata file", "file", cfg.Passkey.AAGUIDMetadataFile, "aaguids", providers.Len())
+	}
 	passkeys, err := passkey.New(a.store, passkey.Options{
 		RPID:                  cfg.Webauthn.RelyingParty.ID,
 		RPDisplayName:         cfg.Webauthn.RelyingParty.DisplayName,
@@ -179,6 +187,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		LoginTimeout:          cfg.Webauthn.Timeouts.Login,
 		UserVerification:      cfg.Passkey.UserVerification,
 		AttestationPreference: cfg.Passkey.AttestationPreference,
+		Providers:             providers,
 		Log:                   log,
 	}, time.Now)
 	if err != nil {

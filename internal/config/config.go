@@ -250,6 +250,11 @@ type Passkey struct {
 	UserVerification string `koanf:"user_verification"`
 	// AttestationPreference is direct|indirect|none (WebAuthn §5.4.7).
 	AttestationPreference string `koanf:"attestation_preference"`
+	// AAGUIDMetadataFile is a JSON file in the community "passkey
+	// authenticator AAGUIDs" list format whose entries add to or replace the
+	// built-in provider names and bring icons (inkan; empty = built-in names
+	// only). Checked at start: every bad entry is reported.
+	AAGUIDMetadataFile string `koanf:"aaguid_metadata_file"`
 }
 
 // Webauthn is webauthn.*.

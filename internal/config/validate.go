@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inkan-auth/inkan/internal/aaguid"
 )
 
 // Problem is one configuration problem: the key (Hanko's dotted name, list items as key[i]) and what
@@ -220,6 +222,11 @@ func (c Config) Validate() error {
 	ps.oneOf("password.hash", c.Password.Hash, "argon2id", "bcrypt")
 	ps.oneOf("passkey.user_verification", c.Passkey.UserVerification, "required", "preferred", "discouraged")
 	ps.oneOf("passkey.attestation_preference", c.Passkey.AttestationPreference, "direct", "indirect", "none")
+	if f := c.Passkey.AAGUIDMetadataFile; f != "" {
+		if _, err := aaguid.Load(f); err != nil {
+			ps.add("passkey.aaguid_metadata_file", "%v", err)
+		}
+	}
 
 	// webauthn (WebAuthn §5.1.3, §13.4.9: the RP ID must be the origin's host or a suffix of it)
 	rp := c.Webauthn.RelyingParty

@@ -28,7 +28,7 @@ func (a *API) listCredentials(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, mapSlice(creds, toCredentialJSON))
+	return writeJSON(w, http.StatusOK, mapSlice(creds, a.toCredentialJSON))
 }
 
 type renameCredentialRequest struct {
@@ -70,15 +70,29 @@ func (a *API) renameCredential(w http.ResponseWriter, r *http.Request) error {
 }
 
 // deleteCredential is DELETE /webauthn/credentials/{id} (Hanko API §2.4):
-// 204; 404 for an unknown or another user's id.
+// 204; 404 for an unknown or another user's id. With "Prefer:
+// return=representation" (RFC 7240) it answers 200
+// {"signal_all_accepted_credentials": {rpId, userId,
+// allAcceptedCredentialIds}} with the remaining credentials, for
+// PublicKeyCredential.signalAllAcceptedCredentials (WebAuthn L3 §5.1.10).
 func (a *API) deleteCredential(w http.ResponseWriter, r *http.Request) error {
+	userID := claimsFrom(r.Context()).Subject
 	id, err := credentialID(r)
 	if err != nil {
 		return err
 	}
-	if err := a.Passkeys.Delete(r.Context(), claimsFrom(r.Context()).Subject, id); err != nil {
+	if err := a.Passkeys.Delete(r.Context(), userID, id); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	if !preferRepresentation(w, r) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	creds, err := a.Passkeys.Credentials(r.Context(), userID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"signal_all_accepted_credentials": a.Passkeys.SignalAllAcceptedCredentials(userID, creds),
+	})
 }

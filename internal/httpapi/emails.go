@@ -72,17 +72,31 @@ func (a *API) addEmail(w http.ResponseWriter, r *http.Request) error {
 }
 
 // setPrimaryEmail is POST /emails/{id}/set_primary (Hanko API §2.5): 204;
-// 404 for an unknown or another user's address.
+// 404 for an unknown or another user's address. With "Prefer:
+// return=representation" (RFC 7240) it answers 200
+// {"signal_current_user_details": {rpId, userId, name, displayName}} with
+// the new primary address as both names, for
+// PublicKeyCredential.signalCurrentUserDetails (WebAuthn L3 §5.1.10).
 func (a *API) setPrimaryEmail(w http.ResponseWriter, r *http.Request) error {
+	userID := claimsFrom(r.Context()).Subject
 	id, err := emailPathID(r)
 	if err != nil {
 		return err
 	}
-	if err := a.Accounts.SetPrimaryEmail(r.Context(), claimsFrom(r.Context()).Subject, id); err != nil {
+	if err := a.Accounts.SetPrimaryEmail(r.Context(), userID, id); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	if !preferRepresentation(w, r) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	e, _, err := a.Accounts.PrimaryEmail(r.Context(), userID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"signal_current_user_details": a.Passkeys.SignalCurrentUserDetails(userID, e.Address),
+	})
 }
 
 // deleteEmail is DELETE /emails/{id} (Hanko API §2.5): 204; 409 for the

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/passkey"
 )
 
 type emailRequest struct {
@@ -85,22 +86,33 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "user_id": u.ID, "email_id": e.ID})
 }
 
-// credentialJSON is the "cred" object of Hanko API §2.1 (GET /me) and §2.4.
+// credentialJSON is the "cred" object of Hanko API §2.1 (GET /me) and §2.4,
+// with inkan's additions after mfa_only: the provider named by the AAGUID
+// (omitted when unknown; icons only from passkey.aaguid_metadata_file),
+// and the relying party id and user handle a client passes to the
+// WebAuthn Signals API (WebAuthn L3 §5.1.10).
 type credentialJSON struct {
-	ID              string     `json:"id"`
-	Name            string     `json:"name,omitempty"`
-	PublicKey       string     `json:"public_key"`
-	AttestationType string     `json:"attestation_type"`
-	AAGUID          uuid.UUID  `json:"aaguid"`
-	LastUsedAt      *time.Time `json:"last_used_at,omitempty"`
-	CreatedAt       time.Time  `json:"created_at"`
-	Transports      []string   `json:"transports"`
-	BackupEligible  bool       `json:"backup_eligible"`
-	BackupState     bool       `json:"backup_state"`
-	MFAOnly         bool       `json:"mfa_only"`
+	ID                string     `json:"id"`
+	Name              string     `json:"name,omitempty"`
+	PublicKey         string     `json:"public_key"`
+	AttestationType   string     `json:"attestation_type"`
+	AAGUID            uuid.UUID  `json:"aaguid"`
+	LastUsedAt        *time.Time `json:"last_used_at,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	Transports        []string   `json:"transports"`
+	BackupEligible    bool       `json:"backup_eligible"`
+	BackupState       bool       `json:"backup_state"`
+	MFAOnly           bool       `json:"mfa_only"`
+	ProviderName      string     `json:"provider_name,omitempty"`
+	ProviderIconLight string     `json:"provider_icon_light,omitempty"`
+	ProviderIconDark  string     `json:"provider_icon_dark,omitempty"`
+	RPID              string     `json:"rp_id"`
+	UserHandle        string     `json:"user_handle"`
 }
 
-func toCredentialJSON(c inkan.Credential) credentialJSON {
+// toCredentialJSON is the one encoding of a credential, for the public
+// and the admin API.
+func (a *API) toCredentialJSON(c inkan.Credential) credentialJSON {
 	out := credentialJSON{
 		ID:              base64.RawURLEncoding.EncodeToString(c.ID),
 		Name:            c.Name,
@@ -111,6 +123,11 @@ func toCredentialJSON(c inkan.Credential) credentialJSON {
 		Transports:      c.Transports,
 		BackupEligible:  c.BackupEligible,
 		BackupState:     c.BackupState,
+		RPID:            a.Passkeys.RPID(),
+		UserHandle:      base64.RawURLEncoding.EncodeToString(passkey.UserHandle(c.UserID)),
+	}
+	if p, ok := a.Passkeys.Provider(c.AAGUID); ok {
+		out.ProviderName, out.ProviderIconLight, out.ProviderIconDark = p.Name, p.IconLight, p.IconDark
 	}
 	if out.Transports == nil {
 		out.Transports = []string{}
@@ -147,7 +164,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := map[string]any{
 		"id":                   u.ID,
-		"webauthn_credentials": mapSlice(creds, toCredentialJSON),
+		"webauthn_credentials": mapSlice(creds, a.toCredentialJSON),
 		"created_at":           u.CreatedAt,
 		"updated_at":           u.UpdatedAt,
 	}
@@ -187,7 +204,20 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	if len(creds) > 0 {
-		out["passkeys"] = mapSlice(creds, toCredentialJSON)
+		out["passkeys"] = mapSlice(creds, a.toCredentialJSON)
+	}
+	// What the WebAuthn Signals API takes (WebAuthn L3 §5.1.10), ready to
+	// pass: the accepted credentials ([] hides every passkey of this RP),
+	// and the names shown for the account.
+	out["signal_all_accepted_credentials"] = a.Passkeys.SignalAllAcceptedCredentials(u.ID, creds)
+	primary := ""
+	for _, e := range emails {
+		if e.Primary {
+			primary = e.Address
+		}
+	}
+	if details := a.Passkeys.SignalCurrentUserDetails(u.ID, primary); details != nil {
+		out["signal_current_user_details"] = details
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
+	"github.com/inkan-auth/inkan/internal/aaguid"
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
@@ -68,6 +69,10 @@ type Options struct {
 	// (passkey.attestation_preference, WebAuthn L3 §5.4.7); empty means
 	// direct. "none" attestation is accepted whatever the preference.
 	AttestationPreference string
+	// Providers names the passkey provider of a credential's AAGUID
+	// (built-in names plus passkey.aaguid_metadata_file); a new credential
+	// is named after its provider. Nil means aaguid.Builtin().
+	Providers *aaguid.Table
 	// Log receives one info line for every refused assertion, naming the
 	// reason, the credential id (base64url) and the user id, never a
 	// signature, key or token. Nil means slog.Default().
@@ -123,6 +128,9 @@ func New(store Store, o Options, now func() time.Time) (*Service, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.Providers == nil {
+		o.Providers = aaguid.Builtin()
+	}
 	requireResidentKey := true
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:          o.RPID,
@@ -160,6 +168,15 @@ func (u *user) WebAuthnID() []byte                         { return u.id[:] }
 func (u *user) WebAuthnName() string                       { return u.name }
 func (u *user) WebAuthnDisplayName() string                { return u.name }
 func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+// WebAuthnCredentialIDs lists the raw credential ids (for the Signals API).
+func (u *user) WebAuthnCredentialIDs() [][]byte {
+	ids := make([][]byte, len(u.creds))
+	for i, c := range u.creds {
+		ids[i] = c.ID
+	}
+	return ids
+}
 
 // BeginRegistration starts a registration ceremony (WebAuthn L3 §5.4,
 // Hanko API §2.4 POST /webauthn/registration/initialize) and returns
@@ -207,7 +224,8 @@ func (s *Service) BeginRegistration(ctx context.Context, userID uuid.UUID) ([]by
 // ceremony is found by the challenge in clientDataJSON and must be a
 // registration begun for userID and not expired. On success the credential
 // (aaguid, attestation format, transports, sign count, BE/BS/UV flags,
-// last_used_at = now) is stored and the ceremony deleted in one
+// last_used_at = now, and as its name the provider's name when
+// Options.Providers knows the AAGUID, else none) is stored and the ceremony deleted in one
 // transaction; on failure nothing is written and the ceremony stays.
 //
 // Errors (KindInvalid unless noted):
@@ -260,8 +278,11 @@ func (s *Service) FinishRegistration(ctx context.Context, userID uuid.UUID, body
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}
-	if aaguid, err := uuid.FromBytes(wc.Authenticator.AAGUID); err == nil {
-		cred.AAGUID = aaguid
+	if id, err := uuid.FromBytes(wc.Authenticator.AAGUID); err == nil {
+		cred.AAGUID = id
+	}
+	if p, ok := s.opts.Providers.Lookup(cred.AAGUID); ok {
+		cred.Name = p.Name
 	}
 	for _, t := range parsed.Raw.AttestationResponse.Transports {
 		if t != "" {
