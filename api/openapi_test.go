@@ -20,18 +20,25 @@ func (r route) String() string { return r.listener + " " + r.method + " " + r.pa
 
 var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
-func loadDoc(t *testing.T) map[string]any {
+// documents are the OpenAPI documents and the listener their operations
+// are served on unless x-inkan-listener says otherwise: openapi.yaml for
+// the public listener, admin.yaml for the admin listener (the two share
+// paths such as POST /users with different operations, so they cannot be
+// one document).
+var documents = map[string]string{"openapi.yaml": "public", "admin.yaml": "admin"}
+
+func loadDoc(t *testing.T, file string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile("openapi.yaml")
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("openapi.yaml: %v", err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
-		t.Fatalf("openapi = %q, want 3.1.x", v)
+		t.Fatalf("%s: openapi = %q, want 3.1.x", file, v)
 	}
 	return doc
 }
@@ -63,11 +70,11 @@ func operations(t *testing.T, doc map[string]any) []operation {
 	return out
 }
 
-// listeners reads x-inkan-listener (a string or a list); absent = public.
-func listeners(t *testing.T, o operation) []string {
+// listeners reads x-inkan-listener (a string or a list); absent = def.
+func listeners(t *testing.T, o operation, def string) []string {
 	switch v := o.op["x-inkan-listener"].(type) {
 	case nil:
-		return []string{"public"}
+		return []string{def}
 	case string:
 		return []string{v}
 	case []any:
@@ -123,16 +130,20 @@ func codeRoutes(t *testing.T, file, listener string) map[route]bool {
 // operation no listener registers, or a conditional route without
 // x-inkan-requires (and an unconditional one with it).
 func TestRoutesMatchCode(t *testing.T) {
-	doc := loadDoc(t)
 	code := codeRoutes(t, "../internal/httpapi/routes_public.go", "public")
 	for r, cond := range codeRoutes(t, "../internal/httpapi/routes_admin.go", "admin") {
 		code[r] = cond
 	}
 
 	documented := map[route]operation{}
-	for _, o := range operations(t, doc) {
-		for _, l := range listeners(t, o) {
-			documented[route{l, o.method, o.path}] = o
+	for file, def := range documents {
+		for _, o := range operations(t, loadDoc(t, file)) {
+			for _, l := range listeners(t, o, def) {
+				if _, dup := documented[route{l, o.method, o.path}]; dup {
+					t.Errorf("%s %s %s is documented twice", l, o.method, o.path)
+				}
+				documented[route{l, o.method, o.path}] = o
+			}
 		}
 	}
 
@@ -159,10 +170,10 @@ func TestRoutesMatchCode(t *testing.T) {
 	slices.Sort(missing)
 	slices.Sort(extra)
 	for _, r := range missing {
-		t.Errorf("route registered in code but missing from openapi.yaml: %s", r)
+		t.Errorf("route registered in code but missing from openapi.yaml / admin.yaml: %s", r)
 	}
 	for _, r := range extra {
-		t.Errorf("operation in openapi.yaml not registered in code: %s", r)
+		t.Errorf("operation in openapi.yaml / admin.yaml not registered in code: %s", r)
 	}
 }
 
@@ -206,7 +217,12 @@ func deref(doc map[string]any, node any) (any, error) {
 
 // TestRefsResolve fails on any $ref that names nothing.
 func TestRefsResolve(t *testing.T) {
-	doc := loadDoc(t)
+	for file := range documents {
+		t.Run(file, func(t *testing.T) { refsResolve(t, loadDoc(t, file)) })
+	}
+}
+
+func refsResolve(t *testing.T, doc map[string]any) {
 	var walk func(path string, n any)
 	walk = func(path string, n any) {
 		switch v := n.(type) {
@@ -244,7 +260,12 @@ var noClientErrors = map[string]bool{
 // whose application/json schema is the Error schema (exemptions above),
 // or any error response (4xx, 5xx) with another schema.
 func TestErrorResponses(t *testing.T) {
-	doc := loadDoc(t)
+	for file := range documents {
+		t.Run(file, func(t *testing.T) { errorResponses(t, loadDoc(t, file)) })
+	}
+}
+
+func errorResponses(t *testing.T, doc map[string]any) {
 	const errorRef = "#/components/schemas/Error"
 	isErrorBody := func(resp any) (bool, error) {
 		r, err := deref(doc, resp)

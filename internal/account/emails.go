@@ -26,21 +26,35 @@ const DefaultEmailLimit = 5
 // KindInvalid "email address already exists" when any user owns it (Hanko's
 // 400); KindNotFound "user not found".
 func (s *Service) AddEmail(ctx context.Context, userID uuid.UUID, rawAddress string) (inkan.Email, error) {
-	addr, err := inkan.NormalizeEmail(rawAddress)
+	addr, err := normalizeAddress(rawAddress)
 	if err != nil {
-		// The request field is "address" here, not "email".
-		if strings.TrimSpace(rawAddress) == "" {
-			return inkan.Email{}, inkan.E(inkan.KindInvalid, "address is a required field")
-		}
-		return inkan.Email{}, inkan.E(inkan.KindInvalid, "address must be a valid email address")
+		return inkan.Email{}, err
 	}
-	limit := s.emailLimit()
 	now := s.now().UTC().Truncate(time.Microsecond)
 	e := inkan.Email{ID: uuid.New(), Address: addr, CreatedAt: now, UpdatedAt: now}
 	if !s.opts.RequireVerification {
 		e.UserID = userID
 	}
-	out, err := s.store.AddEmail(ctx, userID, e, limit)
+	return s.addEmail(ctx, userID, e)
+}
+
+// normalizeAddress is inkan.NormalizeEmail with the messages naming the
+// request field "address".
+func normalizeAddress(raw string) (string, error) {
+	addr, err := inkan.NormalizeEmail(raw)
+	if err == nil {
+		return addr, nil
+	}
+	if strings.TrimSpace(raw) == "" {
+		return "", inkan.E(inkan.KindInvalid, "address is a required field")
+	}
+	return "", inkan.E(inkan.KindInvalid, "address must be a valid email address")
+}
+
+// addEmail stores e for userID under email.limit and classifies the
+// store's errors (see AddEmail).
+func (s *Service) addEmail(ctx context.Context, userID uuid.UUID, e inkan.Email) (inkan.Email, error) {
+	out, err := s.store.AddEmail(ctx, userID, e, s.emailLimit())
 	switch {
 	case errors.Is(err, inkan.ErrStale):
 		return inkan.Email{}, inkan.Wrap(inkan.KindConflict, "max number of email addresses reached", err)

@@ -13,6 +13,7 @@ import (
 // inkan.ErrConflict for a violated uniqueness rule; never (zero, nil).
 type Store interface {
 	EmailStore
+	AdminStore
 	// GetUser returns the user with the given id.
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
 	// FindEmailByAddress returns the e-mail row with the normalised address,

@@ -193,12 +193,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
-	var passwords *password.Service
-	if cfg.Password.Enabled {
-		passwords, err = password.New(a.store, password.Options{MinLength: cfg.Password.MinLength, Hash: cfg.Password.Hash}, time.Now)
-		if err != nil {
-			return nil, err
-		}
+	// The admin API sets passwords whatever password.enabled says; the
+	// public password routes exist only with it.
+	passwords, err := password.New(a.store, password.Options{MinLength: cfg.Password.MinLength, Hash: cfg.Password.Hash}, time.Now)
+	if err != nil {
+		return nil, err
 	}
 	limiter, err := newLimiter(cfg, log, derive(secrets[0], "inkan/ratelimit-key/v1"))
 	if err != nil {
@@ -256,6 +255,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			AllowDeletion:   cfg.Account.AllowDeletion,
 			LogHealth:       cfg.Log.LogHealthAndMetrics,
 			WellKnown:       wk,
+			AdminAPIKeys:    cfg.Server.Admin.APIKeys,
 		},
 	}, log)
 	return a, nil
@@ -272,9 +272,13 @@ func (a *App) Close() {
 }
 
 // Serve listens on the public and admin addresses and serves until ctx is
-// done; then it stops accepting, waits up to server.shutdown_timeout for
+// done. It refuses to start (config.ErrAdminUnprotected) when the admin
+// listener would be reachable from other machines without an API key; then it stops accepting, waits up to server.shutdown_timeout for
 // requests in flight, and returns. A listener that cannot bind is an error.
 func (a *App) Serve(ctx context.Context) error {
+	if err := a.cfg.CheckAdminExposure(); err != nil {
+		return err
+	}
 	type listener struct {
 		name string
 		ln   net.Listener

@@ -11,33 +11,56 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/inkan-auth/inkan/internal/app"
 	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/outboxtest"
 )
 
-// harness is a real node (SQLite file, development mailer) behind an
-// httptest server.
+// harness is a real node (SQLite file unless newHarnessOn names another
+// dialect, development mailer) behind two httptest servers: the public
+// listener at URL and the admin listener at AdminURL.
 type harness struct {
-	URL    string
-	DBPath string
-	Log    *outboxtest.Buffer
-	Outbox *outboxtest.Buffer
-	App    *app.App
+	URL      string
+	AdminURL string
+	DBPath   string        // the SQLite file ("" on a server database)
+	Dialect  string        // sqlite, postgres or mysql
+	DSN      string        // the database's driver DSN
+	Cfg      config.Config // the node's configuration, for peers
+	Log      *outboxtest.Buffer
+	Outbox   *outboxtest.Buffer
+	App      *app.App
 }
 
 func newHarness(t *testing.T, mutate func(*config.Config)) *harness {
 	t.Helper()
+	return newHarnessOn(t, "sqlite", mutate)
+}
+
+// newHarnessOn is newHarness on a fresh database of dialect (sqlite,
+// postgres, mysql; the server dialects skip when their variable is unset,
+// see internal/dbtest).
+func newHarnessOn(t *testing.T, dialect string, mutate func(*config.Config)) *harness {
+	t.Helper()
 	cfg := config.Default()
-	dir := t.TempDir()
-	cfg.Database.Database = filepath.Join(dir, "inkan.db")
+	o := dbtest.Options(t, dialect)
+	if dialect == "sqlite" {
+		cfg.Database.Database = o.DSN
+	} else {
+		cfg.Database.Dialect = dialect
+		cfg.Database.URL = o.DSN
+		cfg.Secrets.Keys = []string{"a test secret of enough length"}
+		yes := true
+		cfg.Database.AutoMigrate = &yes
+	}
 	cfg.Log.Level = "debug"
 	cfg.Log.Format = "json"
 	cfg.Webauthn.RelyingParty.ID = "login.example.test"
@@ -48,7 +71,25 @@ func newHarness(t *testing.T, mutate func(*config.Config)) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	h := &harness{DBPath: cfg.Database.Database, Log: &outboxtest.Buffer{}, Outbox: &outboxtest.Buffer{}}
+	h := &harness{Dialect: dialect, DSN: o.DSN}
+	if dialect == "sqlite" {
+		h.DBPath = o.DSN
+	}
+	return h.start(t, cfg)
+}
+
+// peer starts a second node on h's database with h's configuration (its
+// own logs and outbox).
+func (h *harness) peer(t *testing.T) *harness {
+	t.Helper()
+	p := &harness{Dialect: h.Dialect, DSN: h.DSN, DBPath: h.DBPath}
+	return p.start(t, h.Cfg)
+}
+
+// start builds and serves the node of cfg.
+func (h *harness) start(t *testing.T, cfg config.Config) *harness {
+	t.Helper()
+	h.Cfg, h.Log, h.Outbox = cfg, &outboxtest.Buffer{}, &outboxtest.Buffer{}
 	log := app.NewLogger(cfg, h.Log)
 	a, err := app.New(context.Background(), cfg, log, h.Outbox)
 	if err != nil {
@@ -56,11 +97,13 @@ func newHarness(t *testing.T, mutate func(*config.Config)) *harness {
 	}
 	h.App = a
 	srv := httptest.NewServer(a.PublicHandler())
+	admin := httptest.NewServer(a.AdminHandler())
 	t.Cleanup(func() {
 		srv.Close()
+		admin.Close()
 		a.Close()
 	})
-	h.URL = srv.URL
+	h.URL, h.AdminURL = srv.URL, admin.URL
 	return h
 }
 
@@ -82,11 +125,22 @@ func (r response) json(t *testing.T, v any) {
 // set a Content-Type) and headers given as "Key: value" strings.
 func (h *harness) do(t *testing.T, method, path, body string, headers ...string) response {
 	t.Helper()
+	return send(t, h.URL, method, path, body, headers...)
+}
+
+// admin sends a request to the admin listener, as do.
+func (h *harness) admin(t *testing.T, method, path, body string, headers ...string) response {
+	t.Helper()
+	return send(t, h.AdminURL, method, path, body, headers...)
+}
+
+func send(t *testing.T, base, method, path, body string, headers ...string) response {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, h.URL+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,27 +182,44 @@ var unfingerprinted = map[string]map[string]bool{
 }
 
 // snapshot fingerprints the full contents of every table (SQLite's own
-// sqlite_* tables aside), to prove a request wrote nothing: each table's rows,
+// sqlite_* tables aside; on the node's dialect), to prove a request wrote nothing: each table's rows,
 // all columns, ordered by every column, rendered with %v into a SHA-256. A
 // changed name, moved primary address, sign count or try count changes it,
 // not only an inserted or deleted row. Any query error fails the test.
 func (h *harness) snapshot(t *testing.T) dbState {
 	t.Helper()
-	db, err := sql.Open("sqlite", h.DBPath)
+	driver, q, tablesQ := "sqlite", func(s string) string { return `"` + s + `"` }, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	switch h.Dialect {
+	case "postgres":
+		driver, tablesQ = "pgx", `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`
+	case "mysql":
+		driver, tablesQ = "mysql", `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1`
+		q = func(s string) string { return "`" + s + "`" }
+	}
+	db, err := sql.Open(driver, h.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	tables := queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	tables := queryStrings(t, db, tablesQ)
 	if len(tables) == 0 {
 		t.Fatal("snapshot: no tables")
 	}
 	out := dbState{}
 	for _, tb := range tables {
+		probe, err := db.Query(`SELECT * FROM ` + q(tb) + ` WHERE 1 = 0`)
+		if err != nil {
+			t.Fatalf("snapshot %s: %v", tb, err)
+		}
+		all, err := probe.Columns()
+		probe.Close()
+		if err != nil {
+			t.Fatalf("snapshot %s: %v", tb, err)
+		}
 		var cols []string
-		for _, c := range queryStrings(t, db, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, tb) {
+		for _, c := range all {
 			if !unfingerprinted[tb][c] {
-				cols = append(cols, `"`+c+`"`)
+				cols = append(cols, q(c))
 			}
 		}
 		if len(cols) == 0 {
@@ -158,7 +229,7 @@ func (h *harness) snapshot(t *testing.T) dbState {
 		for i := range cols {
 			order[i] = strconv.Itoa(i + 1)
 		}
-		rows, err := db.Query(`SELECT ` + strings.Join(cols, ", ") + ` FROM "` + tb + `" ORDER BY ` + strings.Join(order, ", "))
+		rows, err := db.Query(`SELECT ` + strings.Join(cols, ", ") + ` FROM ` + q(tb) + ` ORDER BY ` + strings.Join(order, ", "))
 		if err != nil {
 			t.Fatalf("snapshot %s: %v", tb, err)
 		}

@@ -99,9 +99,20 @@ type CORS struct {
 
 // Admin is the admin listener (server.admin.*).
 type Admin struct {
-	// Address is host:port (default "127.0.0.1:8001"). The admin API has no authentication.
+	// Address is host:port (default "127.0.0.1:8001").
 	Address string `koanf:"address"`
+	// APIKeys (inkan) protect every admin route but /health/*: a request must send
+	// "Authorization: Bearer <key>" with one of them. Each is at least MinAdminAPIKeyLength
+	// characters; several allow rotation. Empty = no authentication (Hanko's behaviour), which serve
+	// accepts only on a loopback address or with AllowUnauthenticated.
+	APIKeys []string `koanf:"api_keys"`
+	// AllowUnauthenticated (inkan, default false) lets serve bind the admin listener to a non-loopback
+	// address without APIKeys, for set-ups that rely on a private network.
+	AllowUnauthenticated bool `koanf:"allow_unauthenticated"`
 }
+
+// MinAdminAPIKeyLength is the shortest accepted server.admin.api_keys entry, in characters.
+const MinAdminAPIKeyLength = 32
 
 // Database selects and reaches the database (database.*). See Config.DatabaseDSN.
 type Database struct {
@@ -336,13 +347,14 @@ type Account struct {
 	AllowDeletion bool `koanf:"allow_deletion"`
 }
 
-// AuditLog is audit_log.* (Hanko API §10). Accepted for compatibility
-// with Hanko configuration files; inkan does not write audit logs yet.
+// AuditLog is audit_log.*: where the audit entries (one per recorded event) go.
 type AuditLog struct {
 	ConsoleOutput ConsoleOutput `koanf:"console_output"`
 	Storage       AuditStorage  `koanf:"storage"`
-	// Mask masks e-mail addresses and similar values in audit entries.
+	// Mask (default true) masks e-mail addresses in stored and printed entries.
 	Mask bool `koanf:"mask"`
+	// Retention is how long stored entries are kept (default 720h); the purge job deletes older ones.
+	Retention time.Duration `koanf:"retention"`
 }
 
 // ConsoleOutput is audit_log.console_output.*.
@@ -354,6 +366,7 @@ type ConsoleOutput struct {
 
 // AuditStorage is audit_log.storage.*.
 type AuditStorage struct {
+	// Enabled stores entries in the audit_logs table (inkan's default: true; Hanko's: false).
 	Enabled bool `koanf:"enabled"`
 }
 
@@ -396,7 +409,7 @@ func Default() Config {
 				CORS:           CORS{AllowOrigins: []string{}},
 				TrustedProxies: []string{},
 			},
-			Admin:               Admin{Address: "127.0.0.1:8001"},
+			Admin:               Admin{Address: "127.0.0.1:8001", APIKeys: []string{}},
 			ReadTimeout:         10 * time.Second,
 			ReadHeaderTimeout:   5 * time.Second,
 			WriteTimeout:        30 * time.Second,
@@ -479,7 +492,9 @@ func Default() Config {
 		Account: Account{AllowSignup: true},
 		AuditLog: AuditLog{
 			ConsoleOutput: ConsoleOutput{Enabled: true, Output: "stdout"},
+			Storage:       AuditStorage{Enabled: true},
 			Mask:          true,
+			Retention:     720 * time.Hour,
 		},
 		Log:    Log{Level: "info", Format: "text", LogHealthAndMetrics: true},
 		Mobile: Mobile{Android: []AndroidApp{}, Apple: []AppleApp{}},

@@ -95,7 +95,7 @@ var hankoIgnored = []string{
 	"password.recovery", "password.min_password_length",
 	"passkey.limit", "passkey.optional", "passkey.acquire_on_registration", "passkey.acquire_on_login",
 	"webauthn.relying_party.icon", "webauthn.timeout", "webauthn.user_verification",
-	"rate_limiter.otp_limits", "audit_log.retention",
+	"rate_limiter.otp_limits",
 	"webhooks", "third_party", "saml", "username", "privacy", "security_notifications", "mfa",
 }
 

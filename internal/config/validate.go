@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/inkan-auth/inkan/internal/aaguid"
 )
@@ -108,6 +109,11 @@ func (c Config) Validate() error {
 	// Two listeners on port 0 get distinct ephemeral ports.
 	if c.Server.Public.Address != "" && c.Server.Public.Address == c.Server.Admin.Address && !strings.HasSuffix(c.Server.Public.Address, ":0") {
 		ps.add("server.admin.address", "must differ from server.public.address")
+	}
+	for i, k := range c.Server.Admin.APIKeys {
+		if n := utf8.RuneCountInString(k); n < MinAdminAPIKeyLength {
+			ps.add(fmt.Sprintf("server.admin.api_keys[%d]", i), "must be at least %d characters, got %d", MinAdminAPIKeyLength, n)
+		}
 	}
 	for i, o := range c.Server.Public.CORS.AllowOrigins {
 		key := fmt.Sprintf("server.public.cors.allow_origins[%d]", i)
@@ -280,6 +286,7 @@ func (c Config) Validate() error {
 		ps.positive("rate_limiter."+name+".interval", l.Interval)
 	}
 
+	ps.positive("audit_log.retention", c.AuditLog.Retention)
 	ps.oneOf("audit_log.console_output.output", c.AuditLog.ConsoleOutput.Output, "stdout", "stderr")
 	ps.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ps.oneOf("log.format", c.Log.Format, "text", "json")

@@ -101,6 +101,9 @@ type Options struct {
 	PasskeysDisabled bool
 	// WellKnown is served at /.well-known/config.
 	WellKnown WellKnownConfig
+	// AdminAPIKeys (server.admin.api_keys) protect the admin routes but
+	// /health/*; empty = no authentication.
+	AdminAPIKeys []string
 }
 
 // CORSOptions configure cross-origin access (server.public.cors.*).
@@ -117,7 +120,8 @@ type API struct {
 	Sessions  *session.Manager  // issues and verifies session JWTs
 	Keys      *keys.Manager     // publishes /.well-known/jwks.json
 	Passkeys  *passkey.Service  // /webauthn/*
-	// Passwords handles /password*; nil unless password.enabled.
+	// Passwords handles the admin password routes and, with
+	// Opts.PasswordEnabled, the public /password* routes.
 	Passwords *password.Service
 	// Limiter enforces rate limits; nil disables them.
 	Limiter ratelimit.Limiter

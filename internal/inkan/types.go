@@ -12,6 +12,11 @@ type User struct {
 	ID        uuid.UUID
 	CreatedAt time.Time // UTC
 	UpdatedAt time.Time // UTC
+	// Profile, set through the admin API (PATCH /users/{id}); "" = absent.
+	Name       string // at most 255 bytes
+	GivenName  string // at most 255 bytes
+	FamilyName string // at most 255 bytes
+	Picture    string // an http(s) URL of at most 2048 bytes
 }
 
 // Email is an e-mail address row. An address belongs to at most one user;

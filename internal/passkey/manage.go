@@ -56,3 +56,14 @@ func (s *Service) Delete(ctx context.Context, userID uuid.UUID, id []byte) error
 	}
 	return err
 }
+
+// Credential returns the user's credential id (raw bytes) (admin GET
+// /users/{id}/webauthn_credentials/{credential_id}). KindNotFound "webauthn
+// credential not found" for an unknown or foreign id.
+func (s *Service) Credential(ctx context.Context, userID uuid.UUID, id []byte) (inkan.Credential, error) {
+	c, err := s.store.GetCredential(ctx, id)
+	if errors.Is(err, inkan.ErrNotFound) || (err == nil && c.UserID != userID) {
+		return inkan.Credential{}, inkan.E(inkan.KindNotFound, "webauthn credential not found")
+	}
+	return c, err
+}

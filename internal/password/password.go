@@ -26,6 +26,7 @@ const MaxBytes = 72
 // Store is the persistence the password service needs; internal/store
 // satisfies it.
 type Store interface {
+	AdminStore
 	// GetUser returns the user (inkan.ErrNotFound when missing).
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
 	// GetPasswordCredential returns the user's password credential

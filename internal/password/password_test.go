@@ -113,9 +113,10 @@ func TestVerifyRejectsGarbage(t *testing.T) {
 // memStore is an in-memory Store for the service rules; the real store is
 // covered by internal/store's conformance suite.
 type memStore struct {
-	mu    sync.Mutex
-	users map[uuid.UUID]bool
-	creds map[uuid.UUID]string
+	AdminStore // not used by these tests; the admin routes run on the real store
+	mu         sync.Mutex
+	users      map[uuid.UUID]bool
+	creds      map[uuid.UUID]string
 }
 
 func (m *memStore) GetUser(_ context.Context, id uuid.UUID) (inkan.User, error) {

@@ -79,6 +79,9 @@ type Claims struct {
 type Meta struct {
 	IPAddress string // the client IP (echo RealIP semantics, Hanko API §0)
 	UserAgent string // the User-Agent header
+	// AsGiven stores IPAddress and UserAgent whatever the Acquire options
+	// say (a session the admin API mints for values it was given).
+	AsGiven bool
 }
 
 // Manager issues, verifies and revokes sessions. It is safe for concurrent
@@ -174,10 +177,10 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 		LastUsed:  now,
 		ExpiresAt: exp,
 	}
-	if m.opts.AcquireIPAddress {
+	if m.opts.AcquireIPAddress || meta.AsGiven {
 		row.IPAddress = meta.IPAddress
 	}
-	if m.opts.AcquireUserAgent {
+	if m.opts.AcquireUserAgent || meta.AsGiven {
 		row.UserAgent = truncateUTF8(meta.UserAgent, MaxUserAgentBytes)
 	}
 	if err := m.store.CreateSession(ctx, row, m.opts.Limit); err != nil {
@@ -382,4 +385,22 @@ func truncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// List returns the user's unexpired sessions, newest first (admin GET
+// /users/{id}/sessions).
+func (m *Manager) List(ctx context.Context, userID uuid.UUID) ([]inkan.Session, error) {
+	return m.store.ListSessions(ctx, userID, m.now())
+}
+
+// RevokeOf deletes the session sessionID of userID, so that its token fails
+// Verify on every node from now on (admin DELETE
+// /users/{id}/sessions/{session_id}). KindNotFound "session not found" when
+// it is missing or belongs to another user.
+func (m *Manager) RevokeOf(ctx context.Context, userID, sessionID uuid.UUID) error {
+	err := m.store.DeleteUserSession(ctx, userID, sessionID)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Wrap(inkan.KindNotFound, "session not found", err)
+	}
+	return err
 }

@@ -22,4 +22,10 @@ type Store interface {
 	TouchSession(ctx context.Context, id uuid.UUID, now time.Time) error
 	// DeleteSession removes the session (ErrNotFound when missing).
 	DeleteSession(ctx context.Context, id uuid.UUID) error
+	// ListSessions returns the user's sessions unexpired at now, newest
+	// first.
+	ListSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]inkan.Session, error)
+	// DeleteUserSession removes the session of userID (ErrNotFound when
+	// missing or another user's).
+	DeleteUserSession(ctx context.Context, userID, sessionID uuid.UUID) error
 }

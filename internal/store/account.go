@@ -17,10 +17,25 @@ type userRow struct {
 	ID            uuid.UUID `bun:"id,pk"`
 	CreatedAt     time.Time `bun:"created_at,notnull"`
 	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+	Name          string    `bun:"name,nullzero"`
+	GivenName     string    `bun:"given_name,nullzero"`
+	FamilyName    string    `bun:"family_name,nullzero"`
+	Picture       string    `bun:"picture,nullzero"`
 }
 
 func (r userRow) user() inkan.User {
-	return inkan.User{ID: r.ID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	return inkan.User{
+		ID: r.ID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Name: r.Name, GivenName: r.GivenName, FamilyName: r.FamilyName, Picture: r.Picture,
+	}
+}
+
+// toUserRow is the row of u, its times in UTC.
+func toUserRow(u inkan.User) userRow {
+	return userRow{
+		ID: u.ID, CreatedAt: utc(u.CreatedAt), UpdatedAt: utc(u.UpdatedAt),
+		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture,
+	}
 }
 
 type emailRow struct {
@@ -123,66 +138,61 @@ func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (in
 	if e.UserID != uuid.Nil && e.UserID != u.ID {
 		return inkan.Email{}, errors.New("store: CreateUser: e.UserID must be uuid.Nil or u.ID")
 	}
-	assign := e.UserID == u.ID
 	var out inkan.Email
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		ur := userRow{ID: u.ID, CreatedAt: utc(u.CreatedAt), UpdatedAt: utc(u.UpdatedAt)}
-		if ur.CreatedAt.IsZero() {
-			ur.CreatedAt = now()
-		}
-		if ur.UpdatedAt.IsZero() {
-			ur.UpdatedAt = ur.CreatedAt
-		}
-		if _, err := tx.NewInsert().Model(&ur).Exec(ctx); err != nil {
-			return mapErr(err)
-		}
-		existing, err := getEmail(ctx, tx, "e.address = ?", e.Address)
-		emailID := e.ID
-		switch {
-		case err == nil && existing.UserID != uuid.Nil:
-			return fmt.Errorf("%w: e-mail address is assigned", inkan.ErrConflict)
-		case err == nil:
-			emailID = existing.ID
-			if assign {
-				res, err := tx.NewUpdate().Model((*emailRow)(nil)).
-					Set("user_id = ?", u.ID).Set("verified = ?", e.Verified).Set("updated_at = ?", ur.CreatedAt).
-					Where("id = ? AND user_id IS NULL", emailID).Exec(ctx)
-				if err != nil {
-					return mapErr(err)
-				}
-				if n, err := affected(res); err != nil {
-					return err
-				} else if n != 1 {
-					return fmt.Errorf("%w: e-mail address was claimed concurrently", inkan.ErrConflict)
-				}
-			}
-		case errors.Is(err, inkan.ErrNotFound):
-			er := emailRow{
-				ID: e.ID, UserID: e.UserID, Address: e.Address, Verified: e.Verified,
-				CreatedAt: utc(e.CreatedAt), UpdatedAt: utc(e.UpdatedAt),
-			}
-			if er.CreatedAt.IsZero() {
-				er.CreatedAt = ur.CreatedAt
-			}
-			if er.UpdatedAt.IsZero() {
-				er.UpdatedAt = er.CreatedAt
-			}
-			if _, err := tx.NewInsert().Model(&er).Exec(ctx); err != nil {
-				return mapErr(err)
-			}
-		default:
+		ur, err := insertUser(ctx, tx, u)
+		if err != nil {
 			return err
 		}
-		if assign {
+		emailID := e.ID
+		if e.UserID == u.ID {
+			if emailID, err = assignAddress(ctx, tx, u.ID, e, ur.CreatedAt); err != nil {
+				return err
+			}
 			pr := primaryEmailRow{ID: uuid.New(), EmailID: emailID, UserID: u.ID, CreatedAt: ur.CreatedAt, UpdatedAt: ur.CreatedAt}
 			if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
 				return mapErr(err)
+			}
+		} else {
+			existing, err := getEmail(ctx, tx, "e.address = ?", e.Address)
+			switch {
+			case err == nil && existing.UserID != uuid.Nil:
+				return fmt.Errorf("%w: e-mail address is assigned", inkan.ErrConflict)
+			case err == nil:
+				emailID = existing.ID
+			case errors.Is(err, inkan.ErrNotFound):
+				er := emailRow{ID: e.ID, Address: e.Address, Verified: e.Verified, CreatedAt: utc(e.CreatedAt), UpdatedAt: utc(e.UpdatedAt)}
+				if er.CreatedAt.IsZero() {
+					er.CreatedAt = ur.CreatedAt
+				}
+				if er.UpdatedAt.IsZero() {
+					er.UpdatedAt = er.CreatedAt
+				}
+				if _, err := tx.NewInsert().Model(&er).Exec(ctx); err != nil {
+					return mapErr(err)
+				}
+			default:
+				return err
 			}
 		}
 		out, err = getEmail(ctx, tx, "e.id = ?", emailID)
 		return err
 	})
 	return out, err
+}
+
+// insertUser inserts u (created_at now when zero, updated_at created_at
+// when zero) and returns the row written. A taken id is inkan.ErrConflict.
+func insertUser(ctx context.Context, tx bun.IDB, u inkan.User) (userRow, error) {
+	ur := toUserRow(u)
+	if ur.CreatedAt.IsZero() {
+		ur.CreatedAt = now()
+	}
+	if ur.UpdatedAt.IsZero() {
+		ur.UpdatedAt = ur.CreatedAt
+	}
+	_, err := tx.NewInsert().Model(&ur).Exec(ctx)
+	return ur, mapErr(err)
 }
 
 // ClaimEmail assigns the e-mail row emailID to userID, marks it verified
@@ -196,19 +206,10 @@ func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (in
 func (s *Store) ClaimEmail(ctx context.Context, emailID, userID uuid.UUID, limit int) (inkan.Email, error) {
 	var out inkan.Email
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		// Lock the user row (SQLite's BEGIN IMMEDIATE already serializes
-		// writers), so that concurrent claims for one user count their
-		// addresses one after the other.
-		q := tx.NewSelect().Model((*userRow)(nil)).Column("u.id").Where("u.id = ?", userID)
-		if s.dialect != DialectSQLite {
-			q = q.For("UPDATE")
-		}
-		var locked []uuid.UUID
-		if err := q.Scan(ctx, &locked); err != nil {
-			return mapErr(err)
-		}
-		if len(locked) == 0 {
-			return fmt.Errorf("%w: user", inkan.ErrNotFound)
+		// Lock the user row, so that concurrent claims for one user count
+		// their addresses one after the other.
+		if err := s.lockUser(ctx, tx, userID); err != nil {
+			return err
 		}
 		if limit > 0 {
 			owned, err := tx.NewSelect().Model((*emailRow)(nil)).
@@ -235,24 +236,8 @@ func (s *Store) ClaimEmail(ctx context.Context, emailID, userID uuid.UUID, limit
 			}
 			return fmt.Errorf("%w: e-mail address belongs to another user", inkan.ErrConflict)
 		}
-		hasPrimary, err := tx.NewSelect().Model((*primaryEmailRow)(nil)).Where("pe.user_id = ?", userID).Exists(ctx)
-		if err != nil {
-			return mapErr(err)
-		}
-		if !hasPrimary {
-			// A concurrent claim of another address of the same user may
-			// insert the primary row first; that one stays primary and this
-			// insert does nothing (rather than abort the claim).
-			pr := primaryEmailRow{ID: uuid.New(), EmailID: emailID, UserID: userID, CreatedAt: t, UpdatedAt: t}
-			q := tx.NewInsert().Model(&pr)
-			if s.dialect == DialectMySQL {
-				q = q.Ignore()
-			} else {
-				q = q.On("CONFLICT (user_id) DO NOTHING")
-			}
-			if _, err := q.Exec(ctx); err != nil {
-				return mapErr(err)
-			}
+		if err := s.primaryIfNone(ctx, tx, userID, emailID, t); err != nil {
+			return err
 		}
 		out, err = getEmail(ctx, tx, "e.id = ?", emailID)
 		return err

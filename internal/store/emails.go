@@ -21,8 +21,9 @@ import (
 //   - otherwise e is inserted, assigned when e.UserID == userID, else
 //     unassigned (awaiting verification).
 //
-// The address never becomes primary here. inkan.ErrNotFound when the user
-// is missing. Returns the stored row.
+// An address assigned here becomes the user's primary address when the user
+// has none (their first address). inkan.ErrNotFound when the user is
+// missing. Returns the stored row.
 func (s *Store) AddEmail(ctx context.Context, userID uuid.UUID, e inkan.Email, limit int) (inkan.Email, error) {
 	if e.UserID != uuid.Nil && e.UserID != userID {
 		return inkan.Email{}, errors.New("store: AddEmail: e.UserID must be uuid.Nil or userID")
@@ -65,12 +66,20 @@ func (s *Store) AddEmail(ctx context.Context, userID uuid.UUID, e inkan.Email, l
 			} else if n != 1 {
 				return fmt.Errorf("%w: e-mail address was claimed concurrently", inkan.ErrConflict)
 			}
+			if err := s.primaryIfNone(ctx, tx, userID, existing.ID, t); err != nil {
+				return err
+			}
 			out, err = getEmail(ctx, tx, "e.id = ?", existing.ID)
 			return err
 		case errors.Is(err, inkan.ErrNotFound):
 			r := emailRow{ID: e.ID, UserID: e.UserID, Address: e.Address, Verified: e.Verified, CreatedAt: t, UpdatedAt: t}
 			if _, err := tx.NewInsert().Model(&r).Exec(ctx); err != nil {
 				return mapErr(err)
+			}
+			if assign {
+				if err := s.primaryIfNone(ctx, tx, userID, e.ID, t); err != nil {
+					return err
+				}
 			}
 			out, err = getEmail(ctx, tx, "e.id = ?", e.ID)
 			return err
@@ -79,6 +88,26 @@ func (s *Store) AddEmail(ctx context.Context, userID uuid.UUID, e inkan.Email, l
 		}
 	})
 	return out, err
+}
+
+// primaryIfNone makes emailID the primary address of userID when the user
+// has none. A concurrent transaction of the same user may insert the
+// primary row first; that one stays primary and this insert does nothing
+// (rather than abort the transaction).
+func (s *Store) primaryIfNone(ctx context.Context, tx bun.IDB, userID, emailID uuid.UUID, at time.Time) error {
+	has, err := tx.NewSelect().Model((*primaryEmailRow)(nil)).Where("pe.user_id = ?", userID).Exists(ctx)
+	if err != nil || has {
+		return mapErr(err)
+	}
+	pr := primaryEmailRow{ID: uuid.New(), EmailID: emailID, UserID: userID, CreatedAt: at, UpdatedAt: at}
+	q := tx.NewInsert().Model(&pr)
+	if s.dialect == DialectMySQL {
+		q = q.Ignore()
+	} else {
+		q = q.On("CONFLICT (user_id) DO NOTHING")
+	}
+	_, err = q.Exec(ctx)
+	return mapErr(err)
 }
 
 // ownEmail fails with inkan.ErrNotFound unless emailID is assigned to

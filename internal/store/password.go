@@ -28,7 +28,11 @@ func (s *Store) GetPasswordCredential(ctx context.Context, userID uuid.UUID) (in
 	if err := s.db.NewSelect().Model(&r).Where("pw.user_id = ?", userID).Scan(ctx); err != nil {
 		return inkan.PasswordCredential{}, mapErr(err)
 	}
-	return inkan.PasswordCredential{ID: r.ID, UserID: r.UserID, Hash: r.Password, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}, nil
+	return r.credential(), nil
+}
+
+func (r passwordRow) credential() inkan.PasswordCredential {
+	return inkan.PasswordCredential{ID: r.ID, UserID: r.UserID, Hash: r.Password, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // SetPasswordCredential replaces the hash of the user's credential or, when

@@ -71,10 +71,14 @@ func (s *Store) GetSession(ctx context.Context, id uuid.UUID) (inkan.Session, er
 	if err := s.db.NewSelect().Model(&r).Where("s.id = ?", id).Scan(ctx); err != nil {
 		return inkan.Session{}, mapErr(err)
 	}
+	return r.session(), nil
+}
+
+func (r sessionRow) session() inkan.Session {
 	return inkan.Session{
 		ID: r.ID, UserID: r.UserID, UserAgent: r.UserAgent, IPAddress: r.IPAddress,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), LastUsed: r.LastUsed.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
-	}, nil
+	}
 }
 
 // TouchSession sets last_used and updated_at to now (inkan.ErrNotFound when
