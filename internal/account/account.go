@@ -76,7 +76,8 @@ func (s *Service) Lookup(ctx context.Context, rawEmail string) (Lookup, error) {
 // passcode is finalized; otherwise it is assigned, primary and unverified.
 // Errors: KindForbidden when sign-up is disabled, KindInvalid for a bad
 // address, KindConflict "email address already exists" when a user owns it
-// (nothing is written then).
+// (nothing is written then). The user and its user_created event are written
+// in one transaction (the caller's, when ctx carries one).
 func (s *Service) SignUp(ctx context.Context, rawEmail string) (inkan.User, inkan.Email, error) {
 	if !s.opts.AllowSignup {
 		return inkan.User{}, inkan.Email{}, inkan.E(inkan.KindForbidden, "sign-up is disabled")
@@ -91,10 +92,19 @@ func (s *Service) SignUp(ctx context.Context, rawEmail string) (inkan.User, inka
 	if !s.opts.RequireVerification {
 		e.UserID = u.ID
 	}
-	stored, err := s.store.CreateUser(ctx, u, e)
-	if errors.Is(err, inkan.ErrConflict) {
-		return inkan.User{}, inkan.Email{}, inkan.Wrap(inkan.KindConflict, "email address already exists", err)
-	}
+	var stored inkan.Email
+	err = s.store.Atomically(ctx, func(ctx context.Context) error {
+		var err error
+		stored, err = s.store.CreateUser(ctx, u, e)
+		if errors.Is(err, inkan.ErrConflict) {
+			return inkan.Wrap(inkan.KindConflict, "email address already exists", err)
+		}
+		if err != nil {
+			return err
+		}
+		return s.store.RecordEvent(ctx, inkan.NewEvent(ctx, inkan.EventUserCreated, inkan.Actor{UserID: u.ID, Email: stored.Address}, now).
+			With("email_id", stored.ID.String()))
+	})
 	if err != nil {
 		return inkan.User{}, inkan.Email{}, err
 	}
@@ -211,16 +221,35 @@ func NeedsClaim(e inkan.Email, userID uuid.UUID) bool {
 	return e.UserID != userID || !e.Verified
 }
 
-// Claim assigns emailID to userID as verified, primary when the user had no
-// primary address. KindForbidden "email address has been claimed by another
-// user" when another user took it meanwhile.
-func (s *Service) Claim(ctx context.Context, emailID, userID uuid.UUID) (inkan.Email, error) {
-	e, err := s.store.ClaimEmail(ctx, emailID, userID, s.emailLimit())
-	switch {
-	case errors.Is(err, inkan.ErrConflict):
-		return e, inkan.Wrap(inkan.KindForbidden, "email address has been claimed by another user", err)
-	case errors.Is(err, inkan.ErrStale):
-		return e, inkan.Wrap(inkan.KindConflict, "max number of email addresses reached", err)
-	}
-	return e, err
+// Claim assigns the address e (as CheckClaim returned it) to userID as
+// verified, primary when the user had no primary address, and records
+// email_verified — and primary_email_changed when it became primary — in
+// the same transaction (the caller's, when ctx carries one). Returns the
+// address as stored. KindForbidden "email address has been claimed by
+// another user" when another user took it meanwhile; KindConflict "max
+// number of email addresses reached" at email.limit.
+func (s *Service) Claim(ctx context.Context, e inkan.Email, userID uuid.UUID) (inkan.Email, error) {
+	var out inkan.Email
+	err := s.store.Atomically(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.store.ClaimEmail(ctx, e.ID, userID, s.emailLimit())
+		switch {
+		case errors.Is(err, inkan.ErrConflict):
+			return inkan.Wrap(inkan.KindForbidden, "email address has been claimed by another user", err)
+		case errors.Is(err, inkan.ErrStale):
+			return inkan.Wrap(inkan.KindConflict, "max number of email addresses reached", err)
+		case err != nil:
+			return err
+		}
+		now := s.now()
+		actor := inkan.Actor{UserID: userID, Email: out.Address}
+		if err := s.store.RecordEvent(ctx, inkan.NewEvent(ctx, inkan.EventEmailVerified, actor, now).With("email_id", out.ID.String())); err != nil {
+			return err
+		}
+		if out.Primary && !e.Primary {
+			return s.store.RecordEvent(ctx, inkan.NewEvent(ctx, inkan.EventPrimaryChanged, actor, now).With("email_id", out.ID.String()))
+		}
+		return nil
+	})
+	return out, err
 }

@@ -14,6 +14,8 @@ import (
 type Store interface {
 	EmailStore
 	AdminStore
+	// Journal writes a change and its event in one transaction.
+	inkan.Journal
 	// GetUser returns the user with the given id.
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
 	// FindEmailByAddress returns the e-mail row with the normalised address,

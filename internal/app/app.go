@@ -25,6 +25,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/config"
 	"github.com/inkan-auth/inkan/internal/httpapi"
 	"github.com/inkan-auth/inkan/internal/keys"
+	"github.com/inkan-auth/inkan/internal/login"
 	"github.com/inkan-auth/inkan/internal/mail"
 	"github.com/inkan-auth/inkan/internal/mobile"
 	"github.com/inkan-auth/inkan/internal/passcode"
@@ -215,8 +216,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	wk.Account.AllowDeletion = cfg.Account.AllowDeletion
 	wk.Account.AllowSignup = cfg.Account.AllowSignup
 
+	accounts := account.New(a.store, account.Options{RequireVerification: cfg.Email.RequireVerification, AllowSignup: cfg.Account.AllowSignup, EmailLimit: cfg.Email.Limit}, time.Now)
+	logins := login.Deps{Journal: a.store, Accounts: accounts, Passcodes: passcodes, Passkeys: passkeys, Sessions: sessions, Now: time.Now, Log: log}
+	if passwords != nil {
+		logins.Passwords = passwords
+	}
 	a.api = httpapi.New(httpapi.API{
-		Accounts:  account.New(a.store, account.Options{RequireVerification: cfg.Email.RequireVerification, AllowSignup: cfg.Account.AllowSignup, EmailLimit: cfg.Email.Limit}, time.Now),
+		Accounts:  accounts,
+		Login:     login.New(logins),
 		Passcodes: passcodes,
 		Sessions:  sessions,
 		Keys:      km,

@@ -71,6 +71,7 @@ func TestDependencies(t *testing.T) {
 		forbidden []string // prefixes it must not depend on, even transitively
 		stdOnly   bool     // nothing outside the standard library except these third-party prefixes
 		thirdOK   []string
+		direct    []string // paths it must not import itself (its libraries may)
 	}{
 		{pkg: "internal/inkan", stdOnly: true, thirdOK: []string{"github.com/google/uuid", "golang.org/x/net/idna", "golang.org/x/text"}},
 		{pkg: "internal/config", forbidden: []string{module + "/internal/store", "database/sql", "net/http"}},
@@ -82,6 +83,7 @@ func TestDependencies(t *testing.T) {
 		{pkg: "internal/keys", internals: []string{"internal/inkan"}, forbidden: append([]string{module + "/internal/store"}, sqlAndMail...)},
 		{pkg: "internal/mail", internals: []string{"internal/inkan"}, forbidden: []string{"database/sql", module + "/internal/store"}},
 		{pkg: "internal/ratelimit", internals: []string{}, forbidden: []string{"database/sql", module + "/internal/inkan"}},
+		{pkg: "internal/login", internals: []string{"internal/inkan", "internal/account", "internal/passcode", "internal/passkey", "internal/password", "internal/session"}, forbidden: append([]string{module + "/internal/store"}, sqlAndMail...), direct: []string{"net/http"}},
 		{pkg: "internal/store", internals: []string{"internal/inkan"}, forbidden: []string{"net/http", module + "/internal/httpapi"}},
 		{pkg: "internal/httpapi", forbidden: []string{module + "/internal/store", module + "/internal/config", "database/sql", "github.com/wneessen/go-mail", "github.com/knadh/koanf", "github.com/uptrace/bun"}},
 		{pkg: "cmd/inkan", internals: []string{"internal/app", "internal/config", "internal/mobile"}},
@@ -108,6 +110,13 @@ func TestDependencies(t *testing.T) {
 				}
 				if !allowed {
 					t.Errorf("%s imports %s; its row allows only %v", r.pkg, in, r.internals)
+				}
+			}
+		}
+		for _, imp := range p.Imports {
+			for _, f := range r.direct {
+				if matches(imp, f) {
+					t.Errorf("%s imports %s, which its row forbids", r.pkg, imp)
 				}
 			}
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/inkan-auth/inkan/internal/account"
 	"github.com/inkan-auth/inkan/internal/keys"
+	"github.com/inkan-auth/inkan/internal/login"
 	"github.com/inkan-auth/inkan/internal/passcode"
 	"github.com/inkan-auth/inkan/internal/passkey"
 	"github.com/inkan-auth/inkan/internal/password"
@@ -120,6 +121,9 @@ type API struct {
 	Sessions  *session.Manager  // issues and verifies session JWTs
 	Keys      *keys.Manager     // publishes /.well-known/jwks.json
 	Passkeys  *passkey.Service  // /webauthn/*
+	// Login ends every sign-in (passcode, passkey, password, sign-up
+	// without verification): the handlers only deliver its token.
+	Login *login.Service
 	// Passwords handles the admin password routes and, with
 	// Opts.PasswordEnabled, the public /password* routes.
 	Passwords *password.Service
@@ -148,7 +152,8 @@ func New(a API, log *slog.Logger) *API {
 }
 
 // chain wraps the route table in the middleware every listener shares,
-// outermost first: request id, client address, access log, recover,
+// outermost first: request id, client address, the request metadata events
+// carry (inkan.RequestMeta), access log, recover,
 // security headers, body limit, request deadline.
 func (a *API) chain(h http.Handler) http.Handler {
 	h = withRequestTimeout(a.Opts.RequestTimeout, h)
@@ -156,6 +161,7 @@ func (a *API) chain(h http.Handler) http.Handler {
 	h = withSecurityHeaders(h)
 	h = withRecover(a.log, h)
 	h = withAccessLog(a.log, a.Opts.LogHealth, h)
+	h = withRequestMeta(h)
 	h = withClientIP(a.Opts.TrustedProxies, h)
 	return withRequestID(h)
 }

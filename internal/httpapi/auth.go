@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/session"
 )
@@ -126,31 +124,4 @@ func (a *API) cookie(value string) *http.Cookie {
 		Secure:   o.Secure,
 		SameSite: o.SameSite,
 	}
-}
-
-// issueSession creates a session for userID and delivers it. Its email
-// claim is the user's primary address (Hanko API §3.2): known when it is
-// that address (Primary set), else looked up; a user without one gets no
-// email claim.
-func (a *API) issueSession(w http.ResponseWriter, r *http.Request, userID uuid.UUID, known *inkan.Email) error {
-	primary := known
-	if primary == nil || !primary.Primary {
-		e, ok, err := a.Accounts.PrimaryEmail(r.Context(), userID)
-		if err != nil {
-			return err
-		}
-		primary = nil
-		if ok {
-			primary = &e
-		}
-	}
-	token, _, err := a.Sessions.Issue(r.Context(), userID, primary, session.Meta{
-		IPAddress: clientIP(r.Context()),
-		UserAgent: r.UserAgent(),
-	})
-	if err != nil {
-		return err
-	}
-	a.deliverSession(w, token)
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
 type ctxKey int
@@ -280,3 +282,15 @@ type headerProbe struct {
 func (p *headerProbe) Header() http.Header         { return p.header }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(code int)        { p.status = code }
+
+// withRequestMeta puts the request id, client address and user agent into
+// the context as inkan.RequestMeta, which every event recorded for the
+// request carries.
+func withRequestMeta(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := inkan.WithRequestMeta(r.Context(), inkan.RequestMeta{
+			ID: requestID(r.Context()), ClientIP: clientIP(r.Context()), UserAgent: r.UserAgent(),
+		})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/inkan-auth/inkan/internal/account"
 	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/login"
 	"github.com/inkan-auth/inkan/internal/passcode"
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 )
@@ -105,22 +105,12 @@ func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
 	} else if ok {
 		sessionUser = claims.Subject
 	}
-	var email inkan.Email
-	pc, err := a.Passcodes.Finalize(r.Context(), id, req.Code, func(pc inkan.Passcode) (err error) {
-		email, err = a.Accounts.CheckClaim(r.Context(), pc.UserID, pc.EmailID, sessionUser)
-		return err
-	})
+	res, err := a.Login.Passcode(r.Context(), login.PasscodeRequest{ID: id, Code: req.Code, SessionUser: sessionUser})
 	if err != nil {
 		return err
 	}
-	if account.NeedsClaim(email, pc.UserID) {
-		if email, err = a.Accounts.Claim(r.Context(), pc.EmailID, pc.UserID); err != nil {
-			return err
-		}
-	}
-	if err := a.issueSession(w, r, pc.UserID, &email); err != nil {
-		return err
-	}
+	a.deliverSession(w, res.Token)
+	pc := res.Passcode
 	return writeJSON(w, http.StatusOK, passcodeResponse{ID: pc.ID, TTL: int(pc.TTL.Seconds()), CreatedAt: pc.CreatedAt})
 }
 

@@ -74,11 +74,10 @@ func (a *API) passwordLogin(w http.ResponseWriter, r *http.Request) error {
 		ratelimit.Key("/password/login", userID.String())); err != nil {
 		return err
 	}
-	if err := a.Passwords.Login(r.Context(), userID, req.Password); err != nil {
+	res, err := a.Login.Password(r.Context(), userID, req.Password)
+	if err != nil {
 		return err
 	}
-	if err := a.issueSession(w, r, userID, nil); err != nil {
-		return err
-	}
+	a.deliverSession(w, res.Token)
 	return writeJSON(w, http.StatusOK, nil)
 }

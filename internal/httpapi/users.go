@@ -62,15 +62,14 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, e, err := a.Accounts.SignUp(r.Context(), email)
+	res, err := a.Login.SignUp(r.Context(), email)
 	if err != nil {
 		return err
 	}
-	if e.UserID == u.ID {
-		if err := a.issueSession(w, r, u.ID, &e); err != nil {
-			return err
-		}
+	if res.SignedIn {
+		a.deliverSession(w, res.Token)
 	}
+	u, e := res.User, res.Address
 	// Hanko's hanko_email_id cookie for its web components: SameSite=None
 	// as Hanko sets it, which browsers accept only with Secure; without
 	// Secure (plain-HTTP development) Lax keeps it usable.

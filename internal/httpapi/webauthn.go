@@ -91,12 +91,11 @@ func (a *API) webauthnLoginFinalize(w http.ResponseWriter, r *http.Request) erro
 	if len(body) == 0 {
 		return inkan.E(inkan.KindInvalid, "Parse error for Assertion")
 	}
-	c, err := a.Passkeys.FinishLogin(r.Context(), body)
+	res, err := a.Login.Passkey(r.Context(), body)
 	if err != nil {
 		return err
 	}
-	if err := a.issueSession(w, r, c.UserID, nil); err != nil {
-		return err
-	}
+	a.deliverSession(w, res.Token)
+	c := res.Credential
 	return writeJSON(w, http.StatusOK, passkeyResult{CredentialID: base64.RawURLEncoding.EncodeToString(c.ID), UserID: c.UserID})
 }

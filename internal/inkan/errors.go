@@ -8,6 +8,7 @@ package inkan
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Sentinels returned by storage implementations and domain services. Compare
@@ -115,3 +116,48 @@ type UnknownCredentialError struct {
 }
 
 func (e *UnknownCredentialError) Error() string { return "no user holds the credential" }
+
+// String is the reason phrase of the status the kind maps to (RFC 9110
+// §15), e.g. "Unauthorized": the message of an error without its own.
+func (k Kind) String() string {
+	switch k {
+	case KindInvalid:
+		return "Bad Request"
+	case KindUnauthorized:
+		return "Unauthorized"
+	case KindForbidden:
+		return "Forbidden"
+	case KindNotFound:
+		return "Not Found"
+	case KindTimeout:
+		return "Request Timeout"
+	case KindConflict:
+		return "Conflict"
+	case KindGone:
+		return "Gone"
+	case KindTooLarge:
+		return "Request Entity Too Large"
+	case KindUnsupportedMediaType:
+		return "Unsupported Media Type"
+	case KindUnprocessable:
+		return "Unprocessable Entity"
+	case KindTooManyRequests:
+		return "Too Many Requests"
+	case KindBadGateway:
+		return "Bad Gateway"
+	case KindUnavailable:
+		return "Service Unavailable"
+	}
+	return "Internal Server Error"
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

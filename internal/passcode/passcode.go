@@ -120,18 +120,25 @@ func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, 
 	return p, nil
 }
 
-// Finalize checks code against passcode id and consumes it (Hanko API §2.2,
-// with inkan's statuses): unknown or already used id → KindNotFound
-// "passcode not found"; expired → KindTimeout "passcode request timed out";
-// wrong code → KindUnauthorized, and the attempt that reaches
-// inkan.MaxPasscodeAttempts (or any attempt on a dead passcode) → KindGone
-// "max attempts reached". On success the consumed passcode is returned.
+// Finalize checks code against passcode id and consumes it (the
+// finalize operation of api/openapi.yaml, docs/compatibility.md
+// "Passcodes"): unknown or already used id → KindNotFound "passcode not
+// found"; expired → KindTimeout "passcode request timed out"; wrong code →
+// KindUnauthorized, and the attempt that reaches inkan.MaxPasscodeAttempts
+// (or any attempt on a dead passcode) → KindGone "max attempts reached". On
+// success the consumed passcode is returned; on an error, the passcode as
+// read when there was one (its user and address name the failure's actor),
+// else the zero Passcode.
 //
 // The code is compared in constant time against the stored HMAC; the
 // attempt counter and the consumption are conditional updates in the store.
 // check, when not nil, runs after the code matched and before the passcode
-// is consumed; an error from it is returned and leaves the passcode usable
-// (Hanko API §2.2 rules 5–6: an address claimed by another user).
+// is consumed; an error from it is returned and leaves the passcode usable.
+//
+// Called inside a transaction (inkan.Journal.Atomically) the consumption is
+// part of it: internal/login consumes, claims the address and creates the
+// session in one unit, so a failure after the check leaves the code usable.
+// A wrong code's counted attempt must then be committed by the caller.
 func (s *Service) Finalize(ctx context.Context, id uuid.UUID, code string, check func(inkan.Passcode) error) (inkan.Passcode, error) {
 	p, err := s.store.GetPasscode(ctx, id)
 	if errors.Is(err, inkan.ErrNotFound) {
@@ -142,40 +149,42 @@ func (s *Service) Finalize(ctx context.Context, id uuid.UUID, code string, check
 	}
 	now := s.now().UTC()
 	if p.TryCount >= inkan.MaxPasscodeAttempts {
-		return inkan.Passcode{}, inkan.E(inkan.KindGone, "max attempts reached")
+		return p, inkan.E(inkan.KindGone, "max attempts reached")
 	}
 	if !now.Before(p.ExpiresAt) {
-		return inkan.Passcode{}, inkan.E(inkan.KindTimeout, "passcode request timed out")
+		return p, inkan.E(inkan.KindTimeout, "passcode request timed out")
 	}
 	if !hmac.Equal(s.hash(p.ID, code), p.CodeHash) {
 		tries, err := s.store.IncrementPasscodeTries(ctx, p.ID, inkan.MaxPasscodeAttempts)
 		switch {
 		case errors.Is(err, inkan.ErrStale):
-			return inkan.Passcode{}, inkan.E(inkan.KindGone, "max attempts reached")
+			return p, inkan.E(inkan.KindGone, "max attempts reached")
 		case err != nil:
-			return inkan.Passcode{}, err
+			return p, err
 		case tries >= inkan.MaxPasscodeAttempts:
-			return inkan.Passcode{}, inkan.E(inkan.KindGone, "max attempts reached")
+			return p, inkan.E(inkan.KindGone, "max attempts reached")
 		}
-		return inkan.Passcode{}, inkan.E(inkan.KindUnauthorized, "")
+		return p, inkan.E(inkan.KindUnauthorized, "")
 	}
 	if check != nil {
 		if err := check(p); err != nil {
-			return inkan.Passcode{}, err
+			return p, err
 		}
 	}
 	if err := s.store.ConsumePasscode(ctx, p.ID, inkan.MaxPasscodeAttempts, now); err != nil {
 		if errors.Is(err, inkan.ErrStale) {
-			return inkan.Passcode{}, s.whyStale(ctx, p.ID, now)
+			return p, s.whyStale(ctx, p.ID, now)
 		}
-		return inkan.Passcode{}, err
+		return p, err
 	}
 	return p, nil
 }
 
 // whyStale explains a consumption that lost a race: the passcode was used
 // by a concurrent request (gone: 404), killed by concurrent wrong attempts
-// (410) or expired in between (408).
+// (410) or expired in between (408). A row that still looks usable was
+// consumed by a transaction this one's snapshot does not see yet (MySQL's
+// repeatable read inside internal/login's unit): 404 as well.
 func (s *Service) whyStale(ctx context.Context, id uuid.UUID, now time.Time) error {
 	p, err := s.store.GetPasscode(ctx, id)
 	switch {
@@ -188,7 +197,7 @@ func (s *Service) whyStale(ctx context.Context, id uuid.UUID, now time.Time) err
 	case !now.Before(p.ExpiresAt):
 		return inkan.E(inkan.KindTimeout, "passcode request timed out")
 	}
-	return inkan.E(inkan.KindUnauthorized, "")
+	return inkan.E(inkan.KindNotFound, "passcode not found")
 }
 
 // hash returns HMAC-SHA256(secret, id ‖ code): binding the id means a hash

@@ -85,7 +85,7 @@ func getEmail(ctx context.Context, db bun.IDB, where string, arg any) (inkan.Ema
 // missing).
 func (s *Store) GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error) {
 	var r userRow
-	if err := s.db.NewSelect().Model(&r).Where("u.id = ?", id).Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&r).Where("u.id = ?", id).Scan(ctx); err != nil {
 		return inkan.User{}, mapErr(err)
 	}
 	return r.user(), nil
@@ -95,20 +95,20 @@ func (s *Store) GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error) {
 // address, assigned or not, with Primary filled in; inkan.ErrNotFound when
 // none.
 func (s *Store) FindEmailByAddress(ctx context.Context, address string) (inkan.Email, error) {
-	return getEmail(ctx, s.db, "e.address = ?", address)
+	return getEmail(ctx, s.idb(ctx), "e.address = ?", address)
 }
 
 // GetEmail returns one e-mail row by id with Primary filled in
 // (inkan.ErrNotFound when missing).
 func (s *Store) GetEmail(ctx context.Context, id uuid.UUID) (inkan.Email, error) {
-	return getEmail(ctx, s.db, "e.id = ?", id)
+	return getEmail(ctx, s.idb(ctx), "e.id = ?", id)
 }
 
 // ListEmails returns the rows assigned to userID, oldest first, with Primary
 // filled in; an unknown user yields an empty list.
 func (s *Store) ListEmails(ctx context.Context, userID uuid.UUID) ([]inkan.Email, error) {
 	var rows []emailRow
-	if err := selectEmails(s.db, &rows).Where("e.user_id = ?", userID).OrderExpr("e.created_at ASC, e.id ASC").Scan(ctx); err != nil {
+	if err := selectEmails(s.idb(ctx), &rows).Where("e.user_id = ?", userID).OrderExpr("e.created_at ASC, e.id ASC").Scan(ctx); err != nil {
 		return nil, mapErr(err)
 	}
 	out := make([]inkan.Email, 0, len(rows))
@@ -121,7 +121,7 @@ func (s *Store) ListEmails(ctx context.Context, userID uuid.UUID) ([]inkan.Email
 // PrimaryEmail returns the user's primary address (inkan.ErrNotFound if
 // none).
 func (s *Store) PrimaryEmail(ctx context.Context, userID uuid.UUID) (inkan.Email, error) {
-	return getEmail(ctx, s.db, "pe.user_id = ?", userID)
+	return getEmail(ctx, s.idb(ctx), "pe.user_id = ?", userID)
 }
 
 // CreateUser inserts u and, in the same transaction, the address e (Hanko
@@ -247,6 +247,6 @@ func (s *Store) ClaimEmail(ctx context.Context, emailID, userID uuid.UUID, limit
 
 // HasCredentials reports whether the user has any WebAuthn credential.
 func (s *Store) HasCredentials(ctx context.Context, userID uuid.UUID) (bool, error) {
-	ok, err := s.db.NewSelect().Model((*credentialRow)(nil)).Where("c.user_id = ?", userID).Exists(ctx)
+	ok, err := s.idb(ctx).NewSelect().Model((*credentialRow)(nil)).Where("c.user_id = ?", userID).Exists(ctx)
 	return ok, mapErr(err)
 }

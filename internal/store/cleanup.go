@@ -29,7 +29,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (Purged, er
 		{"passcodes", &p.Passcodes},
 		{"sessions", &p.Sessions},
 	} {
-		res, err := s.db.NewDelete().TableExpr(d.table).Where("expires_at < ?", t).Exec(ctx)
+		res, err := s.idb(ctx).NewDelete().TableExpr(d.table).Where("expires_at < ?", t).Exec(ctx)
 		if err != nil {
 			return p, mapErr(err)
 		}

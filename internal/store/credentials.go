@@ -20,7 +20,7 @@ func (s *Store) RenameCredential(ctx context.Context, userID uuid.UUID, id []byt
 	if name == "" {
 		nameArg = nil
 	}
-	res, err := s.db.NewUpdate().Model((*credentialRow)(nil)).
+	res, err := s.idb(ctx).NewUpdate().Model((*credentialRow)(nil)).
 		Set("name = ?", nameArg).Set("updated_at = ?", t).
 		Where("id = ? AND user_id = ?", id, userID).Exec(ctx)
 	return oneRow(res, err, "credential")
@@ -29,6 +29,6 @@ func (s *Store) RenameCredential(ctx context.Context, userID uuid.UUID, id []byt
 // DeleteCredential removes the credential id owned by userID (Hanko API
 // §2.4). inkan.ErrNotFound when it is missing or another user's.
 func (s *Store) DeleteCredential(ctx context.Context, userID uuid.UUID, id []byte) error {
-	res, err := s.db.NewDelete().Model((*credentialRow)(nil)).Where("id = ? AND user_id = ?", id, userID).Exec(ctx)
+	res, err := s.idb(ctx).NewDelete().Model((*credentialRow)(nil)).Where("id = ? AND user_id = ?", id, userID).Exec(ctx)
 	return oneRow(res, err, "credential")
 }

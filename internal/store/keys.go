@@ -23,7 +23,7 @@ type signingKeyRow struct {
 // first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]inkan.SigningKey, error) {
 	var rows []signingKeyRow
-	if err := s.db.NewSelect().Model(&rows).OrderExpr("k.id ASC").Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&rows).OrderExpr("k.id ASC").Scan(ctx); err != nil {
 		return nil, mapErr(err)
 	}
 	out := make([]inkan.SigningKey, 0, len(rows))
@@ -44,7 +44,7 @@ func (s *Store) InsertSigningKey(ctx context.Context, k inkan.SigningKey) (inkan
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now()
 	}
-	if _, err := s.db.NewInsert().Model(&r).Exec(ctx); err != nil {
+	if _, err := s.idb(ctx).NewInsert().Model(&r).Exec(ctx); err != nil {
 		return inkan.SigningKey{}, mapErr(err)
 	}
 	k.ID, k.CreatedAt, k.RetiredAt = r.ID, r.CreatedAt, r.RetiredAt

@@ -32,14 +32,14 @@ func (s *Store) CreatePasscode(ctx context.Context, p inkan.Passcode) error {
 		TTL: int64(p.TTL / time.Second), TryCount: p.TryCount,
 		CreatedAt: utc(p.CreatedAt), ExpiresAt: utc(p.ExpiresAt),
 	}
-	_, err := s.db.NewInsert().Model(&r).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(&r).Exec(ctx)
 	return mapErr(err)
 }
 
 // GetPasscode returns the passcode row (inkan.ErrNotFound when missing).
 func (s *Store) GetPasscode(ctx context.Context, id uuid.UUID) (inkan.Passcode, error) {
 	var r passcodeRow
-	if err := s.db.NewSelect().Model(&r).Where("p.id = ?", id).Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&r).Where("p.id = ?", id).Scan(ctx); err != nil {
 		return inkan.Passcode{}, mapErr(err)
 	}
 	return inkan.Passcode{
@@ -78,7 +78,7 @@ func (s *Store) IncrementPasscodeTries(ctx context.Context, id uuid.UUID, max in
 // when no row matched: consumed by a concurrent request, dead, expired or
 // missing. now is the caller's clock, compared in UTC.
 func (s *Store) ConsumePasscode(ctx context.Context, id uuid.UUID, max int, now time.Time) error {
-	res, err := s.db.NewDelete().Model((*passcodeRow)(nil)).
+	res, err := s.idb(ctx).NewDelete().Model((*passcodeRow)(nil)).
 		Where("id = ? AND try_count < ? AND expires_at > ?", id, max, utc(now)).Exec(ctx)
 	if err != nil {
 		return mapErr(err)
@@ -94,6 +94,6 @@ func (s *Store) ConsumePasscode(ctx context.Context, id uuid.UUID, max int, now 
 // DeletePasscode removes a passcode unconditionally; a missing row is not
 // an error.
 func (s *Store) DeletePasscode(ctx context.Context, id uuid.UUID) error {
-	_, err := s.db.NewDelete().Model((*passcodeRow)(nil)).Where("id = ?", id).Exec(ctx)
+	_, err := s.idb(ctx).NewDelete().Model((*passcodeRow)(nil)).Where("id = ?", id).Exec(ctx)
 	return mapErr(err)
 }

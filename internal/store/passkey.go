@@ -80,7 +80,7 @@ func (s *Store) CreateCeremony(ctx context.Context, c inkan.Ceremony) error {
 		Operation: c.Operation, AllowedCredentialIDs: string(allowed), SessionData: sd,
 		CreatedAt: utc(c.CreatedAt), ExpiresAt: utc(c.ExpiresAt),
 	}
-	_, err = s.db.NewInsert().Model(&r).Exec(ctx)
+	_, err = s.idb(ctx).NewInsert().Model(&r).Exec(ctx)
 	return mapErr(err)
 }
 
@@ -88,7 +88,7 @@ func (s *Store) CreateCeremony(ctx context.Context, c inkan.Ceremony) error {
 // (inkan.ErrNotFound when none). Expiry is the caller's check.
 func (s *Store) GetCeremonyByChallenge(ctx context.Context, challenge string) (inkan.Ceremony, error) {
 	var r ceremonyRow
-	if err := s.db.NewSelect().Model(&r).Where("w.challenge = ?", challenge).Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&r).Where("w.challenge = ?", challenge).Scan(ctx); err != nil {
 		return inkan.Ceremony{}, mapErr(err)
 	}
 	var ids [][]byte
@@ -202,7 +202,7 @@ func (s *Store) FinishLogin(ctx context.Context, ceremonyID uuid.UUID, credentia
 // GetCredential returns the credential by raw id (inkan.ErrNotFound).
 func (s *Store) GetCredential(ctx context.Context, id []byte) (inkan.Credential, error) {
 	var r credentialRow
-	if err := s.db.NewSelect().Model(&r).Where("c.id = ?", id).Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&r).Where("c.id = ?", id).Scan(ctx); err != nil {
 		return inkan.Credential{}, mapErr(err)
 	}
 	return r.credential()
@@ -211,7 +211,7 @@ func (s *Store) GetCredential(ctx context.Context, id []byte) (inkan.Credential,
 // ListCredentials returns the user's credentials, oldest first.
 func (s *Store) ListCredentials(ctx context.Context, userID uuid.UUID) ([]inkan.Credential, error) {
 	var rows []credentialRow
-	if err := s.db.NewSelect().Model(&rows).Where("c.user_id = ?", userID).OrderExpr("c.created_at ASC, c.id ASC").Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&rows).Where("c.user_id = ?", userID).OrderExpr("c.created_at ASC, c.id ASC").Scan(ctx); err != nil {
 		return nil, mapErr(err)
 	}
 	out := make([]inkan.Credential, 0, len(rows))

@@ -25,7 +25,7 @@ type passwordRow struct {
 // (inkan.ErrNotFound when the user has none).
 func (s *Store) GetPasswordCredential(ctx context.Context, userID uuid.UUID) (inkan.PasswordCredential, error) {
 	var r passwordRow
-	if err := s.db.NewSelect().Model(&r).Where("pw.user_id = ?", userID).Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&r).Where("pw.user_id = ?", userID).Scan(ctx); err != nil {
 		return inkan.PasswordCredential{}, mapErr(err)
 	}
 	return r.credential(), nil
@@ -73,7 +73,7 @@ func (s *Store) SetPasswordCredential(ctx context.Context, userID uuid.UUID, has
 // credential is gone.
 func (s *Store) ReplacePasswordHash(ctx context.Context, userID uuid.UUID, oldHash, newHash string, now time.Time) error {
 	t := utc(now)
-	res, err := s.db.NewUpdate().Model((*passwordRow)(nil)).
+	res, err := s.idb(ctx).NewUpdate().Model((*passwordRow)(nil)).
 		Set("password = ?", newHash).Set("updated_at = ?", t).
 		Where("user_id = ? AND password = ?", userID, oldHash).Exec(ctx)
 	if err != nil {

@@ -68,7 +68,7 @@ func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int)
 // GetSession returns the session row (inkan.ErrNotFound when missing).
 func (s *Store) GetSession(ctx context.Context, id uuid.UUID) (inkan.Session, error) {
 	var r sessionRow
-	if err := s.db.NewSelect().Model(&r).Where("s.id = ?", id).Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&r).Where("s.id = ?", id).Scan(ctx); err != nil {
 		return inkan.Session{}, mapErr(err)
 	}
 	return r.session(), nil
@@ -85,14 +85,14 @@ func (r sessionRow) session() inkan.Session {
 // missing).
 func (s *Store) TouchSession(ctx context.Context, id uuid.UUID, now time.Time) error {
 	t := utc(now)
-	res, err := s.db.NewUpdate().Model((*sessionRow)(nil)).
+	res, err := s.idb(ctx).NewUpdate().Model((*sessionRow)(nil)).
 		Set("last_used = ?", t).Set("updated_at = ?", t).Where("id = ?", id).Exec(ctx)
 	return oneRow(res, err, "session")
 }
 
 // DeleteSession removes the session (inkan.ErrNotFound when missing).
 func (s *Store) DeleteSession(ctx context.Context, id uuid.UUID) error {
-	res, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("id = ?", id).Exec(ctx)
+	res, err := s.idb(ctx).NewDelete().Model((*sessionRow)(nil)).Where("id = ?", id).Exec(ctx)
 	return oneRow(res, err, "session")
 }
 

@@ -258,8 +258,9 @@ func mapErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, inkan.ErrNotFound) || errors.Is(err, inkan.ErrConflict) || errors.Is(err, inkan.ErrStale) {
-		return err
+	var classified *inkan.Error
+	if errors.Is(err, inkan.ErrNotFound) || errors.Is(err, inkan.ErrConflict) || errors.Is(err, inkan.ErrStale) || errors.As(err, &classified) {
+		return err // already classified (a domain error returned through Atomically)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return inkan.ErrNotFound
@@ -294,17 +295,47 @@ func mapErr(err error) error {
 	return fmt.Errorf("store: %w", err)
 }
 
+// txKey is the context key of the transaction Atomically runs.
+type txKey struct{}
+
+// idb returns the transaction ctx carries (set by Atomically or inTx), or
+// the pool: every query of the store goes through it, so a store method
+// called inside Atomically is part of that transaction.
+func (s *Store) idb(ctx context.Context) bun.IDB {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx
+	}
+	return s.db
+}
+
+// Atomically runs fn in one transaction: every store method called with the
+// ctx given to fn joins it, and it commits when fn returns nil and rolls
+// back otherwise (inkan.Journal). Nested calls join the outermost
+// transaction. fn may run again after a deadlock (see inTx), so it must
+// have no effects outside the database. On PostgreSQL a statement that
+// fails inside the transaction aborts it: fn returns that error.
+func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.inTx(ctx, func(ctx context.Context, _ bun.Tx) error { return fn(ctx) })
+}
+
 // inTx runs fn in a transaction (BEGIN IMMEDIATE on SQLite), committing when
-// fn returns nil and rolling back otherwise; the error is mapped.
+// fn returns nil and rolling back otherwise; the error is mapped. When ctx
+// already carries a transaction fn joins it (no savepoint: a failing
+// statement fails the whole unit) and the outermost caller commits.
 //
 // A transaction the database aborted to break a deadlock or a
 // serialization conflict (MySQL 1213, PostgreSQL 40001/40P01) has written
 // nothing and is run again, up to txAttempts times in all, after a short
 // random pause; fn must therefore have no effects outside the transaction.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return mapErr(fn(ctx, tx))
+	}
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.db.RunInTx(ctx, nil, fn)
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return fn(context.WithValue(ctx, txKey{}, tx), tx)
+		})
 		if err == nil || attempt == txAttempts || !retryable(err) {
 			return mapErr(err)
 		}

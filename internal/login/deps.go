@@ -1,0 +1,67 @@
+package login
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/session"
+)
+
+// Deps are the services a Service composes; internal/app passes the real
+// ones (internal/store is the Journal).
+type Deps struct {
+	Journal   inkan.Journal
+	Accounts  Accounts
+	Passcodes Passcodes
+	Passkeys  Passkeys
+	Passwords Passwords // nil without password.enabled
+	Sessions  Sessions
+	Now       func() time.Time // nil = time.Now; the time of events
+	Log       *slog.Logger     // nil = slog.Default()
+}
+
+// Accounts is the part of *account.Service a sign-in needs.
+type Accounts interface {
+	// SignUp creates a user with its address and records user_created.
+	SignUp(ctx context.Context, rawEmail string) (inkan.User, inkan.Email, error)
+	// CheckClaim decides whether userID may sign in with (and take) the
+	// address emailID; sessionUser is the subject of a session sent along
+	// (uuid.Nil when none). It returns the address as read.
+	CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID) (inkan.Email, error)
+	// Claim assigns e to userID as verified (primary when the user has
+	// none) and records its events, in ctx's transaction.
+	Claim(ctx context.Context, e inkan.Email, userID uuid.UUID) (inkan.Email, error)
+	// PrimaryEmail returns the user's primary address, ok=false when none.
+	PrimaryEmail(ctx context.Context, userID uuid.UUID) (e inkan.Email, ok bool, err error)
+}
+
+// Passcodes is the part of *passcode.Service a passcode sign-in needs.
+type Passcodes interface {
+	// Finalize checks and consumes the passcode (see passcode.Service).
+	Finalize(ctx context.Context, id uuid.UUID, code string, check func(inkan.Passcode) error) (inkan.Passcode, error)
+}
+
+// Passkeys is the part of *passkey.Service a passkey sign-in needs.
+type Passkeys interface {
+	// FinishLogin verifies an assertion, uses up its ceremony and updates
+	// the credential (see passkey.Service).
+	FinishLogin(ctx context.Context, body []byte) (inkan.Credential, error)
+}
+
+// Passwords is the part of *password.Service a password sign-in needs.
+type Passwords interface {
+	// Login checks the user's password (KindUnauthorized when wrong, the
+	// user unknown or without a password).
+	Login(ctx context.Context, userID uuid.UUID, password string) error
+}
+
+// Sessions is the part of *session.Manager the completion step needs.
+type Sessions interface {
+	// Issue signs a session JWT for userID with email as its email claim
+	// and stores the session row.
+	Issue(ctx context.Context, userID uuid.UUID, email *inkan.Email, meta session.Meta) (string, session.Claims, error)
+}

@@ -1,0 +1,158 @@
+// Package login is the one place where every sign-in ends. Each way to sign
+// in has one function here (Passcode, Passkey, Password) that proves who
+// the user is with its domain service and then calls complete, the shared
+// completion step: resolve the e-mail claim (the user's primary address),
+// create the session and record the method's *_succeeded event. The proof's
+// own writes (a consumed passcode, a used WebAuthn ceremony), the claim of
+// the address, the session row and the events are one database transaction
+// (inkan.Journal.Atomically): if any step fails, nothing is written and the
+// passcode or ceremony can be used again. A failed attempt records the
+// method's *_failed event on its own, after the rollback.
+//
+// The package knows nothing of HTTP or SQL: the handlers in
+// internal/httpapi decode the request, call one function here and deliver
+// Result.Token as a cookie or X-Auth-Token header.
+//
+// # Adding a way to sign in
+//
+// A new method (refresh token, native ID token, admin-minted session,
+// one-time token, …) adds one exported function in its own file:
+//
+//  1. declare the small interface of the domain service that proves the
+//     user (next to the other interfaces in deps.go) and add it to Deps;
+//  2. in the function, call s.journal.Atomically and, inside it, do the
+//     proof's writes (consume the token, rotate the refresh token) and
+//     then return s.complete(ctx, completion{…}) with the user, the
+//     address the proof established (if any), its *_succeeded event type
+//     and details;
+//  3. when the attempt fails, call s.failed(ctx, <its *_failed type>,
+//     actor, err) after Atomically returned, and return err;
+//  4. if the method hands out more than a session (a refresh token), add
+//     the field to Result and set it in the function after complete
+//     returned, still inside Atomically, so it commits with the session.
+//
+// The event types are inkan's (inkan.EventType): add a new one there, with
+// Hanko's audit name when Hanko has one.
+package login
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/session"
+)
+
+// Service signs users in. It is safe for concurrent use.
+type Service struct {
+	journal   inkan.Journal
+	accounts  Accounts
+	passcodes Passcodes
+	passkeys  Passkeys
+	passwords Passwords
+	sessions  Sessions
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns a Service over d. A nil Now is time.Now, a nil Log
+// slog.Default(); a nil Passwords makes Password answer KindNotFound (the
+// route is not served without password.enabled).
+func New(d Deps) *Service {
+	s := &Service{
+		journal: d.Journal, accounts: d.Accounts, passcodes: d.Passcodes, passkeys: d.Passkeys,
+		passwords: d.Passwords, sessions: d.Sessions, now: d.Now, log: d.Log,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+// Result is what every completed sign-in returns.
+type Result struct {
+	// UserID is the user signed in.
+	UserID uuid.UUID
+	// Token is the session JWT (RFC 7519) to deliver to the client.
+	Token string
+	// Claims are Token's claims; Claims.SessionID names the sessions row.
+	Claims session.Claims
+	// Email is the address in the token's email claim: the user's primary
+	// address, nil when the user has none.
+	Email *inkan.Email
+}
+
+// completion is what a sign-in method hands to complete.
+type completion struct {
+	userID uuid.UUID
+	// known is an address of the user the method already read (nil when
+	// none); when it is the primary one no second read is needed.
+	known *inkan.Email
+	// event is the method's *_succeeded type ("" for a sign-up, whose
+	// user_created event the account service records); details its facts.
+	event   inkan.EventType
+	details map[string]any
+}
+
+// complete is the completion step every sign-in ends in, called inside the
+// method's Atomically: it resolves the email claim (the user's primary
+// address: known when that is it, else read; none for a user without one),
+// creates the session (evicting the oldest beyond session.limit) and
+// records c.event with the user and the primary address as actor.
+func (s *Service) complete(ctx context.Context, c completion) (Result, error) {
+	primary := c.known
+	if primary == nil || !primary.Primary || primary.UserID != c.userID {
+		e, ok, err := s.accounts.PrimaryEmail(ctx, c.userID)
+		if err != nil {
+			return Result{}, err
+		}
+		primary = nil
+		if ok {
+			primary = &e
+		}
+	}
+	m := inkan.RequestMetaFrom(ctx)
+	token, claims, err := s.sessions.Issue(ctx, c.userID, primary, session.Meta{IPAddress: m.ClientIP, UserAgent: m.UserAgent})
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{UserID: c.userID, Token: token, Claims: claims, Email: primary}
+	if c.event == "" {
+		return res, nil
+	}
+	actor := inkan.Actor{UserID: c.userID}
+	if primary != nil {
+		actor.Email = primary.Address
+	}
+	ev := inkan.NewEvent(ctx, c.event, actor, s.now())
+	for k, v := range c.details {
+		ev = ev.With(k, v)
+	}
+	ev = ev.With("session_id", claims.SessionID.String())
+	if err := s.journal.RecordEvent(ctx, ev); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// failed records a failed attempt's event on its own (outside the rolled
+// back transaction). A failure to record it is logged, not returned: the
+// caller answers with the attempt's error.
+func (s *Service) failed(ctx context.Context, t inkan.EventType, actor inkan.Actor, cause error, details map[string]any) {
+	ev := inkan.FailedEvent(ctx, t, actor, cause, s.now())
+	for k, v := range details {
+		ev = ev.With(k, v)
+	}
+	// A fresh deadline: the request's may be what failed the attempt.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.journal.RecordEvent(rctx, ev); err != nil {
+		s.log.Error("login: could not record a failed attempt", "type", string(t), "request_id", ev.Request.ID, "error", err)
+	}
+}

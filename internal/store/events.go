@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+type eventRow struct {
+	bun.BaseModel `bun:"table:events,alias:ev"`
+	Seq           int64     `bun:"seq,pk,autoincrement"`
+	ID            uuid.UUID `bun:"id,notnull"`
+	Type          string    `bun:"type,notnull"`
+	Error         *string   `bun:"error"`
+	ActorUserID   uuid.UUID `bun:"actor_user_id,nullzero"`
+	ActorEmail    *string   `bun:"actor_email"`
+	RequestID     string    `bun:"request_id,notnull"`
+	ClientIP      string    `bun:"client_ip,notnull"`
+	UserAgent     string    `bun:"user_agent,notnull"`
+	Details       *string   `bun:"details"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// RecordEvent inserts e into the events table (inkan.Journal); inside
+// Atomically it is part of the transaction. e.Seq is ignored: the database
+// assigns it. A zero ID gets a new one, a zero CreatedAt the current time.
+// Details are stored as a JSON object; an error when they do not encode.
+func (s *Store) RecordEvent(ctx context.Context, e inkan.Event) error {
+	r := eventRow{
+		ID: e.ID, Type: string(e.Type), Error: nullable(e.Error),
+		ActorUserID: e.Actor.UserID, ActorEmail: nullable(e.Actor.Email),
+		RequestID: e.Request.ID, ClientIP: e.Request.ClientIP, UserAgent: e.Request.UserAgent,
+		CreatedAt: utc(e.CreatedAt),
+	}
+	if r.ID == uuid.Nil {
+		r.ID = uuid.New()
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now()
+	}
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return fmt.Errorf("store: event details: %w", err)
+		}
+		d := string(b)
+		r.Details = &d
+	}
+	// Seq is left out of the INSERT so that every dialect assigns it.
+	_, err := s.idb(ctx).NewInsert().Model(&r).ExcludeColumn("seq").Exec(ctx)
+	return mapErr(err)
+}
+
+// Events returns up to limit events with Seq > after, in Seq order (limit
+// ≤ 0 means 100). It is how the audit log, webhook deliveries and metrics
+// read the log: remember the last Seq processed and ask for the next ones.
+//
+// Seq is allocated at insert, not at commit, so an event with a smaller Seq
+// can become visible after one with a larger Seq (two transactions
+// committing out of order). A reader that must not miss an event re-reads
+// a window behind its position (for example the events of the last few
+// seconds by CreatedAt, skipping IDs it has seen) or only advances past
+// events older than its longest transaction.
+func (s *Store) Events(ctx context.Context, after int64, limit int) ([]inkan.Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var rows []eventRow
+	err := s.idb(ctx).NewSelect().Model(&rows).Where("ev.seq > ?", after).OrderExpr("ev.seq ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]inkan.Event, 0, len(rows))
+	for _, r := range rows {
+		e := inkan.Event{
+			Seq: r.Seq, ID: r.ID, Type: inkan.EventType(r.Type),
+			Actor:     inkan.Actor{UserID: r.ActorUserID},
+			Request:   inkan.RequestMeta{ID: r.RequestID, ClientIP: r.ClientIP, UserAgent: r.UserAgent},
+			CreatedAt: r.CreatedAt.UTC(),
+		}
+		if r.Error != nil {
+			e.Error = *r.Error
+		}
+		if r.ActorEmail != nil {
+			e.Actor.Email = *r.ActorEmail
+		}
+		if r.Details != nil {
+			if err := json.Unmarshal([]byte(*r.Details), &e.Details); err != nil {
+				return nil, fmt.Errorf("store: event %d details: %w", r.Seq, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
