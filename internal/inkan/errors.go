@@ -151,8 +151,8 @@ func (k Kind) String() string {
 	return "Internal Server Error"
 }
 
-// truncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncateUTF8(s string, n int) string {
+// TruncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
+func TruncateUTF8(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -138,7 +138,7 @@ func RequestMetaFrom(ctx context.Context) RequestMeta {
 // microseconds), with a new random ID and the request metadata of ctx.
 func NewEvent(ctx context.Context, t EventType, actor Actor, at time.Time) Event {
 	m := RequestMetaFrom(ctx)
-	m.UserAgent = truncateUTF8(m.UserAgent, MaxUserAgentBytes)
+	m.UserAgent = TruncateUTF8(m.UserAgent, MaxUserAgentBytes)
 	return Event{
 		ID:        uuid.New(),
 		Type:      t,

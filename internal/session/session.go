@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -181,7 +180,7 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 		row.IPAddress = meta.IPAddress
 	}
 	if m.opts.AcquireUserAgent || meta.AsGiven {
-		row.UserAgent = truncateUTF8(meta.UserAgent, MaxUserAgentBytes)
+		row.UserAgent = inkan.TruncateUTF8(meta.UserAgent, MaxUserAgentBytes)
 	}
 	if err := m.store.CreateSession(ctx, row, m.opts.Limit); err != nil {
 		return "", Claims{}, internal("storing session", err)
@@ -374,17 +373,6 @@ func unauthorized(cause error) error {
 
 func internal(what string, err error) error {
 	return inkan.Wrap(inkan.KindInternal, "", fmt.Errorf("session: %s: %w", what, err))
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // List returns the user's unexpired sessions, newest first (admin GET
