@@ -496,7 +496,7 @@ func TestAdminAuth(t *testing.T) {
 		{"second key", "Authorization: Bearer " + key2, 200},
 		{"lower-case scheme", "authorization: bearer " + key2, 200},
 	} {
-		for _, path := range []string{"/users", "/users/" + u.ID} {
+		for _, path := range []string{"/users", "/users/" + u.ID, "/metrics"} {
 			var headers []string
 			if tc.header != "" {
 				headers = append(headers, tc.header)

@@ -18,6 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/inkan-auth/inkan/internal/aaguid"
@@ -27,6 +30,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/keys"
 	"github.com/inkan-auth/inkan/internal/login"
 	"github.com/inkan-auth/inkan/internal/mail"
+	"github.com/inkan-auth/inkan/internal/metrics"
 	"github.com/inkan-auth/inkan/internal/mobile"
 	"github.com/inkan-auth/inkan/internal/passcode"
 	"github.com/inkan-auth/inkan/internal/passkey"
@@ -208,6 +212,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		a.closers = append(a.closers, c.Close)
 	}
 
+	reg, observer, err := newMetrics(a.store, limiter, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+
 	var wk httpapi.WellKnownConfig
 	wk.Password.Enabled = cfg.Password.Enabled
 	wk.Password.MinPasswordLength = cfg.Password.MinLength
@@ -232,6 +241,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		Limiter:   limiter,
 		Mobile:    mobileHandler,
 		Ready:     a.store.Ping,
+		Observer:  observer,
+		Metrics:   promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
 		Opts: httpapi.Options{
 			AuthTokenHeader: cfg.Session.EnableAuthTokenHeader,
 			Cookie: httpapi.CookieOptions{
@@ -532,3 +543,38 @@ func (a *App) Keys() *keys.Manager { return a.api.Keys }
 
 // AdminHandler is the admin API's handler.
 func (a *App) AdminHandler() http.Handler { return a.api.Admin() }
+
+// newMetrics builds the node's Prometheus registry (nothing is registered
+// globally): the HTTP and rate-limit metrics, the database pool, the rate
+// limiter's store, the build, and the Go runtime and process collectors.
+func newMetrics(st *store.Store, limiter ratelimit.Limiter, cfg config.Config) (*prometheus.Registry, *metrics.Metrics, error) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	state := func() string {
+		switch {
+		case limiter == nil:
+			return metrics.LimiterDisabled
+		case cfg.RateLimiter.Store != "redis":
+			return metrics.LimiterMemory
+		}
+		if d, ok := limiter.(interface{ Degraded() bool }); ok && d.Degraded() {
+			return metrics.LimiterDegraded
+		}
+		return metrics.LimiterRedis
+	}
+	for _, register := range []func() error{
+		func() error { return metrics.RegisterDBStats(reg, st.Stats) },
+		func() error { return metrics.RegisterLimiterState(reg, state) },
+		func() error { return metrics.RegisterBuildInfo(reg) },
+		func() error { return reg.Register(collectors.NewGoCollector()) },
+		func() error { return reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})) },
+	} {
+		if err := register(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return reg, m, nil
+}

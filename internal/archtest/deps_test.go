@@ -86,6 +86,7 @@ func TestDependencies(t *testing.T) {
 		{pkg: "internal/login", internals: []string{"internal/inkan", "internal/account", "internal/passcode", "internal/passkey", "internal/password", "internal/session"}, forbidden: append([]string{module + "/internal/store"}, sqlAndMail...), direct: []string{"net/http"}},
 		{pkg: "internal/store", internals: []string{"internal/inkan"}, forbidden: []string{"net/http", module + "/internal/httpapi"}},
 		{pkg: "internal/httpapi", forbidden: []string{module + "/internal/store", module + "/internal/config", "database/sql", "github.com/wneessen/go-mail", "github.com/knadh/koanf", "github.com/uptrace/bun"}},
+		{pkg: "internal/metrics", internals: []string{}, forbidden: []string{module + "/internal/store", "github.com/uptrace/bun"}},
 		{pkg: "cmd/inkan", internals: []string{"internal/app", "internal/config", "internal/mobile"}},
 		{pkg: "client", stdOnly: true},
 		{pkg: "verify", stdOnly: true, thirdOK: []string{"github.com/lestrrat-go/", "github.com/valyala/", "github.com/segmentio/", "github.com/goccy/", "github.com/decred/", "golang.org/x/"}},

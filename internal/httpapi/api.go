@@ -135,8 +135,14 @@ type API struct {
 	// Ready reports readiness for /health/ready: nil when the database
 	// answers; it is called with a short deadline.
 	Ready func(ctx context.Context) error
-	Opts  Options
-	log   *slog.Logger
+	// Observer receives the measurements of every request and rate-limit
+	// refusal (internal/metrics); nil = none.
+	Observer Observer
+	// Metrics serves GET /metrics on the admin listener (the Prometheus
+	// exposition of the app's registry); nil = 404.
+	Metrics http.Handler
+	Opts    Options
+	log     *slog.Logger
 }
 
 // New returns an API that logs to log.
@@ -149,6 +155,17 @@ func New(a API, log *slog.Logger) *API {
 		a.Opts.Cookie.Name = "hanko"
 	}
 	return &a
+}
+
+// Observer is what the HTTP layer reports to metrics.
+type Observer interface {
+	// Request records one answered request: listener "public" or
+	// "admin", route the matched route pattern's path ("/users/{id}") or
+	// "unmatched", the method, the status written and the time taken.
+	Request(listener, route, method string, status int, elapsed time.Duration)
+	// RateLimited records a 429 of the limit named limit
+	// (rate_limiter.<limit>, e.g. "passcode_limits").
+	RateLimited(limit string)
 }
 
 // chain wraps the route table in the middleware every listener shares,

@@ -274,7 +274,7 @@ func TestRateLimitKeyedByClientAddress(t *testing.T) {
 		}
 		a := New(API{Limiter: ratelimit.NewMemory(time.Now), Opts: Options{TrustedProxies: prefixes}}, slog.New(slog.DiscardHandler))
 		return a.chain(a.handle(func(w http.ResponseWriter, r *http.Request) error {
-			if err := a.rateLimit(w, r, limit, ratelimit.Key("/t", "00000000-0000-0000-0000-000000000000", clientIP(r.Context()))); err != nil {
+			if err := a.rateLimit(w, r, limit, "test", ratelimit.Key("/t", "00000000-0000-0000-0000-000000000000", clientIP(r.Context()))); err != nil {
 				return err
 			}
 			return writeJSON(w, 200, clientIP(r.Context()))

@@ -20,6 +20,7 @@ const (
 	ctxRequestID ctxKey = iota
 	ctxClaims
 	ctxClientIP
+	ctxRoute // *string: the matched route pattern's path, set by jsonMux
 )
 
 // requestID returns the request id stored by withRequestID ("" outside a
@@ -180,6 +181,25 @@ func withAccessLog(log *slog.Logger, logHealth bool, next http.Handler) http.Han
 	})
 }
 
+// withObserver reports every request to o (nil: no-op) with the route
+// pattern jsonMux matched ("unmatched" when none did, so raw paths never
+// become labels), the status written and the time taken.
+func withObserver(o Observer, listener string, next http.Handler) http.Handler {
+	if o == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		route := "unmatched"
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxRoute, &route)))
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		o.Request(listener, route, r.Method, rec.status, time.Since(start))
+	})
+}
+
 // withRecover turns a panic in a handler into an opaque 500 and a log line
 // with the request id; the stack never reaches the client.
 func withRecover(log *slog.Logger, next http.Handler) http.Handler {
@@ -256,6 +276,11 @@ func jsonMux(mux *http.ServeMux) http.Handler {
 			return
 		}
 		h, pattern := mux.Handler(r)
+		if rt, ok := r.Context().Value(ctxRoute).(*string); ok && pattern != "" {
+			// "GET /users/{id}" → "/users/{id}"; the method is its own label.
+			_, p, _ := strings.Cut(pattern, " ")
+			*rt = p
+		}
 		if pattern != "" {
 			mux.ServeHTTP(w, r)
 			return

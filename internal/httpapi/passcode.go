@@ -54,7 +54,7 @@ func (a *API) passcodeInitialize(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.rateLimit(w, r, a.Opts.PasscodeLimit,
+	if err := a.rateLimit(w, r, a.Opts.PasscodeLimit, "passcode_limits",
 		ratelimit.Key("/passcode/login/initialize", userID.String(), clientIP(r.Context())),
 		ratelimit.Key("/passcode/login/initialize", "email", target.Address)); err != nil {
 		return err
@@ -114,13 +114,14 @@ func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, passcodeResponse{ID: pc.ID, TTL: int(pc.TTL.Seconds()), CreatedAt: pc.CreatedAt})
 }
 
-// rateLimit takes one token from each key's bucket under limit l and sets
+// rateLimit takes one token from each key's bucket under limit l (named
+// name, the rate_limiter key, for the metrics) and sets
 // the X-RateLimit-* headers of the tightest bucket (Hanko API §1.5); when a
 // request passes several rateLimit calls, the headers keep the tightest
 // bucket of all of them. When a bucket is empty it sets Retry-After (whole
 // seconds, rounded up) and returns KindTooManyRequests. A nil Limiter or
 // zero l.Tokens disables it.
-func (a *API) rateLimit(w http.ResponseWriter, r *http.Request, l ratelimit.Limit, keys ...string) error {
+func (a *API) rateLimit(w http.ResponseWriter, r *http.Request, l ratelimit.Limit, name string, keys ...string) error {
 	if a.Limiter == nil || l.Tokens <= 0 {
 		return nil
 	}
@@ -146,6 +147,9 @@ func (a *API) rateLimit(w http.ResponseWriter, r *http.Request, l ratelimit.Limi
 	}
 	if !tightest.Allowed {
 		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(tightest.RetryAfter))))
+		if a.Observer != nil {
+			a.Observer.RateLimited(name)
+		}
 		return inkan.E(inkan.KindTooManyRequests, "")
 	}
 	return nil
@@ -156,7 +160,7 @@ func (a *API) rateLimit(w http.ResponseWriter, r *http.Request, l ratelimit.Limi
 // (rate_limiter.<name>), so that one client cannot sweep many users or
 // addresses; see rateLimit for the headers and the 429.
 func (a *API) limitClient(w http.ResponseWriter, r *http.Request, l ratelimit.Limit, name string) error {
-	return a.rateLimit(w, r, l, ratelimit.Key("client", name, clientNetwork(clientIP(r.Context()))))
+	return a.rateLimit(w, r, l, name, ratelimit.Key("client", name, clientNetwork(clientIP(r.Context()))))
 }
 
 func ceilSeconds(d time.Duration) int {

@@ -44,7 +44,7 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Each set costs an argon2id hash: limited per user like a login.
-	if err := a.rateLimit(w, r, a.Opts.PasswordLimit, ratelimit.Key("PUT /password", claimsFrom(r.Context()).Subject.String())); err != nil {
+	if err := a.rateLimit(w, r, a.Opts.PasswordLimit, "password_limits", ratelimit.Key("PUT /password", claimsFrom(r.Context()).Subject.String())); err != nil {
 		return err
 	}
 	created, err := a.Passwords.Set(r.Context(), claimsFrom(r.Context()).Subject, userID, req.Password)
@@ -69,7 +69,7 @@ func (a *API) passwordLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Per user and address (Hanko API §1.5), and per user alone, so that
 	// guesses spread over many client addresses still meet a limit.
-	if err := a.rateLimit(w, r, a.Opts.PasswordLimit,
+	if err := a.rateLimit(w, r, a.Opts.PasswordLimit, "password_limits",
 		ratelimit.Key("/password/login", userID.String(), clientIP(r.Context())),
 		ratelimit.Key("/password/login", userID.String())); err != nil {
 		return err

@@ -3,7 +3,7 @@ package httpapi
 import "net/http"
 
 // Admin returns the admin listener's handler: every route of the admin API
-// at a glance, wrapped in the shared middleware and, when
+// at a glance, wrapped in the measurement, the shared middleware and, when
 // server.admin.api_keys is set, the API-key check (withAdminAuth), which
 // covers every route registered here except the health probes. A new admin
 // route needs nothing but its line below.
@@ -38,8 +38,19 @@ func (a *API) Admin() http.Handler {
 	mux.Handle("DELETE /users/{user_id}/sessions/{session_id}", h(a.adminDeleteSession))
 	mux.Handle("POST /sessions", h(a.adminCreateSession))
 
+	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.Handle("GET /health/alive", h(a.alive))
 	mux.Handle("GET /health/ready", h(a.ready))
 
-	return a.chain(withAdminAuth(a.Opts.AdminAPIKeys, jsonMux(mux)))
+	return withObserver(a.Observer, "admin", a.chain(withAdminAuth(a.Opts.AdminAPIKeys, jsonMux(mux))))
+}
+
+// metricsHandler is API.Metrics, or a 404 when none is set.
+func (a *API) metricsHandler() http.Handler {
+	if a.Metrics != nil {
+		return a.Metrics
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeErrorStatus(w, r, http.StatusNotFound, "")
+	})
 }

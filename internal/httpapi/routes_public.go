@@ -54,5 +54,5 @@ func (a *API) Public() http.Handler {
 	mux.Handle("GET /health/alive", h(a.alive))
 	mux.Handle("GET /health/ready", h(a.ready))
 
-	return a.chain(a.cors(mux, jsonMux(mux)))
+	return withObserver(a.Observer, "public", a.chain(a.cors(mux, jsonMux(mux))))
 }

@@ -248,6 +248,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Stats returns the connection pool's statistics.
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
+
 // Dialect returns the normalised dialect: "sqlite", "postgres" or "mysql".
 func (s *Store) Dialect() string { return s.dialect }
 
