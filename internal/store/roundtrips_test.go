@@ -17,7 +17,10 @@ import (
 
 type codeBox struct{ code string }
 
-func (c *codeBox) SendPasscode(_ context.Context, m inkan.PasscodeMail) error { c.code = m.Code; return nil }
+func (c *codeBox) SendPasscode(_ context.Context, m inkan.PasscodeMail) error {
+	c.code = m.Code
+	return nil
+}
 
 // TestPasscodeLoginRoundTrips counts the statements (each one round trip,
 // BEGIN and COMMIT included) of a passcode login through internal/login on
