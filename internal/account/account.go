@@ -141,8 +141,18 @@ func (s *Service) PrimaryEmail(ctx context.Context, userID uuid.UUID) (e inkan.E
 // cookie POST /users set in a browser; uuid.Nil when absent). A chosen row
 // must be the user's or unassigned. Errors (all KindInvalid, Hanko's
 // messages): "user not found", "the specified emailId is not available",
-// "an emailId needs to be specified".
+// "an emailId needs to be specified"; each refusal records
+// passcode_login_init_failed.
 func (s *Service) PasscodeTarget(ctx context.Context, userID, emailID, fallbackID uuid.UUID) (inkan.Email, error) {
+	e, err := s.passcodeTarget(ctx, userID, emailID, fallbackID)
+	if inkan.KindOf(err) == inkan.KindInvalid {
+		ev := inkan.FailedEvent(ctx, inkan.EventPasscodeLoginInitFailed, inkan.Actor{UserID: userID}, err, s.now())
+		return e, inkan.Refused(ctx, s.store, ev, err)
+	}
+	return e, err
+}
+
+func (s *Service) passcodeTarget(ctx context.Context, userID, emailID, fallbackID uuid.UUID) (inkan.Email, error) {
 	if _, err := s.store.GetUser(ctx, userID); err != nil {
 		if errors.Is(err, inkan.ErrNotFound) {
 			return inkan.Email{}, inkan.Wrap(inkan.KindInvalid, "user not found", err)

@@ -54,7 +54,13 @@ func normalizeAddress(raw string) (string, error) {
 // addEmail stores e for userID under email.limit and classifies the
 // store's errors (see AddEmail).
 func (s *Service) addEmail(ctx context.Context, userID uuid.UUID, e inkan.Email) (inkan.Email, error) {
-	out, err := s.store.AddEmail(ctx, userID, e, s.emailLimit())
+	var out inkan.Email
+	err := inkan.Change(ctx, s.store, func(ctx context.Context) (err error) {
+		out, err = s.store.AddEmail(ctx, userID, e, s.emailLimit())
+		return err
+	}, func(ctx context.Context) inkan.Event {
+		return s.event(ctx, inkan.EventEmailCreated, userID, out.ID)
+	})
 	switch {
 	case errors.Is(err, inkan.ErrStale):
 		return inkan.Email{}, inkan.Wrap(inkan.KindConflict, "max number of email addresses reached", err)
@@ -71,7 +77,11 @@ func (s *Service) addEmail(ctx context.Context, userID uuid.UUID, e inkan.Email)
 // KindNotFound "email not found" when the address is unknown or not the
 // user's — another user's id is indistinguishable from an unknown one.
 func (s *Service) SetPrimaryEmail(ctx context.Context, userID, emailID uuid.UUID) error {
-	err := s.store.SetPrimaryEmail(ctx, userID, emailID, s.now().UTC())
+	err := inkan.Change(ctx, s.store, func(ctx context.Context) error {
+		return s.store.SetPrimaryEmail(ctx, userID, emailID, s.now().UTC())
+	}, func(ctx context.Context) inkan.Event {
+		return s.event(ctx, inkan.EventPrimaryChanged, userID, emailID)
+	})
 	if errors.Is(err, inkan.ErrNotFound) {
 		return inkan.Wrap(inkan.KindNotFound, "email not found", err)
 	}
@@ -83,7 +93,11 @@ func (s *Service) SetPrimaryEmail(ctx context.Context, userID, emailID uuid.UUID
 // foreign id (inkan fixes Hanko's 500); KindConflict "primary email can't be
 // deleted" for the primary address.
 func (s *Service) DeleteEmail(ctx context.Context, userID, emailID uuid.UUID) error {
-	err := s.store.DeleteEmail(ctx, userID, emailID)
+	err := inkan.Change(ctx, s.store, func(ctx context.Context) error {
+		return s.store.DeleteEmail(ctx, userID, emailID)
+	}, func(ctx context.Context) inkan.Event {
+		return s.event(ctx, inkan.EventEmailDeleted, userID, emailID)
+	})
 	switch {
 	case errors.Is(err, inkan.ErrNotFound):
 		return inkan.Wrap(inkan.KindNotFound, "email not found", err)
@@ -98,11 +112,31 @@ func (s *Service) DeleteEmail(ctx context.Context, userID, emailID uuid.UUID) er
 // password and sessions. KindNotFound "user not found" when it is gone
 // (inkan answers 404 where Hanko answered 500).
 func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) error {
-	err := s.store.DeleteUser(ctx, userID)
+	var ev inkan.Event
+	err := inkan.Change(ctx, s.store, func(ctx context.Context) error {
+		ev = s.event(ctx, inkan.EventUserDeleted, userID, uuid.Nil) // read before the address goes
+		return s.store.DeleteUser(ctx, userID)
+	}, func(context.Context) inkan.Event { return ev })
 	if errors.Is(err, inkan.ErrNotFound) {
 		return inkan.Wrap(inkan.KindNotFound, "user not found", err)
 	}
 	return err
+}
+
+// event is the event t about userID, in ctx's transaction: the actor's
+// e-mail is the user's primary address as ctx's transaction sees it ("" when
+// none or unreadable: the event is still written), and emailID, when not
+// uuid.Nil, is the detail "email_id".
+func (s *Service) event(ctx context.Context, t inkan.EventType, userID, emailID uuid.UUID) inkan.Event {
+	actor := inkan.Actor{UserID: userID}
+	if e, err := s.store.PrimaryEmail(ctx, userID); err == nil {
+		actor.Email = e.Address
+	}
+	ev := inkan.NewEvent(ctx, t, actor, s.now())
+	if emailID != uuid.Nil {
+		ev = ev.With("email_id", emailID.String())
+	}
+	return ev
 }
 
 // emailLimit is Options.EmailLimit, or DefaultEmailLimit when unset.

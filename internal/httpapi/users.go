@@ -225,7 +225,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 // the deletion cookie, 204.
 func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
 	claims := claimsFrom(r.Context())
-	if err := a.Sessions.Revoke(r.Context(), claims.SessionID); err != nil && inkan.KindOf(err) != inkan.KindNotFound {
+	if err := a.Sessions.Logout(r.Context(), claims); err != nil && inkan.KindOf(err) != inkan.KindNotFound {
 		return err
 	}
 	a.clearSession(w)

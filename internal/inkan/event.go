@@ -2,6 +2,8 @@ package inkan
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -184,4 +186,31 @@ type Journal interface {
 	// RecordEvent writes e (Seq is assigned and ignored when given). Inside
 	// Atomically it is part of the transaction.
 	RecordEvent(ctx context.Context, e Event) error
+}
+
+// Change runs change and records the event ev returns in one transaction
+// of j: both are written or neither. ev is called after change succeeded,
+// with the transaction's ctx, so it can name what change produced and read
+// what change wrote.
+func Change(ctx context.Context, j Journal, change func(ctx context.Context) error, ev func(ctx context.Context) Event) error {
+	return j.Atomically(ctx, func(ctx context.Context) error {
+		if err := change(ctx); err != nil {
+			return err
+		}
+		return j.RecordEvent(ctx, ev(ctx))
+	})
+}
+
+// Refused records the failure event ev on its own — after the refused
+// change rolled back, or when nothing was to be written — and returns
+// cause, the error the caller answers with. When ev cannot be written the
+// recording error is joined to cause (KindOf and MessageOf still report
+// cause's), so it reaches the log.
+func Refused(ctx context.Context, j Journal, ev Event, cause error) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := j.RecordEvent(rctx, ev); err != nil {
+		return errors.Join(cause, fmt.Errorf("recording %s: %w", ev.Type, err))
+	}
+	return cause
 }

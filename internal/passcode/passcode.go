@@ -77,8 +77,11 @@ type Recipient struct {
 }
 
 // Initialize creates a passcode for the recipient, stores its keyed hash and
-// mails the code. When the mail cannot be delivered the passcode is deleted,
-// so it can never be finalized, and a KindBadGateway error is returned
+// mails the code, then records passcode_login_init_succeeded: the passcode
+// is usable from the moment the mail server accepted it, so that is when
+// its event is written. When the mail cannot be delivered the passcode is
+// deleted, so it can never be finalized, together with its
+// passcode_login_init_failed event, and a KindBadGateway error is returned
 // ("failed to send passcode"). The returned Passcode has no code in it.
 func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, error) {
 	code, err := generateCode()
@@ -112,12 +115,31 @@ func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, 
 		// fresh context, because ctx may be the one that timed out.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if derr := s.store.DeletePasscode(dctx, p.ID); derr != nil {
+		failure := inkan.Wrap(inkan.KindBadGateway, "failed to send passcode", err)
+		derr := inkan.Change(dctx, s.store, func(ctx context.Context) error {
+			return s.store.DeletePasscode(ctx, p.ID)
+		}, func(ctx context.Context) inkan.Event { return s.initEvent(ctx, inkan.EventPasscodeLoginInitFailed, p, failure) })
+		if derr != nil {
 			s.log.Error("passcode: could not delete undelivered passcode", "passcode_id", p.ID, "error", derr)
 		}
-		return inkan.Passcode{}, inkan.Wrap(inkan.KindBadGateway, "failed to send passcode", err)
+		return inkan.Passcode{}, failure
+	}
+	if err := s.store.RecordEvent(ctx, s.initEvent(ctx, inkan.EventPasscodeLoginInitSucceeded, p, nil)); err != nil {
+		return inkan.Passcode{}, fmt.Errorf("passcode: record event: %w", err)
 	}
 	return p, nil
+}
+
+// initEvent is the initialize event t for p (cause nil on success).
+func (s *Service) initEvent(ctx context.Context, t inkan.EventType, p inkan.Passcode, cause error) inkan.Event {
+	actor := inkan.Actor{UserID: p.UserID}
+	var ev inkan.Event
+	if cause != nil {
+		ev = inkan.FailedEvent(ctx, t, actor, cause, s.now())
+	} else {
+		ev = inkan.NewEvent(ctx, t, actor, s.now())
+	}
+	return ev.With("passcode_id", p.ID.String()).With("email_id", p.EmailID.String())
 }
 
 // Finalize checks code against passcode id and consumes it (the

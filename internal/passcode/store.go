@@ -14,6 +14,8 @@ import (
 // DELETE statements whose rows-affected count decides the outcome, so two
 // nodes can never both accept one code nor count past the limit.
 type Store interface {
+	// Journal writes a change and its event in one transaction.
+	inkan.Journal
 	// CreatePasscode inserts p (ErrNotFound if its user or email is missing).
 	CreatePasscode(ctx context.Context, p inkan.Passcode) error
 	// GetPasscode returns the passcode row (ErrNotFound when missing).

@@ -2,6 +2,7 @@ package passkey
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -39,7 +40,9 @@ func (s *Service) Rename(ctx context.Context, userID uuid.UUID, id []byte, name 
 	if utf8.RuneCountInString(name) > MaxCredentialNameLength {
 		return inkan.E(inkan.KindInvalid, fmt.Sprintf("name must not be longer than %d characters", MaxCredentialNameLength))
 	}
-	err := s.store.RenameCredential(ctx, userID, id, name, s.now().UTC())
+	err := s.withEvents(ctx, userID, inkan.EventWebAuthnCredentialUpdated, "", func(ctx context.Context) (map[string]any, error) {
+		return credentialDetail(id), s.store.RenameCredential(ctx, userID, id, name, s.now().UTC())
+	})
 	if errors.Is(err, inkan.ErrNotFound) {
 		return inkan.Wrap(inkan.KindNotFound, "webauthn credential not found", err)
 	}
@@ -50,7 +53,9 @@ func (s *Service) Rename(ctx context.Context, userID uuid.UUID, id []byte, name 
 // "last credential" protection). KindNotFound "webauthn credential not
 // found" for an unknown or foreign id.
 func (s *Service) Delete(ctx context.Context, userID uuid.UUID, id []byte) error {
-	err := s.store.DeleteCredential(ctx, userID, id)
+	err := s.withEvents(ctx, userID, inkan.EventWebAuthnCredentialDeleted, "", func(ctx context.Context) (map[string]any, error) {
+		return credentialDetail(id), s.store.DeleteCredential(ctx, userID, id)
+	})
 	if errors.Is(err, inkan.ErrNotFound) {
 		return inkan.Wrap(inkan.KindNotFound, "webauthn credential not found", err)
 	}
@@ -66,4 +71,9 @@ func (s *Service) Credential(ctx context.Context, userID uuid.UUID, id []byte) (
 		return inkan.Credential{}, inkan.E(inkan.KindNotFound, "webauthn credential not found")
 	}
 	return c, err
+}
+
+// credentialDetail names a credential in an event: its id in base64url.
+func credentialDetail(id []byte) map[string]any {
+	return map[string]any{"credential_id": base64.RawURLEncoding.EncodeToString(id)}
 }

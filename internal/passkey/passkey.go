@@ -178,7 +178,7 @@ func (u *user) WebAuthnCredentialIDs() [][]byte {
 	return ids
 }
 
-// BeginRegistration starts a registration ceremony (WebAuthn L3 §5.4,
+// beginRegistration starts a registration ceremony (WebAuthn L3 §5.4,
 // Hanko API §2.4 POST /webauthn/registration/initialize) and returns
 // {"publicKey": PublicKeyCredentialCreationOptions} as JSON (Hanko API
 // §5.3): user.id is the 16 raw bytes of userID (base64url), user.name and
@@ -192,7 +192,7 @@ func (u *user) WebAuthnCredentialIDs() [][]byte {
 //
 // Errors: KindInvalid "user not found"; KindInternal when the user has no
 // primary e-mail (Hanko answers 500: no WebAuthn user name can be built).
-func (s *Service) BeginRegistration(ctx context.Context, userID uuid.UUID) ([]byte, error) {
+func (s *Service) beginRegistration(ctx context.Context, userID uuid.UUID) ([]byte, error) {
 	if _, err := s.store.GetUser(ctx, userID); err != nil {
 		return nil, userErr(err, inkan.KindInvalid, msgUserNotFound)
 	}
@@ -218,7 +218,7 @@ func (s *Service) BeginRegistration(ctx context.Context, userID uuid.UUID) ([]by
 	return marshal(creation)
 }
 
-// FinishRegistration verifies a registration response (WebAuthn L3 §7.1,
+// finishRegistration verifies a registration response (WebAuthn L3 §7.1,
 // Hanko API §2.4 POST /webauthn/registration/finalize) sent by userID: body
 // is the PublicKeyCredential JSON of navigator.credentials.create(). The
 // ceremony is found by the challenge in clientDataJSON and must be a
@@ -239,7 +239,7 @@ func (s *Service) BeginRegistration(ctx context.Context, userID uuid.UUID) ([]by
 //     "failed to validate attestation: <details>: <info>" (Hanko 422);
 //   - credential id already registered: KindConflict (inkan decision;
 //     Hanko answers 500).
-func (s *Service) FinishRegistration(ctx context.Context, userID uuid.UUID, body []byte) (inkan.Credential, error) {
+func (s *Service) finishRegistration(ctx context.Context, userID uuid.UUID, body []byte) (inkan.Credential, error) {
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
 		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, protocolDetails(err, msgRegistrationParse), err)
@@ -302,7 +302,7 @@ func (s *Service) FinishRegistration(ctx context.Context, userID uuid.UUID, body
 	return cred, nil
 }
 
-// BeginLogin starts an authentication ceremony (WebAuthn L3 §5.5, Hanko API
+// beginLogin starts an authentication ceremony (WebAuthn L3 §5.5, Hanko API
 // §2.4 POST /webauthn/login/initialize) and returns {"publicKey":
 // PublicKeyCredentialRequestOptions} as JSON. With userID uuid.Nil, or a
 // user without credentials, the options are for a discoverable credential
@@ -312,7 +312,7 @@ func (s *Service) FinishRegistration(ctx context.Context, userID uuid.UUID, body
 //
 // Errors: KindInvalid "user not found". Unlike Hanko, a user without a
 // primary e-mail can log in (the address plays no part in an assertion).
-func (s *Service) BeginLogin(ctx context.Context, userID uuid.UUID) ([]byte, error) {
+func (s *Service) beginLogin(ctx context.Context, userID uuid.UUID) ([]byte, error) {
 	var (
 		assertion *protocol.CredentialAssertion
 		session   *webauthn.SessionData
@@ -646,4 +646,66 @@ func marshal(v any) ([]byte, error) {
 		return nil, inkan.Wrap(inkan.KindInternal, "", err)
 	}
 	return b, nil
+}
+
+// BeginRegistration starts a registration ceremony for userID; see
+// beginRegistration for the options and errors. The ceremony and its
+// webauthn_registration_init_succeeded event are written in one
+// transaction; a refusal records webauthn_registration_init_failed.
+func (s *Service) BeginRegistration(ctx context.Context, userID uuid.UUID) (options []byte, err error) {
+	err = s.withEvents(ctx, userID, inkan.EventWebAuthnRegistrationInitSucceeded, inkan.EventWebAuthnRegistrationInitFailed,
+		func(ctx context.Context) (map[string]any, error) {
+			options, err = s.beginRegistration(ctx, userID)
+			return nil, err
+		})
+	return options, err
+}
+
+// FinishRegistration verifies userID's registration response and stores
+// the credential; see finishRegistration for the rules and errors. The
+// credential, the used-up ceremony and the
+// webauthn_registration_final_succeeded event are one transaction; a
+// refusal writes nothing but its webauthn_registration_final_failed event.
+func (s *Service) FinishRegistration(ctx context.Context, userID uuid.UUID, body []byte) (c inkan.Credential, err error) {
+	err = s.withEvents(ctx, userID, inkan.EventWebAuthnRegistrationFinalSucceeded, inkan.EventWebAuthnRegistrationFinalFailed,
+		func(ctx context.Context) (map[string]any, error) {
+			c, err = s.finishRegistration(ctx, userID, body)
+			return map[string]any{"credential_id": base64.RawURLEncoding.EncodeToString(c.ID)}, err
+		})
+	return c, err
+}
+
+// BeginLogin starts an authentication ceremony (uuid.Nil: discoverable);
+// see beginLogin for the options and errors. The ceremony and its
+// webauthn_authentication_init_succeeded event are written in one
+// transaction; a refusal records webauthn_authentication_init_failed.
+func (s *Service) BeginLogin(ctx context.Context, userID uuid.UUID) (options []byte, err error) {
+	err = s.withEvents(ctx, userID, inkan.EventWebAuthnAuthenticationInitSucceeded, inkan.EventWebAuthnAuthenticationInitFailed,
+		func(ctx context.Context) (map[string]any, error) {
+			options, err = s.beginLogin(ctx, userID)
+			return nil, err
+		})
+	return options, err
+}
+
+// withEvents runs change in one transaction together with the event ok
+// about userID (uuid.Nil when unknown), with the details change returns.
+// When change fails nothing of it is written and, unless failed is "",
+// the event failed is recorded on its own.
+func (s *Service) withEvents(ctx context.Context, userID uuid.UUID, ok, failed inkan.EventType, change func(ctx context.Context) (map[string]any, error)) error {
+	var details map[string]any
+	err := inkan.Change(ctx, s.store, func(ctx context.Context) (err error) {
+		details, err = change(ctx)
+		return err
+	}, func(ctx context.Context) inkan.Event {
+		ev := inkan.NewEvent(ctx, ok, inkan.Actor{UserID: userID}, s.now())
+		for k, v := range details {
+			ev = ev.With(k, v)
+		}
+		return ev
+	})
+	if err != nil && failed != "" {
+		return inkan.Refused(ctx, s.store, inkan.FailedEvent(ctx, failed, inkan.Actor{UserID: userID}, err, s.now()), err)
+	}
+	return err
 }

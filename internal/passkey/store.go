@@ -12,6 +12,8 @@ import (
 // Store is the persistence the WebAuthn ceremonies need; internal/store
 // satisfies it.
 type Store interface {
+	// Journal writes a change and its event in one transaction.
+	inkan.Journal
 	ManageStore
 	// GetUser returns the user (ErrNotFound when missing).
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)

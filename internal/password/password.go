@@ -26,6 +26,8 @@ const MaxBytes = 72
 // Store is the persistence the password service needs; internal/store
 // satisfies it.
 type Store interface {
+	// Journal writes a change and its event in one transaction.
+	inkan.Journal
 	AdminStore
 	// GetUser returns the user (inkan.ErrNotFound when missing).
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
@@ -94,8 +96,19 @@ func (s *Service) CheckLength(pw string) error {
 // user subject (PUT /password, Hanko API §2.3). Checks in Hanko's order:
 // length (KindInvalid), unknown user (KindUnauthorized), userID ≠ subject
 // (KindForbidden). created reports a first password (201) versus a
-// replaced one (200).
+// replaced one (200). The password and its password_set_succeeded event
+// are written in one transaction; a refusal records password_set_failed.
 func (s *Service) Set(ctx context.Context, subject, userID uuid.UUID, pw string) (created bool, err error) {
+	created, err = s.set(ctx, subject, userID, pw)
+	if err != nil {
+		return false, inkan.Refused(ctx, s.store, inkan.FailedEvent(ctx, inkan.EventPasswordSetFailed, inkan.Actor{UserID: subject}, err, s.now()), err)
+	}
+	return created, nil
+}
+
+// set is Set without the failure's event; the success's is written with
+// the password.
+func (s *Service) set(ctx context.Context, subject, userID uuid.UUID, pw string) (created bool, err error) {
 	if err := s.CheckLength(pw); err != nil {
 		return false, err
 	}
@@ -112,7 +125,12 @@ func (s *Service) Set(ctx context.Context, subject, userID uuid.UUID, pw string)
 	if err != nil {
 		return false, err
 	}
-	created, err = s.store.SetPasswordCredential(ctx, userID, hash, s.now().UTC())
+	err = inkan.Change(ctx, s.store, func(ctx context.Context) (err error) {
+		created, err = s.store.SetPasswordCredential(ctx, userID, hash, s.now().UTC())
+		return err
+	}, func(ctx context.Context) inkan.Event {
+		return inkan.NewEvent(ctx, inkan.EventPasswordSetSucceeded, inkan.Actor{UserID: userID}, s.now()).With("created", created)
+	})
 	if errors.Is(err, inkan.ErrNotFound) {
 		return false, inkan.Wrap(inkan.KindUnauthorized, "", err)
 	}

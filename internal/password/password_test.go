@@ -117,6 +117,19 @@ type memStore struct {
 	mu         sync.Mutex
 	users      map[uuid.UUID]bool
 	creds      map[uuid.UUID]string
+	events     []inkan.EventType
+}
+
+// Atomically runs fn; the map writes of these tests cannot fail halfway.
+func (m *memStore) Atomically(ctx context.Context, fn func(context.Context) error) error {
+	return fn(ctx)
+}
+
+func (m *memStore) RecordEvent(_ context.Context, e inkan.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, e.Type)
+	return nil
 }
 
 func (m *memStore) GetUser(_ context.Context, id uuid.UUID) (inkan.User, error) {

@@ -206,6 +206,22 @@ func (m *Manager) Peek(ctx context.Context, token string) (Claims, error) {
 	return c, err
 }
 
+// Logout revokes the session of c (POST /logout of api/openapi.yaml) and
+// records user_logged_out, in one transaction; the actor is c's subject and
+// e-mail claim. A session already gone is not an error (and records the
+// event all the same: the user did log out).
+func (m *Manager) Logout(ctx context.Context, c Claims) error {
+	return inkan.Change(ctx, m.store, func(ctx context.Context) error {
+		return m.Revoke(ctx, c.SessionID)
+	}, func(ctx context.Context) inkan.Event {
+		actor := inkan.Actor{UserID: c.Subject}
+		if c.Email != nil {
+			actor.Email = c.Email.Address
+		}
+		return inkan.NewEvent(ctx, inkan.EventUserLoggedOut, actor, m.now()).With("session_id", c.SessionID.String())
+	})
+}
+
 // Revoke deletes the session row, so its token no longer passes Verify
 // (logout, Hanko API §2.1). Revoking a missing session is not an error.
 func (m *Manager) Revoke(ctx context.Context, sessionID uuid.UUID) error {

@@ -12,6 +12,8 @@ import (
 // Store is the persistence of server-side sessions; internal/store
 // satisfies it.
 type Store interface {
+	// Journal writes a change and its event in one transaction.
+	inkan.Journal
 	// CreateSession inserts s and then, in the same transaction, deletes the
 	// user's oldest unexpired sessions so that at most limit remain (Hanko
 	// API §1.4 step 2; limit ≥ 1).
