@@ -118,7 +118,9 @@ func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, 
 		failure := inkan.Wrap(inkan.KindBadGateway, "failed to send passcode", err)
 		derr := inkan.Change(dctx, s.store, func(ctx context.Context) error {
 			return s.store.DeletePasscode(ctx, p.ID)
-		}, func(ctx context.Context) inkan.Event { return s.initEvent(ctx, inkan.EventPasscodeLoginInitFailed, p, failure) })
+		}, func(ctx context.Context) inkan.Event {
+			return s.initEvent(ctx, inkan.EventPasscodeLoginInitFailed, p, failure)
+		})
 		if derr != nil {
 			s.log.Error("passcode: could not delete undelivered passcode", "passcode_id", p.ID, "error", derr)
 		}
