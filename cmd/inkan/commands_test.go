@@ -53,7 +53,7 @@ func TestMigrateCommands(t *testing.T) {
 				t.Fatalf("status after up: %v\n%s", err, out)
 			}
 			n := strings.Count(out, "applied")
-			out, _, err = runCmd(t, env, "migrate", "down", "--steps", "100")
+			out, _, err = runCmd(t, env, "migrate", "down", "--steps", "100", "--yes")
 			if err != nil || strings.Count(out, "reverted") != n {
 				t.Fatalf("migrate down: %v\n%s", err, out)
 			}
@@ -130,13 +130,14 @@ func TestHelpAndVersion(t *testing.T) {
 // one that signs while the first stays published.
 func TestJWKCommands(t *testing.T) {
 	env := baseEnv(t, "sqlite")
+	startServer(t, env).stop(t) // the database and its secret exist once serve has run
 	out, _, err := runCmd(t, env, "jwk", "list")
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "RS256") || !strings.Contains(lines[1], "true") {
-		t.Fatalf("jwk list on a new database:\n%s", out)
+		t.Fatalf("jwk list on a database serve created:\n%s", out)
 	}
 	first := strings.Fields(lines[1])[0]
 	out, _, err = runCmd(t, env, "jwk", "rotate")

@@ -29,6 +29,7 @@ func main() {
 // when ctx is cancelled and the servers have shut down.
 func run(ctx context.Context, args []string, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root := newRootCommand(environ, stdin, stdout, stderr)
+	strictGroups(root)
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -15,9 +15,6 @@ import (
 	"github.com/inkan-auth/inkan/internal/app"
 	"github.com/inkan-auth/inkan/internal/config"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
 
 func newRootCommand(environ []string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	var configPath string
@@ -43,13 +40,16 @@ SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&configPath, "config", "", "YAML configuration file (default: none; built-in defaults and environment)")
 
+	// load is how every command reads the configuration: app.LoadConfig, the same judgement for
+	// serve, config check and the maintenance commands.
 	load := func() (config.Config, *slog.Logger, error) {
-		cfg, err := config.Load(configPath, environ)
+		cfg, err := app.LoadConfig(configPath, environ)
 		if err != nil {
+			var ve *config.ValidationError
+			if errors.As(err, &ve) {
+				return cfg, nil, fmt.Errorf("invalid configuration:\n%w", err)
+			}
 			return cfg, nil, err
-		}
-		if err := cfg.Validate(); err != nil {
-			return cfg, nil, fmt.Errorf("invalid configuration:\n%w", err)
 		}
 		return cfg, app.NewLogger(cfg, stderr), nil
 	}
@@ -79,7 +79,7 @@ SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
 		if err != nil {
 			return err
 		}
-		st, err := app.OpenStore(cmd.Context(), cfg, log, false)
+		st, err := app.OpenStore(cmd.Context(), cfg, log)
 		if err != nil {
 			return err
 		}
@@ -107,12 +107,19 @@ SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
 		},
 	})
 	var steps int
+	var yes bool
 	down := &cobra.Command{
 		Use:   "down",
-		Short: "Revert the newest applied migrations (default 1)",
-		Args:  cobra.NoArgs,
+		Short: "Revert the newest applied migrations (default 1); destroys the data of the tables they drop",
+		Long: `Revert the newest applied migrations (--steps, default 1). The tables they drop
+are deleted with their data. On a terminal the command asks for confirmation;
+otherwise (scripts, CI) it refuses unless --yes is given.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(ctx context.Context, st *app.Store) error {
+				if err := confirmDown(stdin, stdout, steps, yes); err != nil {
+					return err
+				}
 				reverted, err := st.MigrateDown(ctx, steps)
 				if err != nil {
 					return err
@@ -125,6 +132,7 @@ SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
 		},
 	}
 	down.Flags().IntVar(&steps, "steps", 1, "number of migrations to revert")
+	down.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation (required when standard input is not a terminal)")
 	migrate.AddCommand(down)
 	migrate.AddCommand(&cobra.Command{
 		Use:   "status",
@@ -153,8 +161,13 @@ SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
 	cfgCmd := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
 	cfgCmd.AddCommand(&cobra.Command{
 		Use:   "check [FILE]",
-		Short: "Load and validate FILE (or --config) with the environment; report every problem at once",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Load and validate FILE (or --config) with the environment, as serve does; report every problem at once",
+		Long: `Load and validate FILE (or --config) with the environment exactly as "inkan
+serve" does: unknown keys (with the nearest known key), Hanko keys that turn on
+a feature inkan lacks, bad values and unusable database addresses are errors;
+Hanko keys that inkan accepts and ignores are listed as warnings. It writes
+nothing and opens no connections.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := configPath
 			if len(args) == 1 {
@@ -163,47 +176,62 @@ SESSION_ENABLE_AUTH_TOKEN_HEADER=true, DATABASE_URL=postgres://…).`,
 			if file == "" {
 				return fmt.Errorf("name the file to check: inkan config check FILE")
 			}
-			if err := config.Check(file, environ); err != nil {
+			cfg, err := app.LoadConfig(file, environ)
+			if err != nil {
 				return fmt.Errorf("%s:\n%w", file, err)
+			}
+			for _, k := range cfg.IgnoredKeys {
+				fmt.Fprintf(stdout, "warning: %s: accepted for Hanko compatibility and ignored by inkan\n", k)
 			}
 			fmt.Fprintln(stdout, file+": OK")
 			return nil
 		},
 	})
 	cfgCmd.AddCommand(&cobra.Command{
-		Use:   "env",
-		Short: "List the environment variables inkan reads and the key each sets",
+		Use:   "show",
+		Short: "Print the effective configuration (file + environment + defaults) as YAML, secrets redacted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			vars := config.EnvVars()
-			names := make([]string, 0, len(vars))
-			for n := range vars {
-				names = append(names, n)
+			cfg, _, err := load()
+			if err != nil {
+				return err
 			}
-			sort.Strings(names)
+			out, err := cfg.Show()
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(stdout, out)
+			return err
+		},
+	})
+	cfgCmd.AddCommand(&cobra.Command{
+		Use:   "env",
+		Short: "List the environment variables inkan reads and the key each sets, and the Hanko variables it ignores",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			for _, n := range names {
-				fmt.Fprintf(tw, "%s\t%s\n", n, vars[n])
+			fmt.Fprintln(tw, "VARIABLE\tKEY\tNOTE")
+			write := func(vars map[string]string, note string) {
+				names := make([]string, 0, len(vars))
+				for n := range vars {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", n, vars[n], note)
+				}
 			}
+			write(config.EnvVars(), "")
+			write(config.IgnoredEnvVars(), "ignored (Hanko key inkan does not use; not read)")
 			return tw.Flush()
 		},
 	})
 
 	root.AddCommand(serve, migrate, cfgCmd, newJWKCommand(load, stdout), newAndroidOriginCommand(environ, stdin, stdout), &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, the git commit and the build date",
 		Args:  cobra.NoArgs,
-		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "inkan", versionString()) },
+		Run:   func(*cobra.Command, []string) { printVersion(stdout) },
 	})
 	return root
-}
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }

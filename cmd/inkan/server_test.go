@@ -50,6 +50,23 @@ func baseEnv(t *testing.T, dialect string) map[string]string {
 // until /health/ready answers 200.
 func startServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
+	return startServerArgs(t, env, "serve")
+}
+
+// stop ends the server and waits until run returned (its error is checked at cleanup).
+func (s *testServer) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop within 20s after cancel")
+	}
+}
+
+// startServerArgs runs the command line args (a serve command) like startServer.
+func startServerArgs(t *testing.T, env map[string]string, args ...string) *testServer {
+	t.Helper()
 	environ := make([]string, 0, len(env))
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
@@ -57,7 +74,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{Stdout: &outboxtest.Buffer{}, Stderr: &outboxtest.Buffer{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
-		s.err = run(ctx, []string{"serve"}, environ, strings.NewReader(""), s.Stdout, s.Stderr)
+		s.err = run(ctx, args, environ, strings.NewReader(""), s.Stdout, s.Stderr)
 		close(s.done)
 	}()
 	t.Cleanup(func() {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,27 +63,40 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// OpenStore opens the configured database and, for serve, makes sure its
-// schema is current: with auto-migrate (the default only for SQLite) it
-// applies pending migrations under the store's lock; otherwise a schema
-// that is behind is an error naming the command to run.
-func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*store.Store, error) {
-	dialect, dsn := cfg.DatabaseDSN()
-	st, err := store.Open(ctx, store.Options{
-		Dialect:         dialect,
-		DSN:             dsn,
+// OpenStore opens the configured database for the maintenance commands (`migrate`, `jwk`, `user`):
+// it never creates anything — a SQLite file that does not exist is an error naming the path — and it
+// does not migrate. cfg must come from LoadConfig (it is checked again here all the same).
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+	target, err := CheckConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return openStore(ctx, cfg, target, log, false)
+}
+
+// openStore opens target. With serve it creates a missing SQLite file and makes sure the schema is
+// current: with auto-migrate (the default only for SQLite) it applies pending migrations under the
+// store's lock; otherwise a schema that is behind is an error naming the command to run. Without serve
+// a missing SQLite file is an error.
+func openStore(ctx context.Context, cfg config.Config, target store.Target, log *slog.Logger, serve bool) (*store.Store, error) {
+	if f := target.SQLiteFile(); f != "" && !serve {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("no SQLite database at %s (database.database, relative to the working directory %s); `inkan serve` creates it on first start — this command creates nothing", f, workingDir())
+		}
+	}
+	st, err := store.Open(ctx, target.Options(store.Options{
 		MaxOpenConns:    cfg.Database.MaxOpenConns,
 		MaxIdleConns:    cfg.Database.MaxIdleConns,
 		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
 		ConnMaxIdleTime: cfg.Database.ConnMaxIdleTime,
-	})
+	}))
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, fmt.Errorf("open %s database: %w", target.Dialect, err)
 	}
-	if !migrate {
+	if !serve {
 		return st, nil
 	}
-	if cfg.AutoMigrate() {
+	if autoMigrate(cfg, target) {
 		applied, err := st.MigrateUp(ctx)
 		if err != nil {
 			st.Close()
@@ -93,16 +107,31 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate
 		}
 		return st, nil
 	}
-	pending, err := st.PendingMigrations(ctx)
-	if err != nil {
+	if err := requireCurrentSchema(ctx, st); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("migration status: %w", err)
-	}
-	if pending > 0 {
-		st.Close()
-		return nil, fmt.Errorf("the database schema is behind by %d migration(s); run `inkan migrate up --config <file>` first (or set database.auto_migrate: true)", pending)
+		return nil, err
 	}
 	return st, nil
+}
+
+// requireCurrentSchema fails when migrations are pending, naming the command to run.
+func requireCurrentSchema(ctx context.Context, st *store.Store) error {
+	pending, err := st.PendingMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("migration status: %w", err)
+	}
+	if pending > 0 {
+		return fmt.Errorf("the database schema is behind by %d migration(s); run `inkan migrate up --config <file>` first (or set database.auto_migrate: true)", pending)
+	}
+	return nil
+}
+
+func workingDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "?"
+	}
+	return wd
 }
 
 // New builds a node from cfg. Logs go to log; the development mailer (used
@@ -114,20 +143,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			a.Close()
 		}
 	}()
+	// Nothing is written (no secret file, no database directory) before the whole configuration
+	// has been judged.
+	target, err := CheckConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
 	if len(cfg.IgnoredKeys) > 0 {
 		log.Warn("configuration keys accepted for Hanko compatibility but not used by inkan", "keys", strings.Join(cfg.IgnoredKeys, ","))
 	}
-	dialect, dsn := cfg.DatabaseDSN()
-	if dialect == "sqlite" {
-		log.Info("database: embedded SQLite", "path", dsn)
+	if f := target.SQLiteFile(); f != "" {
+		log.Info("database: embedded SQLite", "path", f)
 	} else {
-		log.Info("database", "dialect", dialect)
+		log.Info("database", "dialect", target.Dialect)
 	}
-	secrets, err := loadSecrets(cfg, log)
+	secrets, err := loadSecrets(cfg, target, log, true)
 	if err != nil {
 		return nil, err
 	}
-	a.store, err = OpenStore(ctx, cfg, log, true)
+	a.store, err = openStore(ctx, cfg, target, log, true)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +173,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	}
 
 	km, err := keys.New(ctx, a.store, keysOptions(cfg, secrets), time.Now)
+	if errors.Is(err, keys.ErrUndecryptable) {
+		return nil, wrongSecret(err, cfg, target)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -515,20 +552,33 @@ func keysOptions(cfg config.Config, secrets []string) keys.Options {
 	}
 }
 
-// OpenKeys opens the store and the signing-key manager for the `jwk`
-// commands. The returned close function releases the store.
+// OpenKeys opens the store and the signing-key manager for the `jwk` commands. Like OpenStore it
+// creates nothing: a missing SQLite file or secret file is an error naming the path, and so is a schema
+// that is behind. The returned close function releases the store.
 func OpenKeys(ctx context.Context, cfg config.Config, log *slog.Logger) (*keys.Manager, func() error, error) {
-	secrets, err := loadSecrets(cfg, log)
+	target, err := CheckConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	st, err := openStore(ctx, cfg, target, log, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := OpenStore(ctx, cfg, log, true)
+	secrets, err := loadSecrets(cfg, target, log, false)
 	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if err := requireCurrentSchema(ctx, st); err != nil {
+		st.Close()
 		return nil, nil, err
 	}
 	km, err := keys.New(ctx, st, keysOptions(cfg, secrets), time.Now)
 	if err != nil {
 		st.Close()
+		if errors.Is(err, keys.ErrUndecryptable) {
+			return nil, nil, wrongSecret(err, cfg, target)
+		}
 		return nil, nil, err
 	}
 	return km, st.Close, nil

@@ -18,10 +18,20 @@
 // read as well, and wins when both are set. A variable that is set, even to "", overrides the file. Lists
 // are comma-separated ("a, b" → ["a","b"]; "" → []). mobile.android and mobile.apple take a JSON array.
 //
-// Hanko keys that inkan accepts and ignores (webhooks, third_party, flow-API-only keys, legacy keys such
-// as passcode.ttl, …) are listed in Config.IgnoredKeys; mfa.enabled is accepted and ignored as well:
-// inkan serves the legacy passcode routes whatever its value. Any other key in the file is unknown:
-// Load records it in Config.IgnoredKeys and Check reports it as a problem.
+// Keys. The set of known keys is derived from Config's koanf tags (and the tags of the structs it
+// nests): adding a field with a `koanf:"name"` tag is all it takes for the key to be read from the file,
+// from its environment variable, printed by `inkan config show` and accepted by the unknown-key check —
+// there is no second list to update. Mark a secret field `secret:"true"` (fields whose last key segment
+// is or ends in password, secret, token, private_key or api_key are treated as secrets anyway) so that Show redacts it.
+//
+// One judgement for every command. Load judges every key of the file the same way for `inkan serve`,
+// `inkan config check` and the maintenance commands: Hanko keys that inkan accepts and ignores
+// (webhooks, third_party, flow-API-only keys, legacy keys such as passcode.ttl, …) are listed in
+// Config.IgnoredKeys, which the commands print as warnings; mfa.enabled is accepted and ignored as well:
+// inkan serves the legacy passcode routes whatever its value. A Hanko key that turns on a feature inkan
+// lacks (webhooks.enabled: true, saml.enabled: true, …) is a problem, and so is any other key ("unknown
+// key; did you mean …?"). The database address keys are judged by internal/store (store.Resolve), which
+// alone builds connection strings; internal/app joins both judgements (app.LoadConfig).
 package config
 
 import (
@@ -114,7 +124,9 @@ type Admin struct {
 // MinAdminAPIKeyLength is the shortest accepted server.admin.api_keys entry, in characters.
 const MinAdminAPIKeyLength = 32
 
-// Database selects and reaches the database (database.*). See Config.DatabaseDSN.
+// Database selects and reaches the database (database.*). Dialect, URL, Host, Port, User, Password and
+// Database form the address that internal/store resolves into a connection string (store.Resolve
+// documents the accepted forms); this package only carries them.
 type Database struct {
 	// Dialect is sqlite|postgres|cockroach|mysql|mariadb (default "sqlite").
 	Dialect string `koanf:"dialect"`
@@ -139,7 +151,8 @@ type Database struct {
 	ConnMaxLifetime time.Duration `koanf:"conn_max_lifetime"`
 	// ConnMaxIdleTime is sql.DB.SetConnMaxIdleTime (inkan; default 5m).
 	ConnMaxIdleTime time.Duration `koanf:"conn_max_idle_time"`
-	// AutoMigrate is tri-state (inkan): nil means true for sqlite only. Read it via Config.AutoMigrate.
+	// AutoMigrate is tri-state (inkan): nil means true for sqlite only (decided where the dialect is
+	// resolved, in internal/app).
 	AutoMigrate *bool `koanf:"auto_migrate"`
 }
 
@@ -499,16 +512,6 @@ func Default() Config {
 		Log:    Log{Level: "info", Format: "text", LogHealthAndMetrics: true},
 		Mobile: Mobile{Android: []AndroidApp{}, Apple: []AppleApp{}},
 	}
-}
-
-// AutoMigrate reports whether `serve` applies pending migrations at start-up: database.auto_migrate
-// when set, otherwise true for sqlite only.
-func (c Config) AutoMigrate() bool {
-	if c.Database.AutoMigrate != nil {
-		return *c.Database.AutoMigrate
-	}
-	d, _ := c.DatabaseDSN()
-	return d == "sqlite"
 }
 
 // SMTPImplicitTLS reports whether SMTP uses implicit TLS (RFC 8314) rather than STARTTLS:

@@ -62,9 +62,7 @@ func TestDefaults(t *testing.T) {
 		{"registration timeout", c.Webauthn.Timeouts.Registration, 10 * time.Minute},
 		{"origins", c.Webauthn.RelyingParty.Origins, []string{"http://localhost:8888"}},
 		{"passcode limit", c.RateLimiter.PasscodeLimits, Limit{Tokens: 3, Interval: time.Minute}},
-		{"auto migrate", c.AutoMigrate(), true},
 		{"implicit tls", c.SMTPImplicitTLS(), true},
-		{"sqlite path", c.SQLitePath(), "data/inkan.db"},
 		{"max body", c.Server.MaxRequestBodyBytes, int64(65536)},
 	}
 	for _, tc := range checks {
@@ -115,7 +113,7 @@ mobile:
     - team_id: ABCDE12345
       bundle_id: com.example.app
 webhooks:
-  enabled: true
+  enabled: false
 `)
 	tests := []struct {
 		name  string
@@ -136,7 +134,7 @@ webhooks:
 			eq(t, c.RateLimiter.PasswordLimits, Limit{9, 30 * time.Second})
 			eq(t, c.EmailDelivery.SMTP.Port, "587")
 			eq(t, c.SMTPImplicitTLS(), false)
-			eq(t, c.AutoMigrate(), false)
+			eq(t, *c.Database.AutoMigrate, false)
 			eq(t, len(c.TrustedProxyPrefixes()), 2)
 			eq(t, c.TrustedProxyPrefixes()[1].String(), "192.168.1.1/32")
 			eq(t, c.Mobile.Android[0].PackageName, "com.example.app")
@@ -155,7 +153,7 @@ webhooks:
 			eq(t, c.Webauthn.RelyingParty.Origins, []string{"https://a.example.com", "https://b.example.com"})
 			eq(t, c.Server.Public.TrustedProxies, []string{}) // set but empty overrides the file
 			eq(t, c.RateLimiter.Redis.Address, "other:6379")
-			eq(t, c.AutoMigrate(), true)
+			eq(t, *c.Database.AutoMigrate, true)
 			eq(t, c.Session.Limit, 7) // file value kept
 		}},
 		{"hanko irregular names", []string{
@@ -216,7 +214,6 @@ func TestBadValues(t *testing.T) {
 		{"bare nanoseconds", "session:\n  lifespan: 3600\n", nil, []string{"session.lifespan"}},
 		{"malformed duration from env", "", []string{"SESSION_IDLE_TIMEOUT=soon"}, []string{"session.idle_timeout"}},
 		{"non-number port", "email_delivery:\n  smtp:\n    port: abc\n", nil, []string{"email_delivery.smtp.port"}},
-		{"database port", "database:\n  dialect: postgres\n  port: x\nsecrets:\n  keys: [0123456789abcdef]\n", nil, []string{"database.port"}},
 		{"int is a list", "session:\n  limit: [1]\n", nil, []string{"session.limit"}},
 		{"bool from env", "", []string{"PASSKEY_ENABLED=maybe"}, []string{"passkey.enabled"}},
 		{"passcode ttl not a number", "", []string{"EMAIL_PASSCODETTL=five"}, []string{"email.passcode_ttl"}},
@@ -224,7 +221,6 @@ func TestBadValues(t *testing.T) {
 			nil, []string{"session.cookie.same_site", "session.cookie.retention", "passkey.user_verification", "passkey.attestation_preference", "log.level", "log.format", "password.hash"}},
 		{"same_site none needs secure", "session:\n  cookie:\n    same_site: none\n    secure: false\n", nil, []string{"session.cookie.secure"}},
 		{"short secret", "secrets:\n  keys: [short]\n", nil, []string{"secrets.keys[0]"}},
-		{"no secret with postgres", "database:\n  url: postgres://u:p@db/inkan\n", nil, []string{"secrets.keys"}},
 		{"kms", "secrets:\n  key_management:\n    type: aws_kms\n", nil, []string{"secrets.key_management.type"}},
 		{"rsa size", "secrets:\n  rsa_key_size: 1024\n  signing_algorithm: HS256\n", nil, []string{"secrets.rsa_key_size", "secrets.signing_algorithm"}},
 		{"limits", "session:\n  limit: 0\nrate_limiter:\n  token_limits:\n    tokens: 0\n    interval: 0\n", nil, []string{"session.limit", "rate_limiter.token_limits.tokens", "rate_limiter.token_limits.interval"}},
@@ -233,9 +229,6 @@ func TestBadValues(t *testing.T) {
 		{"trusted proxies", "", []string{"SERVER_PUBLIC_TRUSTED_PROXIES=10.0.0.0/8,nonsense"}, []string{"server.public.trusted_proxies[1]"}},
 		{"addresses", "server:\n  public:\n    address: ''\n  admin:\n    address: 'localhost'\n", nil, []string{"server.public.address", "server.admin.address"}},
 		{"service name", "service:\n  name: ' '\n", nil, []string{"service.name"}},
-		{"dialect", "database:\n  dialect: oracle\n", nil, []string{"database.dialect"}},
-		{"url scheme", "database:\n  url: redis://x\n", nil, []string{"database.url"}},
-		{"url conflicts with dialect", "database:\n  dialect: mysql\n  url: postgres://db/x\nsecrets:\n  keys: [0123456789abcdef]\n", nil, []string{"database.url"}},
 		{"web origins", "webauthn:\n  relying_party:\n    origins: ['localhost:8888', 'https://example.com/', 'ftp://localhost', 'https://evil.com', 'https://localhost?x=1']\n", nil,
 			[]string{"webauthn.relying_party.origins[0]", "webauthn.relying_party.origins[1]", "webauthn.relying_party.origins[2]", "webauthn.relying_party.origins[3]", "webauthn.relying_party.origins[4]"}},
 		{"android origins", "webauthn:\n  relying_party:\n    origins: ['" + apk + "=', 'android:apk-key-hash:AAAA', 'android:apk-key-hash:" + base64.RawStdEncoding.EncodeToString(append(make([]byte, 30), 0xfb, 0xff)) + "', 'android:foo']\n", nil,
@@ -301,29 +294,133 @@ func TestSeveralProblemsAtOnce(t *testing.T) {
 	}
 }
 
-func TestCheck(t *testing.T) {
-	path := writeYAML(t, "session:\n  lifespn: 1h\n  allow_revocation: true\nfoo: 1\nrate_limiter:\n  redis_config:\n    address: x:1\nmfa:\n  enabled: true\n")
+// TestKeyJudgement: Load judges every key of a file once — unknown keys (with the nearest known key)
+// and keys that turn on missing features are problems, Hanko's ignored keys are listed, Hanko's
+// alias spellings are read.
+func TestKeyJudgement(t *testing.T) {
+	path := writeYAML(t, "session:\n  lifespn: 1h\n  allow_revocation: true\nfoo: 1\nrate_limiter:\n  redis_config:\n    address: x:1\nmfa:\n  enabled: true\nlog:\n  formatt: json\nsaml:\n  enabled: true\nthird_party:\n  providers:\n    google:\n      enabled: true\n    apple:\n      enabled: false\nwebhooks:\n  enabled: false\n")
 	c, err := Load(path, nil)
-	if err != nil {
-		t.Fatalf("Load must tolerate unknown keys: %v", err)
-	}
-	eq(t, c.IgnoredKeys, []string{"foo", "session.allow_revocation", "session.lifespn"})
+	ps := problemsOf(t, err)
+	eq(t, ps, []Problem{
+		{"foo", "unknown key"},
+		{"log.formatt", "unknown key; did you mean log.format?"},
+		{"saml.enabled", "SAML is not supported (remove the key or set it to false)"},
+		{"session.lifespn", "unknown key; did you mean session.lifespan?"},
+		{"third_party.providers.google.enabled", "third-party sign-in is not supported (remove the key or set it to false)"},
+	})
+	eq(t, c.IgnoredKeys, []string{"session.allow_revocation", "third_party.providers.apple.enabled", "webhooks.enabled"})
 	eq(t, c.RateLimiter.Redis.Address, "x:1")
-	ps := problemsOf(t, Check(path, nil))
-	eq(t, ps, []Problem{{"foo", "unknown key"}, {"session.lifespn", "unknown key"}})
 
-	if err := Check(writeYAML(t, "session:\n  limit: 3\n"), nil); err != nil {
+	c, err = Load(writeYAML(t, "session:\n  limit: 3\nwebhooks:\n  hooks: []\n"), nil)
+	if err != nil {
 		t.Errorf("clean file: %v", err)
 	}
-	ps = problemsOf(t, Check(writeYAML(t, "bogus: 1\nsession:\n  limit: 0\n"), nil))
+	eq(t, c.IgnoredKeys, []string{"webhooks.hooks"})
+	ps = problemsOf(t, func() error { _, err := Load(writeYAML(t, "bogus: 1\nsession:\n  limit: 0\n"), nil); return err }())
 	eq(t, len(ps), 2)
+}
+
+// TestKnownKeysFollowTheStruct: every leaf field of Config is a known key without a second list, so a
+// field added by any change passes the unknown-key check.
+func TestKnownKeysFollowTheStruct(t *testing.T) {
+	var walk func(reflect.Type, string) []string
+	walk = func(t reflect.Type, prefix string) []string {
+		var out []string
+		for i := 0; i < t.NumField(); i++ {
+			tag := t.Field(i).Tag.Get("koanf")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			if t.Field(i).Type.Kind() == reflect.Struct {
+				out = append(out, walk(t.Field(i).Type, prefix+tag+".")...)
+				continue
+			}
+			out = append(out, prefix+tag)
+		}
+		return out
+	}
+	keys := walk(reflect.TypeOf(Config{}), "")
+	if len(keys) < 50 {
+		t.Fatalf("only %d keys found", len(keys))
+	}
+	known := map[string]bool{}
+	for _, k := range knownKeys() {
+		known[k] = true
+	}
+	for _, k := range keys {
+		if !known[k] {
+			t.Errorf("%s is a field but not a known key", k)
+		}
+		if _, err := Load(writeYAML(t, nest(k)), nil); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				for _, p := range ve.Problems {
+					if p.Key == k && strings.HasPrefix(p.Message, "unknown key") {
+						t.Errorf("%s: %s", k, p.Message)
+					}
+				}
+			}
+		}
+	}
+}
+
+// nest returns a YAML file setting key to null ("key:" leaves the default).
+func nest(key string) string {
+	var b strings.Builder
+	for i, s := range strings.Split(key, ".") {
+		b.WriteString(strings.Repeat("  ", i) + s + ":\n")
+	}
+	return b.String()
+}
+
+// TestShowRedacts: config show prints every key with the effective value and never a secret.
+func TestShowRedacts(t *testing.T) {
+	c, err := Load(writeYAML(t, "secrets:\n  keys: [0123456789abcdef-secret]\nemail_delivery:\n  smtp:\n    password: smtp-pass-123\nsession:\n  lifespan: 2h\n"),
+		[]string{"DATABASE_URL=postgres://inkan:db-pass-456@db/inkan", "RATE_LIMITER_REDIS_PASSWORD=redis-pass-789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Show()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"0123456789abcdef-secret", "smtp-pass-123", "db-pass-456", "redis-pass-789"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("show prints the secret %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{"lifespan: 2h0m0s", "passcode_ttl: 300", "url: postgres://inkan:" + Redacted + "@db/inkan", "- " + Redacted, "password: " + Redacted, "address: 127.0.0.1:8000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	// what show prints loads back to the same configuration (secrets aside)
+	back, err := Load(writeYAML(t, strings.ReplaceAll(out, Redacted, "0123456789abcdef-secret")), nil)
+	if err != nil {
+		t.Fatalf("show output does not load: %v\n%s", err, out)
+	}
+	eq(t, back.Session.Lifespan, 2*time.Hour)
+	eq(t, back.Email.PasscodeTTL, c.Email.PasscodeTTL)
+}
+
+func TestIgnoredEnvVars(t *testing.T) {
+	ig := IgnoredEnvVars()
+	for name, key := range map[string]string{"MFA_ENABLED": "mfa.enabled", "WEBHOOKS_*": "webhooks", "SESSION_ALLOW_REVOCATION": "session.allow_revocation"} {
+		if ig[name] != key {
+			t.Errorf("%s → %q, want %q", name, ig[name], key)
+		}
+	}
+	for name := range ig {
+		if _, read := EnvVars()[name]; read {
+			t.Errorf("%s is both read and ignored", name)
+		}
+	}
 }
 
 func TestFileErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
 	for _, f := range []func() error{
 		func() error { _, err := Load(missing, nil); return err },
-		func() error { return Check(missing, nil) },
 	} {
 		err := f()
 		var ve *ValidationError
@@ -340,47 +437,6 @@ func TestFileErrors(t *testing.T) {
 	if _, err := Load(writeYAML(t, "session: [unclosed\n"), nil); err == nil {
 		t.Error("malformed YAML accepted")
 	}
-}
-
-func TestDatabaseDSN(t *testing.T) {
-	tests := []struct {
-		name         string
-		db           Database
-		dialect, dsn string
-	}{
-		{"sqlite default", Database{Dialect: "sqlite", Database: "data/inkan.db"}, "sqlite", "data/inkan.db"},
-		{"postgres fields", Database{Dialect: "postgres", Host: "db", User: "u", Password: "p@ss/w", Database: "inkan"}, "postgres", "postgres://u:p%40ss%2Fw@db:5432/inkan"},
-		{"cockroach fields", Database{Dialect: "cockroach", Host: "crdb", User: "root", Database: "inkan"}, "cockroach", "postgres://root@crdb:26257/inkan"},
-		{"mysql fields", Database{Dialect: "mysql", Host: "db", Port: "3307", User: "u", Password: "p", Database: "inkan"}, "mysql", "u:p@tcp(db:3307)/inkan?loc=UTC&parseTime=true"},
-		{"mariadb fields", Database{Dialect: "mariadb", Host: "::1", User: "u", Database: "inkan"}, "mariadb", "u@tcp([::1]:3306)/inkan?loc=UTC&parseTime=true"},
-		{"postgres url implies dialect", Database{Dialect: "sqlite", URL: "postgres://u:p@h:5/d?sslmode=disable"}, "postgres", "postgres://u:p@h:5/d?sslmode=disable"},
-		{"postgresql url", Database{Dialect: "sqlite", URL: "postgresql://h/d"}, "postgres", "postgresql://h/d"},
-		{"cockroach keeps dialect", Database{Dialect: "cockroach", URL: "postgres://h:26257/d"}, "cockroach", "postgres://h:26257/d"},
-		{"mysql url", Database{Dialect: "sqlite", URL: "mysql://u:p@h/d?tls=true"}, "mysql", "u:p@tcp(h:3306)/d?loc=UTC&parseTime=true&tls=true"},
-		{"mariadb url", Database{Dialect: "mariadb", URL: "mysql://h:3310/d"}, "mariadb", "tcp(h:3310)/d?loc=UTC&parseTime=true"},
-		{"native mysql dsn", Database{Dialect: "mysql", URL: "u:p@tcp(h:3306)/d"}, "mysql", "u:p@tcp(h:3306)/d?loc=UTC&parseTime=true"},
-		{"sqlite url", Database{Dialect: "sqlite", URL: "sqlite:///var/lib/inkan.db"}, "sqlite", "/var/lib/inkan.db"},
-		{"sqlite relative url", Database{Dialect: "sqlite", URL: "sqlite://x.db"}, "sqlite", "x.db"},
-		{"file uri", Database{Dialect: "sqlite", URL: "file:x.db?mode=rwc"}, "sqlite", "file:x.db?mode=rwc"},
-		{"bare path", Database{Dialect: "sqlite", URL: "/tmp/a.db"}, "sqlite", "/tmp/a.db"},
-		{"bad scheme", Database{Dialect: "sqlite", URL: "redis://h"}, "sqlite", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := Default()
-			c.Database = tc.db
-			d, dsn := c.DatabaseDSN()
-			if d != tc.dialect || dsn != tc.dsn {
-				t.Errorf("got (%q, %q), want (%q, %q)", d, dsn, tc.dialect, tc.dsn)
-			}
-		})
-	}
-	c := Default()
-	c.Database.URL = "file:/srv/x.db?_pragma=foreign_keys(1)"
-	eq(t, c.SQLitePath(), "/srv/x.db")
-	c.Database.URL = "postgres://h/d"
-	eq(t, c.SQLitePath(), "")
-	eq(t, c.AutoMigrate(), false)
 }
 
 func TestEnvVars(t *testing.T) {

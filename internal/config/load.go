@@ -24,34 +24,17 @@ import (
 // that was named is an error), then the environment variables in environ (os.Environ() form,
 // "NAME=value"; only names listed by EnvVars are read), then Validate.
 //
+// Every key of the file is judged here, once, for every command (`inkan serve`, `inkan config check`,
+// the maintenance commands): a key of Config is decoded; a Hanko key that inkan accepts and ignores is
+// listed in Config.IgnoredKeys (callers warn about it); a Hanko key that turns on a feature inkan lacks
+// (see hankoUnsupported) is a problem; any other key is a problem ("unknown key") that names the nearest
+// known key.
+//
 // Errors: a file that cannot be read or parsed as YAML is returned as is (wrapped); values that cannot be
-// decoded and failed validation are returned together as a *ValidationError. Keys in the file that inkan
-// does not use are not errors here; they are listed in Config.IgnoredKeys (Check reports unknown ones).
+// decoded, unknown and unsupported keys and failed validation are returned together as a
+// *ValidationError. The database address is judged by internal/store (store.Resolve), not here.
 func Load(path string, environ []string) (Config, error) {
-	c, _, err := load(path, environ)
-	return c, err
-}
-
-// Check loads and validates like Load for `inkan config check FILE` and additionally reports every
-// unknown key in the file as a problem ("unknown key"). Hanko keys that inkan accepts and ignores are not
-// problems. It returns nil, a file error, or a *ValidationError listing every problem.
-func Check(path string, environ []string) error {
-	_, unknown, err := load(path, environ)
-	var ve *ValidationError
-	if err != nil && !errors.As(err, &ve) {
-		return err
-	}
-	if ve == nil {
-		ve = &ValidationError{}
-	}
-	for _, k := range unknown {
-		ve.Problems = append(ve.Problems, Problem{Key: k, Message: "unknown key"})
-	}
-	if len(ve.Problems) == 0 {
-		return nil
-	}
-	sortProblems(ve.Problems)
-	return ve
+	return load(path, environ)
 }
 
 // EnvVars returns every environment variable Load reads, mapped to its key (env name → key): the
@@ -83,6 +66,43 @@ var keyAliases = map[string]string{
 	"rate_limiter.redis_config.password": "rate_limiter.redis.password",
 }
 
+// hankoUnsupported are Hanko keys that turn on a feature inkan lacks: true fails loading, false is
+// accepted and ignored. A "*" segment matches any one segment. Once a field of Config carries the key,
+// the field wins and the entry no longer applies.
+var hankoUnsupported = map[string]string{
+	"webhooks.enabled":                       "webhooks configured in the file are not supported",
+	"saml.enabled":                           "SAML is not supported",
+	"username.enabled":                       "usernames are not supported; inkan signs users in by e-mail address",
+	"third_party.providers.*.enabled":        "third-party sign-in is not supported",
+	"third_party.custom_providers.*.enabled": "third-party sign-in is not supported",
+	"password.recovery":                      "password recovery (a flow-API feature) is not supported",
+}
+
+// unsupportedReason returns why key (with value v) turns on something inkan lacks, or "".
+func unsupportedReason(key string, v any) string {
+	segs := strings.Split(key, ".")
+	for pattern, reason := range hankoUnsupported {
+		ps := strings.Split(pattern, ".")
+		if len(ps) != len(segs) {
+			continue
+		}
+		match := true
+		for i := range ps {
+			if ps[i] != "*" && ps[i] != segs[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			if b, err := toBool(v); err == nil && !b {
+				return "" // turned off: accepted and ignored
+			}
+			return reason
+		}
+	}
+	return ""
+}
+
 // hankoIgnored are Hanko keys (and key prefixes) that inkan accepts in a file and ignores (§6.1).
 var hankoIgnored = []string{
 	"convert_legacy_config", "convert_legacy_server_side_session_config", "debug",
@@ -104,6 +124,9 @@ type field struct {
 	key   string
 	index []int
 	unit  time.Duration // for time.Duration fields: 0 = Go duration string, else integer in this unit
+	// secret marks a value Show redacts (tag `secret:"true"`; see secretKey for the names always
+	// treated as secrets).
+	secret bool
 }
 
 var (
@@ -149,7 +172,7 @@ func collectFields(t reflect.Type, prefix string, index []int) []field {
 			out = append(out, collectFields(sf.Type, key+".", idx)...)
 			continue
 		}
-		f := field{key: key, index: idx}
+		f := field{key: key, index: idx, secret: sf.Tag.Get("secret") == "true"}
 		switch sf.Tag.Get("unit") {
 		case "s":
 			f.unit = time.Second
@@ -182,50 +205,35 @@ func isHankoIgnored(key string) bool {
 
 // defaultsMap encodes Default() as a flat key → value map for koanf's confmap provider.
 func defaultsMap() map[string]any {
-	d := reflect.ValueOf(Default())
-	m := make(map[string]any, len(fields))
-	for _, f := range fields {
-		v := d.FieldByIndex(f.index)
-		switch {
-		case v.Type() == durationType:
-			dur := time.Duration(v.Int())
-			if f.unit != 0 {
-				m[f.key] = int64(dur / f.unit)
-			} else {
-				m[f.key] = dur.String()
-			}
-		case v.Kind() == reflect.Pointer:
-			if !v.IsNil() {
-				m[f.key] = v.Elem().Interface()
-			}
-		case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
-			m[f.key] = []any{} // defaults for app lists are empty
-		default:
-			m[f.key] = v.Interface()
+	m := encode(Default())
+	for k, v := range m {
+		if v == nil {
+			delete(m, k) // tri-state keys: unset
 		}
 	}
 	return m
 }
 
-// load returns the config, the unknown keys of the file, and an error.
-func load(path string, environ []string) (Config, []string, error) {
+// load implements Load.
+func load(path string, environ []string) (Config, error) {
 	k := koanf.New(".")
 	if err := k.Load(confmap.Provider(defaultsMap(), "."), nil); err != nil {
-		return Config{}, nil, fmt.Errorf("config: defaults: %w", err)
+		return Config{}, fmt.Errorf("config: defaults: %w", err)
 	}
 	source := map[string]string{} // key → where its value came from, for messages
 
-	var ignored, unknown []string
+	var ignored []string
+	var problems []Problem
 	if path != "" {
 		if _, err := os.Stat(path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return Config{}, nil, fmt.Errorf("config: file %s does not exist", path)
+				return Config{}, fmt.Errorf("config: file %s does not exist", path)
 			}
-			return Config{}, nil, fmt.Errorf("config: %w", err)
+			return Config{}, fmt.Errorf("config: %w", err)
 		}
 		fk := koanf.New(".")
 		if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
-			return Config{}, nil, fmt.Errorf("config: reading %s: %w", path, err)
+			return Config{}, fmt.Errorf("config: reading %s: %w", path, err)
 		}
 		flat := map[string]any{}
 		fileAll := fk.All()
@@ -243,16 +251,18 @@ func load(path string, environ []string) (Config, []string, error) {
 				}
 				flat[key] = v
 				source[key] = path
+			case unsupportedReason(key, v) != "":
+				problems = append(problems, Problem{Key: key, Message: unsupportedReason(key, v) + " (remove the key or set it to false)"})
 			case isHankoIgnored(key):
 				ignored = append(ignored, key)
 			case isPrefixOfKnown(key) && isEmpty(v):
 				// "section:" with nothing under it
 			default:
-				unknown = append(unknown, key)
+				problems = append(problems, Problem{Key: key, Message: unknownKeyMessage(key)})
 			}
 		}
 		if err := k.Load(confmap.Provider(flat, "."), nil); err != nil {
-			return Config{}, nil, fmt.Errorf("config: %w", err)
+			return Config{}, fmt.Errorf("config: %w", err)
 		}
 	}
 
@@ -284,11 +294,10 @@ func load(path string, environ []string) (Config, []string, error) {
 		},
 	}), nil)
 	if err != nil {
-		return Config{}, nil, fmt.Errorf("config: environment: %w", err)
+		return Config{}, fmt.Errorf("config: environment: %w", err)
 	}
 
 	var c Config
-	var problems []Problem
 	cv := reflect.ValueOf(&c).Elem()
 	all := k.All()
 	for _, f := range fields {
@@ -306,9 +315,8 @@ func load(path string, environ []string) (Config, []string, error) {
 			cv.FieldByIndex(f.index).Set(reflect.ValueOf(Default()).FieldByIndex(f.index))
 		}
 	}
-	c.IgnoredKeys = append(ignored, unknown...)
+	c.IgnoredKeys = ignored
 	sort.Strings(c.IgnoredKeys)
-	sort.Strings(unknown)
 
 	if err := c.Validate(); err != nil {
 		var ve *ValidationError
@@ -318,9 +326,9 @@ func load(path string, environ []string) (Config, []string, error) {
 	}
 	if len(problems) > 0 {
 		sortProblems(problems)
-		return c, unknown, &ValidationError{Problems: problems}
+		return c, &ValidationError{Problems: problems}
 	}
-	return c, unknown, nil
+	return c, nil
 }
 
 func isEmpty(v any) bool {

@@ -146,30 +146,9 @@ func (c Config) Validate() error {
 	}
 	ps.atLeast("server.max_request_body_bytes", c.Server.MaxRequestBodyBytes, 1)
 
-	// database
+	// database: the address (dialect, url, host, port, user, password, database) is judged by
+	// store.Resolve, the one place that builds connection strings; here only the pool.
 	db := c.Database
-	ps.oneOf("database.dialect", db.Dialect, "sqlite", "postgres", "cockroach", "mysql", "mariadb")
-	dialect, _, dsnErr := c.databaseTarget()
-	if dsnErr != nil {
-		ps.add("database.url", "%v", dsnErr)
-	}
-	if db.URL == "" {
-		if dialect == "sqlite" {
-			if strings.TrimSpace(db.Database) == "" {
-				ps.add("database.database", "must name the sqlite file")
-			}
-		} else if f := family(dialect); f == "postgres" || f == "mysql" {
-			if db.Host == "" {
-				ps.add("database.host", "must not be empty with dialect %s", dialect)
-			}
-			if db.Database == "" {
-				ps.add("database.database", "must not be empty with dialect %s", dialect)
-			}
-			if db.Port != "" {
-				ps.port("database.port", db.Port)
-			}
-		}
-	}
 	ps.atLeast("database.max_open_conns", int64(db.MaxOpenConns), 1)
 	ps.atLeast("database.max_idle_conns", int64(db.MaxIdleConns), 0)
 	ps.nonNegative("database.conn_max_lifetime", db.ConnMaxLifetime)
@@ -180,9 +159,6 @@ func (c Config) Validate() error {
 		if len(k) < 16 {
 			ps.add(fmt.Sprintf("secrets.keys[%d]", i), "must be at least 16 characters long")
 		}
-	}
-	if f := family(dialect); len(c.Secrets.Keys) == 0 && (f == "postgres" || f == "mysql") && dsnErr == nil {
-		ps.add("secrets.keys", "must list at least one secret with dialect %s: every node must share it (a generated secret file is only used with sqlite)", dialect)
 	}
 	ps.oneOf("secrets.key_management.type", c.Secrets.KeyManagement.Type, "local")
 	ps.oneOf("secrets.signing_algorithm", c.Secrets.SigningAlgorithm, "RS256", "ES256", "EdDSA")

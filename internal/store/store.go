@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,38 +200,18 @@ func openMySQL(dsn string) (*sql.DB, error) {
 	return sql.OpenDB(conn), nil
 }
 
-// parseMySQLDSN accepts a go-sql-driver DSN or a mysql://user:pass@host:port/db?params URL.
+// parseMySQLDSN accepts a go-sql-driver DSN or a mysql:// (mariadb://) URL (see Resolve).
 func parseMySQLDSN(dsn string) (*mysql.Config, error) {
-	if !strings.HasPrefix(dsn, "mysql://") && !strings.HasPrefix(dsn, "mariadb://") {
-		cfg, err := mysql.ParseDSN(dsn)
+	if l := strings.ToLower(dsn); strings.HasPrefix(l, "mysql://") || strings.HasPrefix(l, "mariadb://") {
+		d, err := mysqlURLToDSN(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("store: parse mysql DSN: %w", err)
+			return nil, fmt.Errorf("store: mysql URL %w", err)
 		}
-		return cfg, nil
+		dsn = d
 	}
-	u, err := url.Parse(dsn)
+	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: parse mysql URL: %w", err)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host += ":3306"
-	}
-	var b strings.Builder
-	if u.User != nil {
-		b.WriteString(u.User.Username())
-		if p, ok := u.User.Password(); ok {
-			b.WriteString(":" + p)
-		}
-		b.WriteString("@")
-	}
-	b.WriteString("tcp(" + host + ")/" + strings.TrimPrefix(u.Path, "/"))
-	if u.RawQuery != "" {
-		b.WriteString("?" + u.RawQuery)
-	}
-	cfg, err := mysql.ParseDSN(b.String())
-	if err != nil {
-		return nil, fmt.Errorf("store: parse mysql URL: %w", err)
+		return nil, fmt.Errorf("store: parse mysql DSN: %w", err)
 	}
 	return cfg, nil
 }

@@ -1,0 +1,95 @@
+package app
+
+import (
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/store"
+)
+
+// LoadConfig is how every command reads its configuration: config.Load (defaults, file, environment,
+// every key judged, config.Validate) followed by CheckConfig. `inkan serve` and `inkan config check`
+// both call it, so they accept and refuse exactly the same files and environments.
+//
+// It returns a file error as is, or a *config.ValidationError listing every problem; the returned
+// Config is usable only when the error is nil. Config.IgnoredKeys lists the Hanko keys that are
+// accepted and ignored, for the caller to warn about. It writes nothing.
+func LoadConfig(path string, environ []string) (config.Config, error) {
+	cfg, err := config.Load(path, environ)
+	var ve *config.ValidationError
+	if err != nil && !errors.As(err, &ve) {
+		return cfg, err
+	}
+	if ve == nil {
+		ve = &config.ValidationError{}
+	}
+	if _, more := databaseProblems(cfg); len(more) > 0 {
+		ve.Problems = append(ve.Problems, more...)
+	}
+	if len(ve.Problems) == 0 {
+		return cfg, nil
+	}
+	sortProblems(ve.Problems)
+	return cfg, ve
+}
+
+// CheckConfig validates a configuration built in code (not through LoadConfig): config.Validate and the
+// database rules of databaseProblems. New calls it before it writes anything.
+func CheckConfig(cfg config.Config) (store.Target, error) {
+	var ps []config.Problem
+	if err := cfg.Validate(); err != nil {
+		var ve *config.ValidationError
+		if !errors.As(err, &ve) {
+			return store.Target{}, err
+		}
+		ps = append(ps, ve.Problems...)
+	}
+	target, more := databaseProblems(cfg)
+	ps = append(ps, more...)
+	if len(ps) > 0 {
+		sortProblems(ps)
+		return target, &config.ValidationError{Problems: ps}
+	}
+	return target, nil
+}
+
+// databaseProblems resolves the database address with store.Resolve (the one place that builds
+// connection strings) and checks the rules that depend on the resolved dialect: a server database needs
+// secrets.keys, since every node must share them and only the SQLite setup generates a secret file.
+func databaseProblems(cfg config.Config) (store.Target, []config.Problem) {
+	target, err := store.Resolve(address(cfg))
+	var ps []config.Problem
+	var ae *store.AddressError
+	if errors.As(err, &ae) {
+		for _, p := range ae.Problems {
+			ps = append(ps, config.Problem{Key: p.Key, Message: p.Message})
+		}
+		return target, ps
+	}
+	if target.Dialect != "sqlite" && len(cfg.Secrets.Keys) == 0 {
+		ps = append(ps, config.Problem{Key: "secrets.keys", Message: "must list at least one secret with dialect " + target.Dialect + ": every node must share it (a generated secret file is only used with sqlite)"})
+	}
+	return target, ps
+}
+
+// address is the configuration's database address for store.Resolve.
+func address(cfg config.Config) store.Address {
+	db := cfg.Database
+	return store.Address{Dialect: db.Dialect, URL: db.URL, Host: db.Host, Port: db.Port, User: db.User, Password: db.Password, Database: db.Database}
+}
+
+// autoMigrate reports whether serve applies pending migrations: database.auto_migrate when set,
+// otherwise true for sqlite only.
+func autoMigrate(cfg config.Config, target store.Target) bool {
+	if cfg.Database.AutoMigrate != nil {
+		return *cfg.Database.AutoMigrate
+	}
+	return target.Dialect == "sqlite"
+}
+
+// sortProblems sorts by key, stable, as config sorts its own problems.
+func sortProblems(ps []config.Problem) {
+	slices.SortStableFunc(ps, func(a, b config.Problem) int { return strings.Compare(a.Key, b.Key) })
+}
