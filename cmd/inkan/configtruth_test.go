@@ -42,6 +42,10 @@ func TestCheckAndServeAgree(t *testing.T) {
 		{name: "feature turned off", yaml: "webhooks:\n  enabled: false\n", warn: "webhooks.enabled"},
 		{name: "unsupported feature", yaml: "saml:\n  enabled: true\n", problem: "saml.enabled: SAML is not supported"},
 		{name: "third-party provider", yaml: "third_party:\n  providers:\n    github:\n      enabled: true\n", problem: "third_party.providers.github.enabled: third-party sign-in is not supported"},
+		{name: "redis without an address", yaml: "rate_limiter:\n  store: redis\n", problem: "rate_limiter.redis.url: set it (or rate_limiter.redis.address)"},
+		{name: "redis URL with a wrong scheme", yaml: "rate_limiter:\n  store: redis\n  redis:\n    url: http://h:6379\n", problem: "rate_limiter.redis.url: must start with redis://"},
+		{name: "redis URL with a database", yaml: "rate_limiter:\n  store: redis\n  redis:\n    url: redis://127.0.0.1:1/4\n"},
+		{name: "redis address with TLS", yaml: "rate_limiter:\n  store: redis\n  redis_config:\n    address: 127.0.0.1:1\n  redis:\n    tls: true\n"},
 		{name: "bad value from the environment", yaml: "log:\n  level: info\n", env: map[string]string{"DATABASE_URL": "file:x.db?cache=shared"}, problem: "database.url: must be a plain sqlite file path"},
 	}
 	for _, dialect := range []string{"postgres", "mysql"} {

@@ -494,12 +494,10 @@ func limit(l config.Limit) ratelimit.Limit {
 	return ratelimit.Limit{Tokens: l.Tokens, Interval: l.Interval}
 }
 
-// newLimiter builds the rate limiter: nil when disabled; in-memory; or
-// Redis with an in-memory fallback (ratelimit.Fallback, whose Degraded state
-// /health/ready reports). Redis keys are keyed hashes under keyHash, so
-// that no user id, e-mail or client address is readable in Redis. The Redis client fails fast — 500 ms dial, read
-// and write timeouts, one dial retry, no command retries — so that a Redis
-// outage costs a request at most about a second before the fallback answers.
+// newLimiter builds the rate limiter: nil when disabled; in-memory; or Redis with an in-memory fallback
+// (ratelimit.Fallback, whose Degraded state /health/ready reports). Redis keys are keyed hashes under
+// keyHash, so that no user id, e-mail or client address is readable in Redis. The Redis client options
+// (and their fail-fast timeouts) come from ratelimit.RedisOptions.
 func newLimiter(cfg config.Config, log *slog.Logger, keyHash []byte) (ratelimit.Limiter, error) {
 	rl := cfg.RateLimiter
 	if !rl.Enabled {
@@ -509,18 +507,13 @@ func newLimiter(cfg config.Config, log *slog.Logger, keyHash []byte) (ratelimit.
 	if rl.Store != "redis" {
 		return mem, nil
 	}
-	client := redis.NewClient(&redis.Options{
-		Addr:          rl.Redis.Address,
-		Password:      rl.Redis.Password,
-		DialTimeout:   500 * time.Millisecond,
-		DialerRetries: 1,
-		ReadTimeout:   500 * time.Millisecond,
-		WriteTimeout:  500 * time.Millisecond,
-		PoolTimeout:   time.Second,
-		MaxRetries:    -1,
-	})
+	opt, err := redisOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	client := redis.NewClient(opt)
 	fb := ratelimit.NewFallback(ratelimit.NewRedis(client, "inkan:rl:", keyHash), mem, log)
-	log.Info("rate limiter: redis", "address", rl.Redis.Address)
+	log.Info("rate limiter: redis", "address", opt.Addr, "db", opt.DB, "tls", opt.TLSConfig != nil)
 	return closingLimiter{fb, client}, nil
 }
 

@@ -5,7 +5,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/ratelimit"
 	"github.com/inkan-auth/inkan/internal/store"
 )
 
@@ -28,6 +31,7 @@ func LoadConfig(path string, environ []string) (config.Config, error) {
 	if _, more := databaseProblems(cfg); len(more) > 0 {
 		ve.Problems = append(ve.Problems, more...)
 	}
+	ve.Problems = append(ve.Problems, redisProblems(cfg)...)
 	if len(ve.Problems) == 0 {
 		return cfg, nil
 	}
@@ -48,6 +52,7 @@ func CheckConfig(cfg config.Config) (store.Target, error) {
 	}
 	target, more := databaseProblems(cfg)
 	ps = append(ps, more...)
+	ps = append(ps, redisProblems(cfg)...)
 	if len(ps) > 0 {
 		sortProblems(ps)
 		return target, &config.ValidationError{Problems: ps}
@@ -72,6 +77,25 @@ func databaseProblems(cfg config.Config) (store.Target, []config.Problem) {
 		ps = append(ps, config.Problem{Key: "secrets.keys", Message: "must list at least one secret with dialect " + target.Dialect + ": every node must share it (a generated secret file is only used with sqlite)"})
 	}
 	return target, ps
+}
+
+// redisProblems judges the Redis address with ratelimit.RedisOptions (where the client options are
+// built) when the limiter uses Redis.
+func redisProblems(cfg config.Config) []config.Problem {
+	if _, err := redisOptions(cfg); err != nil {
+		key, msg, _ := strings.Cut(err.Error(), ": ")
+		return []config.Problem{{Key: key, Message: msg}}
+	}
+	return nil
+}
+
+// redisOptions returns the Redis client options, nil when the limiter does not use Redis.
+func redisOptions(cfg config.Config) (*redis.Options, error) {
+	rl := cfg.RateLimiter
+	if !rl.Enabled || rl.Store != "redis" {
+		return nil, nil
+	}
+	return ratelimit.RedisOptions(ratelimit.RedisConn{URL: rl.Redis.URL, Address: rl.Redis.Address, Password: rl.Redis.Password, TLS: rl.Redis.TLS})
 }
 
 // address is the configuration's database address for store.Resolve.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,21 +119,24 @@ func TestRateLimitPerAddressBehindTrustedProxy(t *testing.T) {
 	}
 }
 
-// redisAddress returns host:port of INKAN_TEST_REDIS_URL, or skips.
+// redisAddress returns host:port of INKAN_TEST_REDIS_URL and its options (any database number), or
+// skips.
 func redisAddress(t *testing.T) (string, *redis.Options) {
 	t.Helper()
 	opt := dbtest.RedisOptions(t)
-	if opt.DB != 0 {
-		t.Skip("INKAN_TEST_REDIS_URL selects a database other than 0; the server uses database 0")
-	}
 	return opt.Addr, opt
 }
 
-func useRedis(addr, password string) func(*config.Config) {
+// useRedis points the limiter at the server at addr with the database and credentials of opt, written
+// as a rate_limiter.redis.url, so that the tests run on whatever database INKAN_TEST_REDIS_URL names.
+func useRedis(addr string, opt *redis.Options) func(*config.Config) {
 	return func(c *config.Config) {
 		c.RateLimiter.Store = "redis"
-		c.RateLimiter.Redis.Address = addr
-		c.RateLimiter.Redis.Password = password
+		u := url.URL{Scheme: "redis", Host: addr, Path: "/" + strconv.Itoa(opt.DB)}
+		if opt.Username != "" || opt.Password != "" {
+			u.User = url.UserPassword(opt.Username, opt.Password)
+		}
+		c.RateLimiter.Redis.URL = u.String()
 	}
 }
 
@@ -141,9 +145,9 @@ func useRedis(addr, password string) func(*config.Config) {
 func TestRateLimitRedisSharedAcrossNodes(t *testing.T) {
 	t.Parallel()
 	addr, opt := redisAddress(t)
-	n1 := newHarness(t, useRedis(addr, opt.Password))
+	n1 := newHarness(t, useRedis(addr, opt))
 	n2 := newHarness(t, func(c *config.Config) {
-		useRedis(addr, opt.Password)(c)
+		useRedis(addr, opt)(c)
 		c.Database.Database = n1.DBPath // same database, same secret file
 	})
 	ids := n1.createUser(t, uniqueAddress("redis"))
@@ -226,7 +230,7 @@ func TestRateLimitRedisGoesAway(t *testing.T) {
 	t.Parallel()
 	addr, opt := redisAddress(t)
 	proxy := newTCPProxy(t, addr)
-	h := newHarness(t, useRedis(proxy.Addr(), opt.Password))
+	h := newHarness(t, useRedis(proxy.Addr(), opt))
 	address := uniqueAddress("outage")
 	ids := h.createUser(t, address)
 	if r := h.initPasscodeFrom(t, ids); r.Status != 200 || r.Header.Get("X-RateLimit-Remaining") != "2" {
@@ -383,10 +387,10 @@ func TestClientAddressLimitsInMemory(t *testing.T) {
 func TestClientAddressLimitsRedis(t *testing.T) {
 	t.Parallel()
 	addr, opt := redisAddress(t)
-	n1 := newHarness(t, func(c *config.Config) { clientLimits(c); useRedis(addr, opt.Password)(c) })
+	n1 := newHarness(t, func(c *config.Config) { clientLimits(c); useRedis(addr, opt)(c) })
 	n2 := newHarness(t, func(c *config.Config) {
 		clientLimits(c)
-		useRedis(addr, opt.Password)(c)
+		useRedis(addr, opt)(c)
 		c.Database.Database = n1.DBPath
 	})
 	// Fresh client addresses per run: the Redis buckets outlive the test.

@@ -341,11 +341,17 @@ type RateLimiter struct {
 	WebauthnLimits Limit `koanf:"webauthn_limits"`
 }
 
-// Redis is rate_limiter.redis.* (alias rate_limiter.redis_config.*).
+// Redis is rate_limiter.redis.* (alias rate_limiter.redis_config.*). With store redis, URL or Address
+// is required; internal/ratelimit (ratelimit.RedisOptions) judges them and builds the client options.
 type Redis struct {
-	// Address is host:port; required when Store is redis.
+	// URL is redis://[user[:password]@]host[:port][/db] or rediss://… for TLS (inkan); it overrides
+	// Address, Password and TLS.
+	URL string `koanf:"url"`
+	// Address is host:port (Hanko).
 	Address  string `koanf:"address"`
 	Password string `koanf:"password"`
+	// TLS connects to Address with TLS, verifying the server against the system roots (inkan).
+	TLS bool `koanf:"tls"`
 }
 
 // Limit allows Tokens requests per Interval.

@@ -224,7 +224,6 @@ func TestBadValues(t *testing.T) {
 		{"kms", "secrets:\n  key_management:\n    type: aws_kms\n", nil, []string{"secrets.key_management.type"}},
 		{"rsa size", "secrets:\n  rsa_key_size: 1024\n  signing_algorithm: HS256\n", nil, []string{"secrets.rsa_key_size", "secrets.signing_algorithm"}},
 		{"limits", "session:\n  limit: 0\nrate_limiter:\n  token_limits:\n    tokens: 0\n    interval: 0\n", nil, []string{"session.limit", "rate_limiter.token_limits.tokens", "rate_limiter.token_limits.interval"}},
-		{"redis needs address", "rate_limiter:\n  store: redis\n", nil, []string{"rate_limiter.redis.address"}},
 		{"cors wildcard", "server:\n  public:\n    cors:\n      allow_origins: ['*', 'https://x.com/path']\n", nil, []string{"server.public.cors.allow_origins[0]", "server.public.cors.allow_origins[1]"}},
 		{"trusted proxies", "", []string{"SERVER_PUBLIC_TRUSTED_PROXIES=10.0.0.0/8,nonsense"}, []string{"server.public.trusted_proxies[1]"}},
 		{"addresses", "server:\n  public:\n    address: ''\n  admin:\n    address: 'localhost'\n", nil, []string{"server.public.address", "server.admin.address"}},

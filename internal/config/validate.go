@@ -246,13 +246,8 @@ func (c Config) Validate() error {
 	// rate limiter (Hanko API §1.5)
 	rl := c.RateLimiter
 	ps.oneOf("rate_limiter.store", rl.Store, "in_memory", "redis")
-	if rl.Enabled && rl.Store == "redis" {
-		if rl.Redis.Address == "" {
-			ps.add("rate_limiter.redis.address", "must be set when rate_limiter.store is redis")
-		} else {
-			ps.address("rate_limiter.redis.address", rl.Redis.Address)
-		}
-	}
+	// The Redis address (rate_limiter.redis.url / address) is judged by internal/ratelimit
+	// (ratelimit.RedisOptions), where the client options are built.
 	for name, l := range map[string]Limit{
 		"passcode_limits": rl.PasscodeLimits, "password_limits": rl.PasswordLimits, "token_limits": rl.TokenLimits,
 		"passcode_ip_limits": rl.PasscodeIPLimits, "signup_limits": rl.SignupLimits, "lookup_limits": rl.LookupLimits,
