@@ -46,6 +46,8 @@ func TestCheckAndServeAgree(t *testing.T) {
 		{name: "redis URL with a wrong scheme", yaml: "rate_limiter:\n  store: redis\n  redis:\n    url: http://h:6379\n", problem: "rate_limiter.redis.url: must start with redis://"},
 		{name: "redis URL with a database", yaml: "rate_limiter:\n  store: redis\n  redis:\n    url: redis://127.0.0.1:1/4\n"},
 		{name: "redis address with TLS", yaml: "rate_limiter:\n  store: redis\n  redis_config:\n    address: 127.0.0.1:1\n  redis:\n    tls: true\n"},
+		{name: "TLS certificate without its key", env: map[string]string{"SERVER_PUBLIC_TLS_CERT_FILE": "/nonexistent/tls.crt"}, problem: "server.public.tls: cert_file and key_file must be set together"},
+		{name: "TLS files missing", env: map[string]string{"SERVER_ADMIN_TLS_CERT_FILE": "/nonexistent/tls.crt", "SERVER_ADMIN_TLS_KEY_FILE": "/nonexistent/tls.key"}, problem: "server.admin.tls: cannot load the certificate: open /nonexistent/tls.crt"},
 		{name: "bad value from the environment", yaml: "log:\n  level: info\n", env: map[string]string{"DATABASE_URL": "file:x.db?cache=shared"}, problem: "database.url: must be a plain sqlite file path"},
 	}
 	for _, dialect := range []string{"postgres", "mysql"} {

@@ -67,6 +67,27 @@ func (s *testServer) stop(t *testing.T) {
 // startServerArgs runs the command line args (a serve command) like startServer.
 func startServerArgs(t *testing.T, env map[string]string, args ...string) *testServer {
 	t.Helper()
+	s := runServer(t, env, args...)
+	s.waitAddrs(t)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/health/ready never answered 200 (last error %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runServer runs the command line args (serve) with env until the test ends, without waiting for it.
+func runServer(t *testing.T, env map[string]string, args ...string) *testServer {
+	t.Helper()
 	environ := make([]string, 0, len(env))
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
@@ -91,6 +112,12 @@ func startServerArgs(t *testing.T, env map[string]string, args ...string) *testS
 			t.Logf("server log:\n%s", s.Stderr.String())
 		}
 	})
+	return s
+}
+
+// waitAddrs waits until the server logged both listening addresses (http:// URLs).
+func (s *testServer) waitAddrs(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for s.URL == "" || s.AdminURL == "" {
 		select {
@@ -102,19 +129,6 @@ func startServerArgs(t *testing.T, env map[string]string, args ...string) *testS
 			t.Fatalf("server did not report its addresses\nlog:\n%s", s.Stderr.String())
 		}
 		s.URL, s.AdminURL = listenAddrs(s.Stderr.String())
-		time.Sleep(20 * time.Millisecond)
-	}
-	for {
-		resp, err := http.Get(s.URL + "/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/health/ready never answered 200 (last error %v)", err)
-		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }

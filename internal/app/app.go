@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -338,22 +339,37 @@ func (a *App) Serve(ctx context.Context) error {
 		name string
 		ln   net.Listener
 		srv  *http.Server
+		tls  bool
 	}
 	s := a.cfg.Server
 	var ls []listener
+	closeAll := func() {
+		for _, o := range ls {
+			o.ln.Close()
+		}
+	}
 	for _, l := range []struct {
 		name, addr string
 		h          http.Handler
+		tls        config.TLS
 	}{
-		{"public", s.Public.Address, a.api.Public()},
-		{"admin", s.Admin.Address, a.api.Admin()},
+		{"public", s.Public.Address, a.api.Public(), s.Public.TLS},
+		{"admin", s.Admin.Address, a.api.Admin(), s.Admin.TLS},
 	} {
+		tc, err := tlsConfig(l.tls, func(err error) {
+			a.log.Error(l.name+" API: the changed TLS certificate does not load; still serving the previous one", "error", err)
+		})
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("%s API: %w", l.name, err)
+		}
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
-			for _, o := range ls {
-				o.ln.Close()
-			}
+			closeAll()
 			return fmt.Errorf("%s API: listen on %s: %w", l.name, l.addr, err)
+		}
+		if tc != nil {
+			ln = tls.NewListener(ln, tc)
 		}
 		ls = append(ls, listener{name: l.name, ln: ln, srv: &http.Server{
 			Handler:           l.h,
@@ -364,7 +380,7 @@ func (a *App) Serve(ctx context.Context) error {
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		}})
+		}, tls: tc != nil})
 	}
 	errc := make(chan error, len(ls))
 	var wg sync.WaitGroup
@@ -376,7 +392,7 @@ func (a *App) Serve(ctx context.Context) error {
 		a.purgeLoop(jobs)
 	}()
 	for _, l := range ls {
-		a.log.Info(l.name+" API listening", "addr", l.ln.Addr().String())
+		a.log.Info(l.name+" API listening", "addr", l.ln.Addr().String(), "tls", l.tls)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -13,7 +13,8 @@ import (
 )
 
 // LoadConfig is how every command reads its configuration: config.Load (defaults, file, environment,
-// every key judged, config.Validate) followed by CheckConfig. `inkan serve` and `inkan config check`
+// every key judged, config.Validate) followed by the checks that need another package or a file: the
+// database address (store.Resolve), the Redis address (ratelimit.RedisOptions), the TLS key pairs. `inkan serve` and `inkan config check`
 // both call it, so they accept and refuse exactly the same files and environments.
 //
 // It returns a file error as is, or a *config.ValidationError listing every problem; the returned
@@ -32,6 +33,7 @@ func LoadConfig(path string, environ []string) (config.Config, error) {
 		ve.Problems = append(ve.Problems, more...)
 	}
 	ve.Problems = append(ve.Problems, redisProblems(cfg)...)
+	ve.Problems = append(ve.Problems, tlsProblems(cfg)...)
 	if len(ve.Problems) == 0 {
 		return cfg, nil
 	}
@@ -40,7 +42,7 @@ func LoadConfig(path string, environ []string) (config.Config, error) {
 }
 
 // CheckConfig validates a configuration built in code (not through LoadConfig): config.Validate and the
-// database rules of databaseProblems. New calls it before it writes anything.
+// database, Redis and TLS checks of LoadConfig. New calls it before it writes anything.
 func CheckConfig(cfg config.Config) (store.Target, error) {
 	var ps []config.Problem
 	if err := cfg.Validate(); err != nil {
@@ -53,6 +55,7 @@ func CheckConfig(cfg config.Config) (store.Target, error) {
 	target, more := databaseProblems(cfg)
 	ps = append(ps, more...)
 	ps = append(ps, redisProblems(cfg)...)
+	ps = append(ps, tlsProblems(cfg)...)
 	if len(ps) > 0 {
 		sortProblems(ps)
 		return target, &config.ValidationError{Problems: ps}

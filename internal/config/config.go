@@ -97,6 +97,17 @@ type Public struct {
 	// TrustedProxies lists CIDR prefixes (or single IPs) of reverse proxies whose X-Forwarded-For is
 	// believed (inkan; default none). See Config.TrustedProxyPrefixes.
 	TrustedProxies []string `koanf:"trusted_proxies"`
+	// TLS serves HTTPS on Address (inkan; default off: plain HTTP, for a TLS-terminating proxy).
+	TLS TLS `koanf:"tls"`
+}
+
+// TLS is server.public.tls.* / server.admin.tls.*: HTTPS on a listener without a proxy in front.
+type TLS struct {
+	// CertFile is a PEM certificate chain (leaf first) and KeyFile its PEM private key; both or neither.
+	// The pair is re-read when either file changes (checked at each TLS handshake), so a renewed
+	// certificate (certbot, cert-manager) takes effect without a restart.
+	CertFile string `koanf:"cert_file"`
+	KeyFile  string `koanf:"key_file"`
 }
 
 // CORS configures CORS on the public listener (Hanko API §1.6).
@@ -119,6 +130,8 @@ type Admin struct {
 	// AllowUnauthenticated (inkan, default false) lets serve bind the admin listener to a non-loopback
 	// address without APIKeys, for set-ups that rely on a private network.
 	AllowUnauthenticated bool `koanf:"allow_unauthenticated"`
+	// TLS serves HTTPS on Address (inkan; default off).
+	TLS TLS `koanf:"tls"`
 }
 
 // MinAdminAPIKeyLength is the shortest accepted server.admin.api_keys entry, in characters.
