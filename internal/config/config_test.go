@@ -467,3 +467,12 @@ func TestEnvVars(t *testing.T) {
 		t.Errorf("%d variables, want %d (a collision?)", len(vars), n)
 	}
 }
+
+func TestShowRedactsAdminAPIKeys(t *testing.T) {
+	c := Default()
+	c.Server.Admin.APIKeys = []string{strings.Repeat("k", 40)}
+	out, err := c.Show()
+	if err != nil || strings.Contains(out, strings.Repeat("k", 40)) {
+		t.Fatalf("show prints the admin API key (%v):\n%s", err, out)
+	}
+}

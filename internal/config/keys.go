@@ -90,14 +90,14 @@ func isSection(k string) bool {
 }
 
 // secretKey reports whether the value of a key is a secret that Show must not print: the field carries
-// `secret:"true"`, or the key's last segment is or ends in password, secret, token, private_key or
-// api_key ("client_secret", "smtp.password"), or it is secrets.keys.
+// `secret:"true"`, or the key's last segment is or ends in password, secret(s), token, private_key or
+// api_key(s) ("client_secret", "smtp.password"), or it is secrets.keys.
 func secretKey(f field) bool {
 	if f.secret {
 		return true
 	}
 	last := f.key[strings.LastIndex(f.key, ".")+1:]
-	for _, w := range []string{"password", "secret", "token", "private_key", "api_key"} {
+	for _, w := range []string{"password", "secret", "secrets", "token", "private_key", "api_key", "api_keys"} {
 		if last == w || strings.HasSuffix(last, "_"+w) {
 			return true
 		}
