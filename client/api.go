@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// User is the answer of POST /user (reference §2.1).
+// User is the answer of POST /user (docs/compatibility.md "Users").
 type User struct {
 	// ID is the user's UUID.
 	ID string `json:"id"`
@@ -20,8 +20,8 @@ type User struct {
 	HasWebauthnCredential bool `json:"has_webauthn_credential"`
 }
 
-// LookupUser finds the user owning email: POST /user {"email"} (reference
-// §2.1, §0.2 step 1). An unknown address, or one whose sign-up was never
+// LookupUser finds the user owning email: POST /user {"email"} (docs/compatibility.md
+// "Users"; README.md "The mobile flow with curl" step 1). An unknown address, or one whose sign-up was never
 // finished, is an *APIError with status 404 ([IsNotFound]); an invalid
 // address is a 400.
 func (c *Client) LookupUser(ctx context.Context, email string) (*User, error) {
@@ -32,7 +32,7 @@ func (c *Client) LookupUser(ctx context.Context, email string) (*User, error) {
 	return &u, nil
 }
 
-// CreatedUser is the answer of POST /users (reference §2.1).
+// CreatedUser is the answer of POST /users (docs/compatibility.md "Users").
 type CreatedUser struct {
 	// UserID is the new user's UUID.
 	UserID string `json:"user_id"`
@@ -44,8 +44,8 @@ type CreatedUser struct {
 	Session *Session `json:"-"`
 }
 
-// CreateUser signs up a user with email: POST /users {"email"} (reference
-// §2.1, §0.2 step 2). Errors: 409 ([IsConflict]) when the address already
+// CreateUser signs up a user with email: POST /users {"email"} (docs/compatibility.md
+// "Users"; README.md "The mobile flow with curl" step 2). Errors: 409 ([IsConflict]) when the address already
 // has a user, 403 when sign-up is disabled, 400 for an invalid address. When
 // the server issues a session right away, the client keeps its token.
 func (c *Client) CreateUser(ctx context.Context, email string) (*CreatedUser, error) {
@@ -65,7 +65,7 @@ func (c *Client) CreateUser(ctx context.Context, email string) (*CreatedUser, er
 	return cu, nil
 }
 
-// Passcode is an e-mailed one-time code's handle (reference §2.2).
+// Passcode is an e-mailed one-time code's handle (docs/compatibility.md "Passcodes").
 type Passcode struct {
 	// ID is the passcode's UUID, passed to [Client.FinalizePasscode].
 	ID string `json:"id"`
@@ -76,7 +76,7 @@ type Passcode struct {
 }
 
 // InitPasscode sends a one-time code by e-mail: POST
-// /passcode/login/initialize {"user_id", "email_id"?} (reference §2.2, §0.2
+// /passcode/login/initialize {"user_id", "email_id"?} (docs/compatibility.md "Passcodes", "Users"
 // step 3). emailID "" is omitted: the server then mails the user's primary
 // address. Errors: 400 (unknown user, "an emailId needs to be specified"),
 // 403 (a session of another user is held), 429 ([IsRateLimited]).
@@ -93,7 +93,7 @@ func (c *Client) InitPasscode(ctx context.Context, userID, emailID string) (*Pas
 }
 
 // FinalizePasscode checks the code the user typed: POST
-// /passcode/login/finalize {"id", "code"} (reference §2.2, §0.2 step 4) and
+// /passcode/login/finalize {"id", "code"} (docs/compatibility.md "Passcodes", "Users" step 4) and
 // keeps the issued session token. Errors: 401 wrong code or unknown
 // passcode, 408 expired, 410 third wrong attempt, 403 address claimed by
 // another user.
@@ -110,7 +110,7 @@ func (c *Client) FinalizePasscode(ctx context.Context, passcodeID, code string) 
 }
 
 // PasskeyResult is the answer of both WebAuthn finalize endpoints
-// (reference §2.4).
+// (docs/compatibility.md "Passkeys").
 type PasskeyResult struct {
 	// CredentialID is the credential id, base64url without padding.
 	CredentialID string `json:"credential_id"`
@@ -119,7 +119,7 @@ type PasskeyResult struct {
 }
 
 // BeginPasskeyRegistration starts a passkey registration for the logged-in
-// user: POST /webauthn/registration/initialize (reference §2.4). It returns
+// user: POST /webauthn/registration/initialize (docs/compatibility.md "Passkeys"). It returns
 // the raw {"publicKey": PublicKeyCredentialCreationOptions} JSON to hand to
 // the platform API (navigator.credentials.create, Android Credential
 // Manager, ASAuthorization). Needs a session (401 otherwise).
@@ -133,7 +133,7 @@ func (c *Client) BeginPasskeyRegistration(ctx context.Context) (json.RawMessage,
 
 // FinishPasskeyRegistration sends the platform's PublicKeyCredential JSON
 // (id, rawId, type, response{clientDataJSON, attestationObject, transports?};
-// base64url): POST /webauthn/registration/finalize (reference §2.4). Errors:
+// base64url): POST /webauthn/registration/finalize (docs/compatibility.md "Passkeys"). Errors:
 // 400 invalid attestation or challenge, 422 user verification missing.
 func (c *Client) FinishPasskeyRegistration(ctx context.Context, credential json.RawMessage) (*PasskeyResult, error) {
 	var r PasskeyResult
@@ -144,7 +144,7 @@ func (c *Client) FinishPasskeyRegistration(ctx context.Context, credential json.
 }
 
 // BeginPasskeyLogin starts a passkey login: POST /webauthn/login/initialize
-// (reference §2.4). userID "" sends {} and asks for discoverable-credential
+// (docs/compatibility.md "Passkeys"). userID "" sends {} and asks for discoverable-credential
 // options; a user id gets options listing that user's credentials. It
 // returns the raw {"publicKey": PublicKeyCredentialRequestOptions} JSON for
 // the platform API. Errors: 400 unknown or malformed user id.
@@ -161,7 +161,7 @@ func (c *Client) BeginPasskeyLogin(ctx context.Context, userID string) (json.Raw
 
 // FinishPasskeyLogin sends the platform's assertion JSON (id, rawId, type,
 // response{clientDataJSON, authenticatorData, signature, userHandle?}):
-// POST /webauthn/login/finalize (reference §2.4), and keeps the issued
+// POST /webauthn/login/finalize (docs/compatibility.md "Passkeys"), and keeps the issued
 // session token. Errors: 400 malformed, 401 invalid assertion.
 func (c *Client) FinishPasskeyLogin(ctx context.Context, assertion json.RawMessage) (*Session, *PasskeyResult, error) {
 	var r PasskeyResult
@@ -175,7 +175,7 @@ func (c *Client) FinishPasskeyLogin(ctx context.Context, assertion json.RawMessa
 	return sess, &r, nil
 }
 
-// Email is one address in the profile (reference §2.1 GET /me, §2.5).
+// Email is one address in the profile (docs/compatibility.md "Users" GET /me, §2.5).
 type Email struct {
 	ID         string `json:"id"`
 	Address    string `json:"address"`
@@ -183,7 +183,7 @@ type Email struct {
 	IsPrimary  bool   `json:"is_primary"`
 }
 
-// Passkey is a WebAuthn credential in the profile (reference §2.1 "cred").
+// Passkey is a WebAuthn credential in the profile (docs/compatibility.md "Users" "cred").
 type Passkey struct {
 	// ID is the credential id, base64url without padding.
 	ID string `json:"id"`
@@ -229,7 +229,7 @@ type CurrentUserDetails struct {
 	DisplayName string `json:"displayName"`
 }
 
-// Me is the logged-in user's profile, GET /me (reference §2.1). Servers
+// Me is the logged-in user's profile, GET /me (docs/compatibility.md "Users"). Servers
 // older than Hanko v2.1.0 fill only ID.
 type Me struct {
 	// ID is the user's UUID (UserID repeats it).
@@ -256,7 +256,7 @@ func (m *Me) PrimaryEmail() *Email {
 	return nil
 }
 
-// Me fetches the logged-in user's profile: GET /me (reference §2.1).
+// Me fetches the logged-in user's profile: GET /me (docs/compatibility.md "Users").
 // Errors: 401 without a valid session.
 func (c *Client) Me(ctx context.Context) (*Me, error) {
 	var m Me
@@ -266,7 +266,7 @@ func (c *Client) Me(ctx context.Context) (*Me, error) {
 	return &m, nil
 }
 
-// Logout ends the session server-side: POST /logout, 204 (reference §2.1).
+// Logout ends the session server-side: POST /logout, 204 (docs/compatibility.md "Users").
 // The client forgets its token on success and on 401 (session already gone);
 // other errors leave it in place so the call can be retried.
 func (c *Client) Logout(ctx context.Context) error {
@@ -278,7 +278,7 @@ func (c *Client) Logout(ctx context.Context) error {
 }
 
 // JWKS fetches the public signing keys, GET /.well-known/jwks.json
-// (reference §2.8, RFC 7517 JWK Set), as raw JSON.
+// (docs/compatibility.md "Discovery", RFC 7517 JWK Set), as raw JSON.
 func (c *Client) JWKS(ctx context.Context) (json.RawMessage, error) {
 	var raw json.RawMessage
 	if _, err := c.do(ctx, http.MethodGet, "/.well-known/jwks.json", nil, &raw); err != nil {

@@ -1,9 +1,9 @@
 // Package client is a Go client for the public API of inkan, a Hanko-compatible
-// passwordless authentication server (Hanko legacy REST API, reference §0.2).
+// passwordless authentication server (Hanko legacy REST API, docs/compatibility.md "Users").
 // It imports nothing but the standard library, so it can be used from gomobile
 // bindings, CLIs and tests alike.
 //
-// The native-app flow (reference §0.2) is a sequence of calls:
+// The native-app flow (docs/compatibility.md "Users") is a sequence of calls:
 //
 //  1. [Client.LookupUser] (POST /user); a 404 ([IsNotFound]) means a new user, so
 //  2. [Client.CreateUser] (POST /users); a 409 ([IsConflict]) means someone
@@ -23,14 +23,14 @@
 // (server option session.enable_auth_token_header, typical for apps) or in a
 // Set-Cookie named "hanko" (cookie mode; the name is set with
 // [WithCookieName]). The client reads both and keeps the token; every later
-// request sends it as "Authorization: Bearer <jwt>" (reference §1.3, §3.1).
+// request sends it as "Authorization: Bearer <jwt>" (docs/compatibility.md "Authentication", "Session transport").
 // A deletion cookie (empty value or Max-Age=0) sent by the server clears it.
 // The token is guarded by a mutex: one Client may be shared by goroutines.
 //
 // # Errors
 //
 // A non-2xx response becomes an [*APIError] carrying the HTTP status and the
-// server's {"code","message"} body (reference §1.1); test it with
+// server's {"code","message"} body (docs/compatibility.md "Errors"); test it with
 // [errors.As] or the helpers [IsNotFound], [IsConflict], [IsUnauthorized] and
 // [IsRateLimited]. Transport failures are returned as they come from net/http.
 package client
@@ -50,7 +50,7 @@ import (
 )
 
 // DefaultCookieName is the session cookie name Hanko and inkan use unless
-// session.cookie.name is configured (reference §3.1).
+// session.cookie.name is configured (docs/compatibility.md "Session transport").
 const DefaultCookieName = "hanko"
 
 // maxBody bounds every response body the client reads (1 MiB).
@@ -129,7 +129,7 @@ func (c *Client) SetToken(jwt string) {
 	c.token = jwt
 }
 
-// APIError is a non-2xx answer of the server (reference §1.1).
+// APIError is a non-2xx answer of the server (docs/compatibility.md "Errors").
 type APIError struct {
 	// Status is the HTTP status code of the response.
 	Status int
@@ -141,7 +141,7 @@ type APIError struct {
 	Message string
 	// RequestID is the X-Request-Id response header, to quote to the operator.
 	RequestID string
-	// RetryAfter is the Retry-After header of a 429 (reference §1.5); 0 if absent.
+	// RetryAfter is the Retry-After header of a 429 (docs/compatibility.md "Rate limits"); 0 if absent.
 	RetryAfter time.Duration
 	// CredentialID and RPID are set only when a passkey login was refused
 	// because no user holds the credential (inkan): pass them to the
@@ -191,7 +191,7 @@ func IsUnknownCredential(err error) bool {
 // RetryAfter says when to try again.
 func IsRateLimited(err error) bool { return statusOf(err) == http.StatusTooManyRequests }
 
-// Session is a session issued by a login endpoint (reference §1.4).
+// Session is a session issued by a login endpoint (docs/compatibility.md "Issuing a session").
 type Session struct {
 	// Token is the session JWT (also kept by the client and sent as Bearer).
 	Token string

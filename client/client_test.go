@@ -32,7 +32,7 @@ type request struct {
 	RawBody                         string
 }
 
-// fakeServer speaks the wire shapes of the public API (reference §2) just far
+// fakeServer speaks the wire shapes of the public API (docs/compatibility.md "Routes") just far
 // enough to test the client's encoding, decoding and token handling.
 type fakeServer struct {
 	headerMode bool
@@ -509,7 +509,7 @@ func TestStdlibOnly(t *testing.T) {
 	}
 }
 
-// A deletion cookie (reference §1.4: empty value, Max-Age=0), e.g. on an
+// A deletion cookie (docs/compatibility.md "Issuing a session": empty value, Max-Age=0), e.g. on an
 // idle-timeout 401, makes the client forget its token.
 func TestDeletionCookieClearsToken(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

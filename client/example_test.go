@@ -11,7 +11,7 @@ import (
 	"github.com/inkan-auth/inkan/client"
 )
 
-// The native-app flow of reference §0.2: look the user up, sign up when the
+// The native-app flow of docs/compatibility.md "Users": look the user up, sign up when the
 // address is unknown, log in with an e-mailed code, then read the profile.
 func Example() {
 	ctx := context.Background()

@@ -1,9 +1,9 @@
 // Package verify checks inkan (Hanko-compatible) session JWTs in an
 // application's own backend, offline, against the server's published keys
-// (GET /.well-known/jwks.json, RFC 7517; Hanko API reference §2.8, §3.2).
+// (GET /.well-known/jwks.json, RFC 7517; docs/compatibility.md "Discovery", "Session tokens").
 //
 // A [Verifier] fetches the JWK Set once, caches it for [Options.MaxAge],
-// fetches it again when a token names an unknown "kid" (key rotation, §3.3)
+// fetches it again when a token names an unknown "kid" (key rotation, docs/compatibility.md "Signing keys")
 // and keeps using the cached keys while the JWKS endpoint is down. Fetches are
 // at most one per [Options.MinRefreshInterval], so tokens with made-up key ids
 // cannot make the verifier hammer the server.
@@ -14,9 +14,9 @@
 // §4.1.4–4.1.6), and "aud"/"iss" when configured.
 //
 // What is not checked: revocation. inkan also keeps server-side sessions
-// (§3.4): a token stays cryptographically valid after logout, idle timeout or
+// (docs/compatibility.md "Session rows"): a token stays cryptographically valid after logout, idle timeout or
 // session-limit eviction until its "exp". When that matters, ask the server
-// with POST /sessions/validate {"session_token"} (§2.7) instead of, or after,
+// with POST /sessions/validate {"session_token"} (docs/compatibility.md "Session validation") instead of, or after,
 // this package.
 package verify
 
@@ -132,14 +132,14 @@ func New(o Options) (*Verifier, error) {
 	return &Verifier{o: o, now: time.Now}, nil
 }
 
-// Email is the "email" claim: the user's primary address (reference §3.2).
+// Email is the "email" claim: the user's primary address (docs/compatibility.md "Session tokens").
 type Email struct {
 	Address    string
 	IsPrimary  bool
 	IsVerified bool
 }
 
-// Claims are the verified claims of an inkan session JWT (reference §3.2).
+// Claims are the verified claims of an inkan session JWT (docs/compatibility.md "Session tokens").
 type Claims struct {
 	// Subject is "sub", the user's UUID.
 	Subject string
@@ -409,7 +409,7 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 }
 
 // Middleware lets a request through to next only with a valid session JWT,
-// taken as in Hanko's own session middleware (reference §1.3): the
+// taken as in Hanko's own session middleware (docs/compatibility.md "Authentication"): the
 // "Authorization: Bearer <jwt>" header (scheme case-insensitive), else the
 // session cookie (Options.CookieName); an invalid header does not hide a
 // valid cookie. The claims are put in the request context

@@ -79,7 +79,7 @@ func (s signer) public(t *testing.T) jwk.Key {
 	return pub
 }
 
-// sign makes a session JWT shaped as reference §3.2, changed by edit.
+// sign makes a session JWT shaped as docs/compatibility.md "Session tokens", changed by edit.
 func (s signer) sign(t *testing.T, now time.Time, edit func(*jwt.Builder)) string {
 	t.Helper()
 	b := jwt.NewBuilder().

@@ -1,5 +1,5 @@
 // Command mobileflow runs the native-app sign-in flow (Hanko legacy API,
-// reference §0.2) against a running inkan server from the terminal, the way
+// docs/compatibility.md "Users") against a running inkan server from the terminal, the way
 // an iOS or Android app would:
 //
 //  1. ask for an e-mail address, look the user up (POST /user) and sign up
@@ -210,8 +210,8 @@ func (f *flow) run(ctx context.Context, email string) error {
 	return nil
 }
 
-// findOrCreate looks the user up and signs them up when unknown (reference
-// §0.2 steps 1–2). It returns the e-mail id to pass to InitPasscode and,
+// findOrCreate looks the user up and signs them up when unknown (README.md "The
+// mobile flow with curl" steps 1–2). It returns the e-mail id to pass to InitPasscode and,
 // when sign-up issued one right away, the session.
 func (f *flow) findOrCreate(ctx context.Context, email string) (userID, emailID string, sess *client.Session, err error) {
 	for attempt := 0; attempt < 2; attempt++ {
@@ -238,7 +238,7 @@ func (f *flow) findOrCreate(ctx context.Context, email string) (userID, emailID 
 }
 
 // passcode mails a code and reads it until the server accepts it or gives up
-// (reference §2.2: 401 wrong code, 410 third wrong attempt, 408 expired).
+// (docs/compatibility.md "Passcodes": 401 wrong code, 410 third wrong attempt, 408 expired).
 func (f *flow) passcode(ctx context.Context, userID, emailID, email string) (*client.Session, error) {
 	p, err := f.c.InitPasscode(ctx, userID, emailID)
 	if err != nil {
@@ -313,7 +313,7 @@ func (f *flow) showSession(s *client.Session) {
 	}
 }
 
-// claims are the JWT claims shown (Hanko API §3.2).
+// claims are the JWT claims shown (docs/compatibility.md "Session tokens").
 type claims struct {
 	Subject string `json:"sub"`
 	Expires int64  `json:"exp"` // NumericDate, seconds since the epoch

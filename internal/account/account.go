@@ -1,6 +1,6 @@
 // Package account manages users and their e-mail addresses: look-up and
-// sign-up (Hanko API §2.1), choosing the address a passcode goes to, and
-// claiming an address once its passcode is verified (§2.2).
+// sign-up (docs/compatibility.md "Users"), choosing the address a passcode goes to, and
+// claiming an address once its passcode is verified (docs/compatibility.md "Passcodes").
 package account
 
 import (
@@ -40,7 +40,7 @@ func New(store Store, o Options, now func() time.Time) *Service {
 	return &Service{store: store, opts: o, now: now}
 }
 
-// Lookup is the answer to POST /user (Hanko API §2.1).
+// Lookup is the answer to POST /user (docs/compatibility.md "Users").
 type Lookup struct {
 	UserID                uuid.UUID // "id": the owner of the address
 	EmailID               uuid.UUID // "email_id": the address row
@@ -71,7 +71,7 @@ func (s *Service) Lookup(ctx context.Context, rawEmail string) (Lookup, error) {
 	return Lookup{UserID: e.UserID, EmailID: e.ID, Verified: e.Verified, HasWebauthnCredential: has}, nil
 }
 
-// SignUp creates a user with the address rawEmail (Hanko API §2.1 POST
+// SignUp creates a user with the address rawEmail (docs/compatibility.md "Users" POST
 // /users). With RequireVerification the address is left unassigned until its
 // passcode is finalized; otherwise it is assigned, primary and unverified.
 // Errors: KindForbidden when sign-up is disabled, KindInvalid for a bad
@@ -136,7 +136,7 @@ func (s *Service) PrimaryEmail(ctx context.Context, userID uuid.UUID) (e inkan.E
 }
 
 // PasscodeTarget picks the address a login passcode for userID is sent to
-// (Hanko API §2.2 "Target address"): the row emailID when given, else the
+// (docs/compatibility.md "Passcodes" "Target address"): the row emailID when given, else the
 // user's primary address, else the row fallbackID (the hanko_email_id
 // cookie POST /users set in a browser; uuid.Nil when absent). A chosen row
 // must be the user's or unassigned. Errors (all KindInvalid, Hanko's
@@ -179,7 +179,7 @@ func (s *Service) passcodeTarget(ctx context.Context, userID, emailID, fallbackI
 }
 
 // CheckClaim decides, before a passcode is consumed, whether userID may log
-// in with (and so take) the address emailID (Hanko API §2.2 finalize rules 5
+// in with (and so take) the address emailID (docs/compatibility.md "Passcodes" finalize rules 5
 // and 6), and returns the address as read (Primary filled in). sessionUser
 // is the subject of a valid session sent with the request, or uuid.Nil.
 // Allowed: the address is the user's own; or it is unassigned and the user

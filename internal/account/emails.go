@@ -11,11 +11,11 @@ import (
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
-// DefaultEmailLimit is email.limit's default (Hanko API §6.1).
+// DefaultEmailLimit is email.limit's default (docs/compatibility.md "Configuration").
 const DefaultEmailLimit = 5
 
 // AddEmail adds the address rawAddress to userID's account (POST /emails,
-// Hanko API §2.5). The address is normalised with inkan.NormalizeEmail
+// docs/compatibility.md "E-mail addresses"). The address is normalised with inkan.NormalizeEmail
 // (trimmed, lower-cased, IDNA domain to punycode), so one mailbox is one
 // row whatever its spelling. With RequireVerification the row is left
 // unassigned (or an existing unassigned row is returned) until a passcode
@@ -73,7 +73,7 @@ func (s *Service) addEmail(ctx context.Context, userID uuid.UUID, e inkan.Email)
 }
 
 // SetPrimaryEmail makes emailID the primary address of userID (POST
-// /emails/{id}/set_primary, Hanko API §2.5; no "must be verified" rule).
+// /emails/{id}/set_primary, docs/compatibility.md "E-mail addresses"; no "must be verified" rule).
 // KindNotFound "email not found" when the address is unknown or not the
 // user's — another user's id is indistinguishable from an unknown one.
 func (s *Service) SetPrimaryEmail(ctx context.Context, userID, emailID uuid.UUID) error {
@@ -89,7 +89,7 @@ func (s *Service) SetPrimaryEmail(ctx context.Context, userID, emailID uuid.UUID
 }
 
 // DeleteEmail removes the address emailID of userID (DELETE /emails/{id},
-// Hanko API §2.5). Errors: KindNotFound "email not found" for an unknown or
+// docs/compatibility.md "E-mail addresses"). Errors: KindNotFound "email not found" for an unknown or
 // foreign id (inkan fixes Hanko's 500); KindConflict "primary email can't be
 // deleted" for the primary address.
 func (s *Service) DeleteEmail(ctx context.Context, userID, emailID uuid.UUID) error {
@@ -108,7 +108,7 @@ func (s *Service) DeleteEmail(ctx context.Context, userID, emailID uuid.UUID) er
 }
 
 // DeleteUser deletes the account userID and everything that belongs to it
-// (DELETE /user, Hanko API §2.1): addresses, passcodes, credentials,
+// (DELETE /user, docs/compatibility.md "Users"): addresses, passcodes, credentials,
 // password and sessions. KindNotFound "user not found" when it is gone
 // (inkan answers 404 where Hanko answered 500).
 func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) error {

@@ -10,7 +10,7 @@ import (
 )
 
 // EmailStore is the persistence of address management and account deletion
-// (Hanko API §2.1 DELETE /user, §2.5), part of Store. Errors as Store.
+// (docs/compatibility.md "Users" DELETE /user, §2.5), part of Store. Errors as Store.
 type EmailStore interface {
 	// AddEmail adds e.Address for userID in one transaction: ErrStale when
 	// the user already owns limit addresses; ErrConflict when any user owns

@@ -148,7 +148,7 @@ func FuzzWebAuthnFinalize(f *testing.F) {
 }
 
 // FuzzPublicJSONBodies sends arbitrary bodies to every public route that
-// decodes a JSON request (Hanko API §2), with and without a session: no
+// decodes a JSON request (docs/compatibility.md "Routes"), with and without a session: no
 // panic, no 5xx.
 func FuzzPublicJSONBodies(f *testing.F) {
 	n := newFuzzNode(f)

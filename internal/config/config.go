@@ -1,7 +1,7 @@
-// Package config loads inkan's configuration: Hanko's key names and units (Hanko API reference §6),
+// Package config loads inkan's configuration: Hanko's key names and units (docs/compatibility.md "Configuration"),
 // inkan's own defaults, a YAML file and environment variables, and reports every problem at once.
 //
-// Loading order (Hanko API §6): built-in defaults (Default) → YAML file → environment variables →
+// Loading order (docs/compatibility.md "Configuration"): built-in defaults (Default) → YAML file → environment variables →
 // validation (Config.Validate). A value that cannot be decoded (session.lifespan: "abc", a list where a
 // number belongs) becomes a Problem naming the key; loading never panics on input.
 //
@@ -13,7 +13,7 @@
 // Environment variables. Only variables whose name maps to a known key are read (see EnvVars). Every key
 // has a regular name: the key upper-cased with "." replaced by "_" (session.cookie.same_site →
 // SESSION_COOKIE_SAME_SITE, database.max_open_conns → DATABASE_MAX_OPEN_CONNS). Where Hanko v2.7.0 uses an
-// irregular name (§6.2, e.g. SESSION_ACQUIREIPADDRESS, EMAIL_PASSCODETTL, ACCOUNT_ALLOWDELETION,
+// irregular name (docs/compatibility.md "Configuration", e.g. SESSION_ACQUIREIPADDRESS, EMAIL_PASSCODETTL, ACCOUNT_ALLOWDELETION,
 // SECRETS_KEYMANAGEMENT_TYPE, AUDIT_LOG_CONSOLE_OUTPUT_OUTPUT_STREAM, LOG_LOGHEALTHANDMETRICS) that name is
 // read as well, and wins when both are set. A variable that is set, even to "", overrides the file. Lists
 // are comma-separated ("a, b" → ["a","b"]; "" → []). mobile.android and mobile.apple take a JSON array.
@@ -40,7 +40,7 @@ import (
 	"time"
 )
 
-// Config is inkan's complete configuration. The koanf tags are Hanko's key names (Hanko API §6.1); keys
+// Config is inkan's complete configuration. The koanf tags are Hanko's key names (docs/compatibility.md "Configuration"); keys
 // marked "inkan" in the field comments are inkan's own additions.
 type Config struct {
 	Server        Server        `koanf:"server"`
@@ -110,7 +110,7 @@ type TLS struct {
 	KeyFile  string `koanf:"key_file"`
 }
 
-// CORS configures CORS on the public listener (Hanko API §1.6).
+// CORS configures CORS on the public listener (docs/compatibility.md "CORS").
 type CORS struct {
 	// AllowOrigins lists allowed origins (scheme://host[:port]); "*" needs UnsafeWildcardOriginAllowed.
 	AllowOrigins []string `koanf:"allow_origins"`
@@ -169,7 +169,7 @@ type Database struct {
 	AutoMigrate *bool `koanf:"auto_migrate"`
 }
 
-// Secrets holds the key-encryption secrets (secrets.*, Hanko API §3.3).
+// Secrets holds the key-encryption secrets (secrets.*, docs/compatibility.md "Signing keys").
 type Secrets struct {
 	// Keys are the secrets, each at least 16 characters; the first encrypts new signing keys, all are
 	// tried for decryption. Empty means: use a secret file generated beside the sqlite database (only
@@ -194,7 +194,7 @@ type Service struct {
 	Name string `koanf:"name"`
 }
 
-// Session is session.* (Hanko API §1.4, §3).
+// Session is session.* (docs/compatibility.md "Issuing a session", "Session tokens").
 type Session struct {
 	// Lifespan is the JWT and session lifetime (default 12h).
 	Lifespan time.Duration `koanf:"lifespan"`
@@ -228,7 +228,7 @@ type Cookie struct {
 	Retention string `koanf:"retention"`
 }
 
-// Email is email.* (Hanko API §4).
+// Email is email.* (docs/compatibility.md "Passcodes").
 type Email struct {
 	// Enabled and UseForAuthentication gate the passcode routes.
 	Enabled              bool `koanf:"enabled"`
@@ -279,7 +279,7 @@ type Password struct {
 	Hash string `koanf:"hash"`
 }
 
-// Passkey is passkey.* (Hanko API §5.1).
+// Passkey is passkey.* (docs/compatibility.md "Relying party").
 type Passkey struct {
 	// Enabled gates all /webauthn/* routes.
 	Enabled bool `koanf:"enabled"`
@@ -325,7 +325,7 @@ type MFA struct {
 	Enabled bool `koanf:"enabled"`
 }
 
-// RateLimiter is rate_limiter.* (Hanko API §1.5).
+// RateLimiter is rate_limiter.* (docs/compatibility.md "Rate limits").
 type RateLimiter struct {
 	Enabled bool `koanf:"enabled"`
 	// Store is in_memory|redis.

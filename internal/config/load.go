@@ -38,7 +38,7 @@ func Load(path string, environ []string) (Config, error) {
 }
 
 // EnvVars returns every environment variable Load reads, mapped to its key (env name → key): the
-// regular name of each key plus Hanko's irregular names (Hanko API §6.2). The map is a fresh copy.
+// regular name of each key plus Hanko's irregular names (docs/compatibility.md "Configuration"). The map is a fresh copy.
 func EnvVars() map[string]string {
 	out := make(map[string]string, len(envTable))
 	for n, k := range envTable {
@@ -47,7 +47,7 @@ func EnvVars() map[string]string {
 	return out
 }
 
-// hankoEnvNames are Hanko v2.7.0's names that differ from the regular upper-cased key (§6.2).
+// hankoEnvNames are Hanko v2.7.0's names that differ from the regular upper-cased key (docs/compatibility.md "Configuration").
 var hankoEnvNames = map[string]string{
 	"SECRETS_KEYMANAGEMENT_TYPE":             "secrets.key_management.type",
 	"SESSION_ACQUIREIPADDRESS":               "session.acquire_ip_address",
@@ -103,7 +103,7 @@ func unsupportedReason(key string, v any) string {
 	return ""
 }
 
-// hankoIgnored are Hanko keys (and key prefixes) that inkan accepts in a file and ignores (§6.1).
+// hankoIgnored are Hanko keys (and key prefixes) that inkan accepts in a file and ignores (docs/compatibility.md "Configuration").
 var hankoIgnored = []string{
 	"convert_legacy_config", "convert_legacy_server_side_session_config", "debug",
 	"secrets.key_management.key_id", "secrets.key_management.region",

@@ -154,7 +154,7 @@ func (c Config) Validate() error {
 	ps.nonNegative("database.conn_max_lifetime", db.ConnMaxLifetime)
 	ps.nonNegative("database.conn_max_idle_time", db.ConnMaxIdleTime)
 
-	// secrets (Hanko API §3.3)
+	// secrets (docs/compatibility.md "Signing keys")
 	for i, k := range c.Secrets.Keys {
 		if len(k) < 16 {
 			ps.add(fmt.Sprintf("secrets.keys[%d]", i), "must be at least 16 characters long")
@@ -243,7 +243,7 @@ func (c Config) Validate() error {
 	ps.positive("webauthn.timeouts.registration", c.Webauthn.Timeouts.Registration)
 	ps.positive("webauthn.timeouts.login", c.Webauthn.Timeouts.Login)
 
-	// rate limiter (Hanko API §1.5)
+	// rate limiter (docs/compatibility.md "Rate limits")
 	rl := c.RateLimiter
 	ps.oneOf("rate_limiter.store", rl.Store, "in_memory", "redis")
 	// The Redis address (rate_limiter.redis.url / address) is judged by internal/ratelimit

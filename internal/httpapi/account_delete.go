@@ -2,7 +2,7 @@ package httpapi
 
 import "net/http"
 
-// deleteAccount is DELETE /user (Hanko API §2.1; registered only with
+// deleteAccount is DELETE /user (docs/compatibility.md "Users"; registered only with
 // account.allow_deletion): deletes the session's user with its addresses,
 // passcodes, credentials, password and sessions, sets the deletion cookie,
 // 204. A user already gone is 404 (Hanko: 500) — in practice the session

@@ -1,7 +1,8 @@
 // Package httpapi is inkan's HTTP layer: the public and admin route tables
 // (routes_public.go, routes_admin.go), thin handlers that decode, call a
 // domain service and encode, one error writer, and middleware. It speaks
-// Hanko's legacy REST API (../shared/reference/hanko-api.md).
+// Hanko's legacy REST API (api/openapi.yaml; the rules it keeps and where it
+// differs: docs/compatibility.md).
 //
 // It never imports the store, SQL drivers, the mail transport or the config
 // loader: the composition root (internal/app) hands it built services.
@@ -25,7 +26,7 @@ import (
 )
 
 // CookieOptions are the session cookie's attributes (session.cookie.*,
-// Hanko API §3.1).
+// docs/compatibility.md "Session transport").
 type CookieOptions struct {
 	Name     string        // default "hanko"
 	Domain   string        // empty = host-only
@@ -37,7 +38,7 @@ type CookieOptions struct {
 	Persistent bool
 }
 
-// WellKnownConfig is the body of GET /.well-known/config (Hanko API §2.8).
+// WellKnownConfig is the body of GET /.well-known/config (docs/compatibility.md "Discovery").
 type WellKnownConfig struct {
 	Password struct {
 		Enabled           bool `json:"enabled"`
@@ -84,7 +85,7 @@ type Options struct {
 	// zero Tokens = no limit.
 	PasscodeIPLimit, SignupLimit, LookupLimit, WebauthnLimit ratelimit.Limit
 	// PasswordEnabled (password.enabled) registers PUT /password and POST
-	// /password/login (Hanko API §0.1); API.Passwords must then be set.
+	// /password/login (docs/compatibility.md "Route availability"); API.Passwords must then be set.
 	PasswordEnabled bool
 	// PasswordLimit is rate_limiter.password_limits for POST
 	// /password/login, keyed route/user/client IP; zero Tokens = no limit.
@@ -95,10 +96,10 @@ type Options struct {
 	// LogHealth logs /health/* requests at info level (log.log_health_and_metrics).
 	LogHealth bool
 	// PasscodesDisabled leaves out the passcode routes (email.enabled or
-	// email.use_for_authentication false; Hanko API §0.1).
+	// email.use_for_authentication false; docs/compatibility.md "Route availability").
 	PasscodesDisabled bool
 	// PasskeysDisabled leaves out every /webauthn/* route (passkey.enabled
-	// false; Hanko API §0.1).
+	// false; docs/compatibility.md "Route availability").
 	PasskeysDisabled bool
 	// WellKnown is served at /.well-known/config.
 	WellKnown WellKnownConfig

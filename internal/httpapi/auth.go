@@ -11,7 +11,7 @@ import (
 )
 
 // tokenCandidates returns the session tokens a request carries, in the
-// order they are tried (Hanko API §1.3): the Authorization Bearer value,
+// order they are tried (docs/compatibility.md "Authentication"): the Authorization Bearer value,
 // then the session cookie.
 func (a *API) tokenCandidates(r *http.Request) []string {
 	var out []string
@@ -48,7 +48,7 @@ func (a *API) authenticate(r *http.Request, check func(context.Context, string) 
 // requireSession wraps a handler that needs a logged-in user; the claims
 // are in the context (claimsFrom). A request refused while it carried the
 // session cookie (expired, idled out, logged out) also gets the deletion
-// cookie (Hanko API §1.3).
+// cookie (docs/compatibility.md "Authentication").
 func (a *API) requireSession(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		c, err := a.authenticate(r, a.Sessions.Verify)
@@ -70,7 +70,7 @@ func claimsFrom(ctx context.Context) session.Claims {
 
 // optionalSession returns the claims of a valid session if the request
 // carries one, else ok=false, without touching the session's last_used
-// (the request is not made with the session; Hanko API §2.2 only compares
+// (the request is not made with the session; docs/compatibility.md "Passcodes" only compares
 // its subject). Errors other than "unauthorized" are returned.
 func (a *API) optionalSession(r *http.Request) (session.Claims, bool, error) {
 	if len(a.tokenCandidates(r)) == 0 {
@@ -86,7 +86,7 @@ func (a *API) optionalSession(r *http.Request) (session.Claims, bool, error) {
 	return c, true, nil
 }
 
-// deliverSession hands a new session JWT to the client (Hanko API §1.4):
+// deliverSession hands a new session JWT to the client (docs/compatibility.md "Issuing a session"):
 // X-Session-Lifetime in whole seconds, and either X-Auth-Token (header
 // mode) or the session cookie. Responses holding a token are never cached.
 func (a *API) deliverSession(w http.ResponseWriter, token string) {
@@ -105,7 +105,7 @@ func (a *API) deliverSession(w http.ResponseWriter, token string) {
 }
 
 // clearSession sets the deletion cookie: same name, domain, path and flags,
-// empty value, Max-Age=0 (Hanko API §1.4).
+// empty value, Max-Age=0 (docs/compatibility.md "Issuing a session").
 func (a *API) clearSession(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	c := a.cookie("")

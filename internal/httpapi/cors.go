@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// corsExposed are the response headers a browser app may read (Hanko API
-// §1.6, plus X-Auth-Token).
+// corsExposed are the response headers a browser app may read (see
+// docs/compatibility.md "CORS", plus X-Auth-Token).
 const corsExposed = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Session-Lifetime, X-Auth-Token, X-Request-Id, Preference-Applied"
 
 // cors applies server.public.cors: an Origin is allowed only when it equals

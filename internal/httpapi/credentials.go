@@ -10,7 +10,7 @@ import (
 )
 
 // credentialID decodes the {id} path value: base64url of the raw
-// credential id, padding tolerated (Hanko API §0). Anything else names no
+// credential id, padding tolerated (docs/compatibility.md "Conventions"). Anything else names no
 // credential: KindNotFound.
 func credentialID(r *http.Request) ([]byte, error) {
 	s := strings.TrimRight(r.PathValue("id"), "=")
@@ -21,7 +21,7 @@ func credentialID(r *http.Request) ([]byte, error) {
 	return id, nil
 }
 
-// listCredentials is GET /webauthn/credentials (Hanko API §2.4): 200 the
+// listCredentials is GET /webauthn/credentials (docs/compatibility.md "Passkeys"): 200 the
 // caller's credentials, oldest first.
 func (a *API) listCredentials(w http.ResponseWriter, r *http.Request) error {
 	creds, err := a.Passkeys.Credentials(r.Context(), claimsFrom(r.Context()).Subject)
@@ -35,7 +35,7 @@ type renameCredentialRequest struct {
 	Name *string `json:"name"`
 }
 
-// renameCredential is PATCH /webauthn/credentials/{id} (Hanko API §2.4):
+// renameCredential is PATCH /webauthn/credentials/{id} (docs/compatibility.md "Passkeys"):
 // {"name"} — absent or null keeps the name — 200 with an empty body; 404
 // for an unknown or another user's id; 400 for a name over 255 characters.
 func (a *API) renameCredential(w http.ResponseWriter, r *http.Request) error {
@@ -69,7 +69,7 @@ func (a *API) renameCredential(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deleteCredential is DELETE /webauthn/credentials/{id} (Hanko API §2.4):
+// deleteCredential is DELETE /webauthn/credentials/{id} (docs/compatibility.md "Passkeys"):
 // 204; 404 for an unknown or another user's id. With "Prefer:
 // return=representation" (RFC 7240) it answers 200
 // {"signal_all_accepted_credentials": {rpId, userId,

@@ -16,7 +16,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
-// decodeJSON reads the request body into dst (Hanko API §0 "Body
+// decodeJSON reads the request body into dst (docs/compatibility.md "Conventions" "Body
 // encoding"). An empty body leaves dst zero. Errors, all classified:
 // KindUnsupportedMediaType for a body whose content type is missing or not
 // application/json (or +json),
@@ -112,7 +112,7 @@ func readRaw(r *http.Request) ([]byte, error) {
 }
 
 // problems collects validation failures and joins them with " and "
-// (Hanko API §1.2).
+// (docs/compatibility.md "Validation").
 type problems []string
 
 func (p *problems) required(field, value string) {

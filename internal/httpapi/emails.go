@@ -9,8 +9,8 @@ import (
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
-// emailRowJSON is the raw e-mail row POST /emails answers with (Hanko API
-// §2.5): user_id is omitted while the address is unassigned.
+// emailRowJSON is the raw e-mail row POST /emails answers with (see
+// docs/compatibility.md "E-mail addresses"): user_id is omitted while the address is unassigned.
 type emailRowJSON struct {
 	ID        uuid.UUID  `json:"id"`
 	UserID    *uuid.UUID `json:"user_id,omitempty"`
@@ -21,7 +21,7 @@ type emailRowJSON struct {
 }
 
 // emailPathID parses the {id} path value; a malformed one is 400 "id must
-// be a valid uuid" (Hanko API §2.5 set_primary).
+// be a valid uuid" (docs/compatibility.md "E-mail addresses" set_primary).
 func emailPathID(r *http.Request) (uuid.UUID, error) {
 	id, err := parseUUID(r.PathValue("id"))
 	if err != nil {
@@ -30,7 +30,7 @@ func emailPathID(r *http.Request) (uuid.UUID, error) {
 	return id, nil
 }
 
-// listEmails is GET /emails (Hanko API §2.5): the caller's addresses,
+// listEmails is GET /emails (docs/compatibility.md "E-mail addresses"): the caller's addresses,
 // oldest first, as [{id, address, is_verified, is_primary}].
 func (a *API) listEmails(w http.ResponseWriter, r *http.Request) error {
 	emails, err := a.Accounts.Emails(r.Context(), claimsFrom(r.Context()).Subject)
@@ -46,7 +46,7 @@ type addEmailRequest struct {
 	Address string `json:"address"`
 }
 
-// addEmail is POST /emails (Hanko API §2.5): 200 with the raw row; 400 for
+// addEmail is POST /emails (docs/compatibility.md "E-mail addresses"): 200 with the raw row; 400 for
 // a missing or invalid address or one owned by any user; 409 at email.limit.
 // With email.require_verification the row stays unassigned until a passcode
 // (initialize with email_id, finalize while logged in) proves the mailbox.
@@ -71,7 +71,7 @@ func (a *API) addEmail(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// setPrimaryEmail is POST /emails/{id}/set_primary (Hanko API §2.5): 204;
+// setPrimaryEmail is POST /emails/{id}/set_primary (docs/compatibility.md "E-mail addresses"): 204;
 // 404 for an unknown or another user's address. With "Prefer:
 // return=representation" (RFC 7240) it answers 200
 // {"signal_current_user_details": {rpId, userId, name, displayName}} with
@@ -99,7 +99,7 @@ func (a *API) setPrimaryEmail(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// deleteEmail is DELETE /emails/{id} (Hanko API §2.5): 204; 409 for the
+// deleteEmail is DELETE /emails/{id} (docs/compatibility.md "E-mail addresses"): 204; 409 for the
 // primary address; 404 for an unknown or another user's id (Hanko: 500).
 func (a *API) deleteEmail(w http.ResponseWriter, r *http.Request) error {
 	id, err := emailPathID(r)

@@ -30,7 +30,7 @@ var statusOf = map[inkan.Kind]int{
 	inkan.KindUnavailable:          http.StatusServiceUnavailable,
 }
 
-// ErrorBody is Hanko's error body (Hanko API §1.1): code equals the HTTP
+// ErrorBody is Hanko's error body (docs/compatibility.md "Errors"): code equals the HTTP
 // status; message is the client message or the status text. A passkey
 // login refused because no user holds the credential also carries
 // credential_id (base64url) and rp_id, what the client passes to

@@ -49,7 +49,7 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
 }
 
 // jwks answers GET /.well-known/jwks.json with every published public key
-// (Hanko API §2.8), cacheable for 600 s.
+// (docs/compatibility.md "Discovery"), cacheable for 600 s.
 func (a *API) jwks(w http.ResponseWriter, r *http.Request) error {
 	b, err := a.Keys.JWKS(r.Context())
 	if err != nil {
@@ -62,7 +62,7 @@ func (a *API) jwks(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// wellKnownConfig answers GET /.well-known/config (Hanko API §2.8).
+// wellKnownConfig answers GET /.well-known/config (docs/compatibility.md "Discovery").
 func (a *API) wellKnownConfig(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, a.Opts.WellKnown)
 }

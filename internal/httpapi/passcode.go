@@ -25,7 +25,7 @@ type passcodeResponse struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// passcodeInitialize is POST /passcode/login/initialize (Hanko API §2.2):
+// passcodeInitialize is POST /passcode/login/initialize (docs/compatibility.md "Passcodes"):
 // rate limit per client address → validate → pick the target address →
 // rate limit (per user and client address, and per target address) → reject a session of another user
 // (403) → create and mail the code. 200 {id, ttl, created_at}.
@@ -82,7 +82,7 @@ type passcodeFinalizeRequest struct {
 	Code string `json:"code"`
 }
 
-// passcodeFinalize is POST /passcode/login/finalize (Hanko API §2.2, with
+// passcodeFinalize is POST /passcode/login/finalize (docs/compatibility.md "Passcodes", with
 // inkan's 404 for an unknown id): checks and consumes the code, verifies
 // and claims the address, and issues a session.
 func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
@@ -116,7 +116,7 @@ func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
 
 // rateLimit takes one token from each key's bucket under limit l (named
 // name, the rate_limiter key, for the metrics) and sets
-// the X-RateLimit-* headers of the tightest bucket (Hanko API §1.5); when a
+// the X-RateLimit-* headers of the tightest bucket (docs/compatibility.md "Rate limits"); when a
 // request passes several rateLimit calls, the headers keep the tightest
 // bucket of all of them. When a bucket is empty it sets Retry-After (whole
 // seconds, rounded up) and returns KindTooManyRequests. A nil Limiter or

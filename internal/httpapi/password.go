@@ -13,7 +13,7 @@ type passwordRequest struct {
 	Password string `json:"password"`
 }
 
-// validate checks the body of both password routes (Hanko API §1.2): the
+// validate checks the body of both password routes (docs/compatibility.md "Validation"): the
 // password is required but not trimmed (spaces are characters).
 func (req passwordRequest) validate() (uuid.UUID, error) {
 	var p problems
@@ -35,7 +35,7 @@ func decodePassword(r *http.Request) (passwordRequest, uuid.UUID, error) {
 	return req, userID, err
 }
 
-// setPassword is PUT /password (Hanko API §2.3): 201 null for a first
+// setPassword is PUT /password (docs/compatibility.md "Passwords"): 201 null for a first
 // password, 200 null for a replaced one; 400 length rules, 401 unknown
 // user, 403 another user's id.
 func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
@@ -58,16 +58,16 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, nil)
 }
 
-// passwordLogin is POST /password/login (Hanko API §2.3): validation, then
+// passwordLogin is POST /password/login (docs/compatibility.md "Passwords"): validation, then
 // the rate limit rate_limiter.password_limits keyed route/user/client IP
-// (§1.5), then the password check (401 for an unknown user, no password or
+// (docs/compatibility.md "Rate limits"), then the password check (401 for an unknown user, no password or
 // a wrong one). 200 null and a session.
 func (a *API) passwordLogin(w http.ResponseWriter, r *http.Request) error {
 	req, userID, err := decodePassword(r)
 	if err != nil {
 		return err
 	}
-	// Per user and address (Hanko API §1.5), and per user alone, so that
+	// Per user and address (docs/compatibility.md "Rate limits"), and per user alone, so that
 	// guesses spread over many client addresses still meet a limit.
 	if err := a.rateLimit(w, r, a.Opts.PasswordLimit, "password_limits",
 		ratelimit.Key("/password/login", userID.String(), clientIP(r.Context())),

@@ -3,7 +3,7 @@ package httpapi
 import "net/http"
 
 // Public returns the public listener's handler: every route of the public
-// API at a glance (Hanko API §2), wrapped in the shared middleware.
+// API at a glance (docs/compatibility.md "Routes"), wrapped in the shared middleware.
 func (a *API) Public() http.Handler {
 	mux := http.NewServeMux()
 	h := a.handle

@@ -10,7 +10,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/session"
 )
 
-// claimsJSON is the "claims" object of Hanko API §2.7.
+// claimsJSON is the "claims" object of docs/compatibility.md "Session validation".
 type claimsJSON struct {
 	Subject    uuid.UUID           `json:"subject"`
 	SessionID  uuid.UUID           `json:"session_id"`
@@ -50,7 +50,7 @@ func toValidationJSON(v session.Validation) validationJSON {
 	return out
 }
 
-// validateSession is GET /sessions/validate (Hanko API §2.7): the token of
+// validateSession is GET /sessions/validate (docs/compatibility.md "Session validation"): the token of
 // the Authorization header or the session cookie (the first that verifies
 // wins), checked without touching last_used. Always 200: {"is_valid":
 // false} when no token is valid — and then a session cookie that was sent
@@ -78,7 +78,7 @@ type validateSessionRequest struct {
 	SessionToken string `json:"session_token"`
 }
 
-// validateSessionToken is POST /sessions/validate (Hanko API §2.7): body
+// validateSessionToken is POST /sessions/validate (docs/compatibility.md "Session validation"): body
 // {"session_token"} (400 "session_token is a required field"; inkan drops
 // Hanko's nested "code=400, message=" quirk). The check sets last_used.
 // Always 200 otherwise, {"is_valid": false} for an invalid token.

@@ -27,7 +27,7 @@ func decodeEmail(r *http.Request) (string, error) {
 	return req.Email, p.err()
 }
 
-// lookupUser is POST /user (Hanko API §2.1), limited per client address
+// lookupUser is POST /user (docs/compatibility.md "Users"), limited per client address
 // (rate_limiter.lookup_limits): 200 {id, email_id, verified,
 // has_webauthn_credential}, 404 when no user owns the address.
 func (a *API) lookupUser(w http.ResponseWriter, r *http.Request) error {
@@ -50,7 +50,7 @@ func (a *API) lookupUser(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// createUser is POST /users (Hanko API §2.1), limited per client address
+// createUser is POST /users (docs/compatibility.md "Users"), limited per client address
 // (rate_limiter.signup_limits): 200 {id, user_id, email_id};
 // 409 when the address is taken. Without required verification the user is
 // signed in at once, with a session row (fixing Hanko's missing row).
@@ -85,7 +85,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "user_id": u.ID, "email_id": e.ID})
 }
 
-// credentialJSON is the "cred" object of Hanko API §2.1 (GET /me) and §2.4,
+// credentialJSON is the "cred" object of docs/compatibility.md "Users" (GET /me) and §2.4,
 // with inkan's additions after mfa_only: the provider named by the AAGUID
 // (omitted when unknown; icons only from passkey.aaguid_metadata_file),
 // and the relying party id and user handle a client passes to the
@@ -145,7 +145,7 @@ type emailJSON struct {
 	IsPrimary  bool      `json:"is_primary"`
 }
 
-// getUser is GET /users/{id} (Hanko API §2.1): only the session's own user
+// getUser is GET /users/{id} (docs/compatibility.md "Users"): only the session's own user
 // (403 otherwise, also for a malformed id); 404 when missing.
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 	claims := claimsFrom(r.Context())
@@ -175,7 +175,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// me is GET /me (Hanko API §2.1, v2.1.0+ profile shape).
+// me is GET /me (docs/compatibility.md "Users", v2.1.0+ profile shape).
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	claims := claimsFrom(r.Context())
 	u, err := a.Accounts.User(r.Context(), claims.Subject)
@@ -221,7 +221,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// logout is POST /logout (Hanko API §2.1): revokes the session row, sets
+// logout is POST /logout (docs/compatibility.md "Users"): revokes the session row, sets
 // the deletion cookie, 204.
 func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
 	claims := claimsFrom(r.Context())

@@ -24,7 +24,7 @@ type passkeyResult struct {
 }
 
 // webauthnRegistrationInitialize is POST /webauthn/registration/initialize
-// (Hanko API §2.4): creation options for the session's user.
+// (docs/compatibility.md "Passkeys"): creation options for the session's user.
 func (a *API) webauthnRegistrationInitialize(w http.ResponseWriter, r *http.Request) error {
 	b, err := a.Passkeys.BeginRegistration(r.Context(), claimsFrom(r.Context()).Subject)
 	if err != nil {
@@ -34,7 +34,7 @@ func (a *API) webauthnRegistrationInitialize(w http.ResponseWriter, r *http.Requ
 }
 
 // webauthnRegistrationFinalize is POST /webauthn/registration/finalize
-// (Hanko API §2.4): verifies the attestation and stores the credential.
+// (docs/compatibility.md "Passkeys"): verifies the attestation and stores the credential.
 func (a *API) webauthnRegistrationFinalize(w http.ResponseWriter, r *http.Request) error {
 	body, err := readRaw(r)
 	if err != nil {
@@ -54,8 +54,8 @@ type loginInitRequest struct {
 	UserID *string `json:"user_id"`
 }
 
-// webauthnLoginInitialize is POST /webauthn/login/initialize (Hanko API
-// §2.4): discoverable options without user_id, allowCredentials with one;
+// webauthnLoginInitialize is POST /webauthn/login/initialize (see
+// docs/compatibility.md "Passkeys"): discoverable options without user_id, allowCredentials with one;
 // limited per client address (rate_limiter.webauthn_limits), since every
 // call stores a ceremony.
 func (a *API) webauthnLoginInitialize(w http.ResponseWriter, r *http.Request) error {
@@ -81,7 +81,7 @@ func (a *API) webauthnLoginInitialize(w http.ResponseWriter, r *http.Request) er
 	return a.writeRawJSON(w, b)
 }
 
-// webauthnLoginFinalize is POST /webauthn/login/finalize (Hanko API §2.4):
+// webauthnLoginFinalize is POST /webauthn/login/finalize (docs/compatibility.md "Passkeys"):
 // verifies the assertion and issues a session.
 func (a *API) webauthnLoginFinalize(w http.ResponseWriter, r *http.Request) error {
 	body, err := readRaw(r)

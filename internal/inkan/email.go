@@ -13,7 +13,7 @@ import (
 // converts an internationalised domain to its ASCII (punycode) form, so that
 // "Bob@Bücher.test " and "bob@xn--bcher-kva.test" are one mailbox. It returns
 // a KindInvalid error with message "email must be a valid email address"
-// (Hanko API §1.2 wording) when the result is not a single bare address of at
+// (docs/compatibility.md "Validation" wording) when the result is not a single bare address of at
 // most 254 bytes (RFC 5321 §4.5.3.1.3).
 func NormalizeEmail(raw string) (string, error) {
 	invalid := E(KindInvalid, "email must be a valid email address")

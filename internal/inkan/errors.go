@@ -1,6 +1,8 @@
 // Package inkan is the vocabulary shared by every other package: users,
 // e-mail addresses, passcodes, WebAuthn credentials and ceremonies, sessions,
-// signing keys, audit event types, error kinds and pure validation.
+// signing keys, the event vocabulary (Event, EventType: Hanko's audit log
+// type names; Journal, the way a change records its event), error kinds and
+// pure validation.
 //
 // It imports nothing but the standard library and github.com/google/uuid.
 package inkan
@@ -32,7 +34,7 @@ var (
 // the client.
 type Kind int
 
-// Error kinds, named after the HTTP status each maps to (Hanko API §1.1).
+// Error kinds, named after the HTTP status each maps to (docs/compatibility.md "Errors").
 const (
 	KindInternal             Kind = iota // 500, opaque to the client
 	KindInvalid                          // 400 Bad Request

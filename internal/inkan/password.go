@@ -6,7 +6,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// PasswordCredential is a user's password (Hanko API §2.3, table
+// PasswordCredential is a user's password (docs/compatibility.md "Passwords", table
 // password_credentials). A user has at most one. Hash is a self-describing
 // encoded hash: a PHC string "$argon2id$v=19$m=…,t=…,p=…$salt$hash" or a
 // bcrypt string "$2a$…"/"$2b$…" (as imported from Hanko). The clear-text

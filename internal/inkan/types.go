@@ -7,7 +7,7 @@ import (
 )
 
 // User is an account. Its id is a random (v4) UUID; the WebAuthn user handle
-// is the 16 raw bytes of this UUID (Hanko API §5.3).
+// is the 16 raw bytes of this UUID (docs/compatibility.md "WebAuthn options").
 type User struct {
 	ID        uuid.UUID
 	CreatedAt time.Time // UTC
@@ -21,7 +21,7 @@ type User struct {
 
 // Email is an e-mail address row. An address belongs to at most one user;
 // UserID is uuid.Nil while a sign-up with required verification is
-// unfinished (Hanko API §2.1 POST /users). Address is stored normalised
+// unfinished (docs/compatibility.md "Users" POST /users). Address is stored normalised
 // (see NormalizeEmail).
 type Email struct {
 	ID        uuid.UUID
@@ -33,7 +33,7 @@ type Email struct {
 	UpdatedAt time.Time
 }
 
-// Passcode is a one-time e-mail code (Hanko API §2.2, §4). The code itself is
+// Passcode is a one-time e-mail code (docs/compatibility.md "Passcodes"). The code itself is
 // never stored: CodeHash is HMAC-SHA256(server secret, id ‖ code), 32 bytes.
 type Passcode struct {
 	ID        uuid.UUID
@@ -47,11 +47,11 @@ type Passcode struct {
 }
 
 // MaxPasscodeAttempts is the number of wrong codes after which a passcode is
-// dead (Hanko API §4: hard-coded 3; the third wrong code answers 410).
+// dead (docs/compatibility.md "Passcodes": hard-coded 3; the third wrong code answers 410).
 const MaxPasscodeAttempts = 3
 
 // Credential is a registered WebAuthn public key credential (WebAuthn L3
-// §4 "public key credential source", stored per Hanko API §5.3/§7).
+// §4 "public key credential source", stored per docs/compatibility.md "WebAuthn options", "Session rows").
 type Credential struct {
 	ID              []byte // raw credential id, at most 1023 bytes (WebAuthn §5.1)
 	UserID          uuid.UUID
@@ -69,7 +69,7 @@ type Credential struct {
 	UpdatedAt       time.Time
 }
 
-// Ceremony operations (Hanko API §5.2 webauthn_session_data.operation).
+// Ceremony operations (docs/compatibility.md "Ceremonies" webauthn_session_data.operation).
 const (
 	OperationRegistration   = "registration"
 	OperationAuthentication = "authentication"
@@ -98,7 +98,7 @@ type Session struct {
 	IPAddress string // empty when not acquired
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	LastUsed  time.Time // last authenticated request, UTC (idle timeout, Hanko API §1.3)
+	LastUsed  time.Time // last authenticated request, UTC (idle timeout, docs/compatibility.md "Authentication")
 	ExpiresAt time.Time // the JWT's exp, UTC
 }
 
@@ -114,7 +114,7 @@ type SigningKey struct {
 	RetiredAt time.Time // zero while active; after it the key only verifies until its tokens expire
 }
 
-// PasscodeMail is what a mailer needs to deliver a passcode (Hanko API §4).
+// PasscodeMail is what a mailer needs to deliver a passcode (docs/compatibility.md "Passcodes").
 // Code is the clear-text code: a mailer puts it in the message and nowhere
 // else (never in a log line).
 type PasscodeMail struct {

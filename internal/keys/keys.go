@@ -1,7 +1,7 @@
 // Package keys manages the JWT signing keys: it generates them, keeps them
 // encrypted at rest (AES-256-GCM), rotates them and publishes the public
-// halves as a JWK Set (RFC 7517 §5) for GET /.well-known/jwks.json (Hanko
-// API §2.8, §3.3).
+// halves as a JWK Set (RFC 7517 §5) for GET /.well-known/jwks.json (see
+// docs/compatibility.md "Discovery", "Signing keys").
 //
 // Every key is stored as one inkan.SigningKey row. The newest row (highest
 // ID) signs; an older row is retired implicitly by its successor and stays
@@ -45,18 +45,18 @@ const (
 	DefaultRSABits         = 2048
 	DefaultRefreshInterval = 10 * time.Second
 	// MinSecretLength is the minimum length in bytes of each secret
-	// (Hanko API §3.3: secrets.keys entries are at least 16 characters).
+	// (docs/compatibility.md "Signing keys": secrets.keys entries are at least 16 characters).
 	MinSecretLength = 16
 )
 
 // ErrUndecryptable is returned (wrapped) when a stored key cannot be opened
 // with any configured secret, e.g. after its secret was removed from
-// secrets.keys (Hanko API §3.3).
+// secrets.keys (docs/compatibility.md "Signing keys").
 var ErrUndecryptable = errors.New("keys: stored key cannot be decrypted with any configured secret")
 
 // Options configures a Manager.
 type Options struct {
-	// Secrets is secrets.keys (Hanko API §3.3), each at least
+	// Secrets is secrets.keys (docs/compatibility.md "Signing keys"), each at least
 	// MinSecretLength bytes, at least one. The AES-256-GCM key of each secret
 	// is SHA-256(secret) (the same derivation as Hanko). Secrets[0] encrypts
 	// new keys; decryption tries every secret in order, so a secret can be
@@ -226,7 +226,7 @@ func (m *Manager) VerificationKey(ctx context.Context, kid string) (key jwk.Key,
 }
 
 // JWKS returns the JSON JWK Set {"keys":[…]} of PublicKeys (RFC 7517 §5;
-// Hanko API §2.8): public parameters only, each with kid, alg, use "sig"
+// docs/compatibility.md "Discovery"): public parameters only, each with kid, alg, use "sig"
 // and kty.
 func (m *Manager) JWKS(ctx context.Context) ([]byte, error) {
 	set, err := m.PublicKeys(ctx)

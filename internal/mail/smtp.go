@@ -19,7 +19,7 @@ import (
 const DefaultSMTPTimeout = 10 * time.Second
 
 // SMTPOptions configure an SMTPMailer; they mirror Hanko's
-// email_delivery.* keys (Hanko API §4 "Mail").
+// email_delivery.* keys (docs/compatibility.md "Passcodes" "Mail").
 type SMTPOptions struct {
 	Host     string // email_delivery.smtp.host; required
 	Port     int    // email_delivery.smtp.port; 0 → 465 with ImplicitTLS, else 587

@@ -1,4 +1,4 @@
-// Package mail renders and delivers the passcode mail (Hanko API §4 "Mail"):
+// Package mail renders and delivers the passcode mail (docs/compatibility.md "Passcodes" "Mail"):
 // embedded templates with per-locale messages, an SMTP mailer built on
 // github.com/wneessen/go-mail and a development mailer that writes each
 // message to an outbox stream. Both mailers satisfy passcode.Mailer.

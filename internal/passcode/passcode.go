@@ -1,5 +1,5 @@
-// Package passcode issues and checks one-time e-mail passcodes (Hanko API
-// §2.2, §4): six decimal digits from crypto/rand, kept at rest only as a
+// Package passcode issues and checks one-time e-mail passcodes (see
+// docs/compatibility.md "Passcodes"): six decimal digits from crypto/rand, kept at rest only as a
 // keyed hash, valid for a TTL, dead after three wrong attempts, used once.
 //
 // The package knows nothing of HTTP, SQL or SMTP: it talks to a Store and a
@@ -23,7 +23,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
-// CodeLength is the number of decimal digits in a passcode (Hanko API §4).
+// CodeLength is the number of decimal digits in a passcode (docs/compatibility.md "Passcodes").
 const CodeLength = 6
 
 // codeSpace is 10^CodeLength: codes cover 000000–999999 uniformly.

@@ -13,7 +13,7 @@ import (
 )
 
 // Credentials returns the user's registered credentials, oldest first
-// (Hanko API §2.4 GET /webauthn/credentials ordering). An unknown user has
+// (docs/compatibility.md "Passkeys" GET /webauthn/credentials ordering). An unknown user has
 // none.
 func (s *Service) Credentials(ctx context.Context, userID uuid.UUID) ([]inkan.Credential, error) {
 	return s.store.ListCredentials(ctx, userID)

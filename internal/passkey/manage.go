@@ -17,7 +17,7 @@ import (
 // points (the column is VARCHAR(255); Hanko answered 500 beyond it).
 const MaxCredentialNameLength = 255
 
-// ManageStore is the persistence of credential management (Hanko API §2.4
+// ManageStore is the persistence of credential management (docs/compatibility.md "Passkeys"
 // PATCH and DELETE /webauthn/credentials/{id}), part of Store. Both return
 // inkan.ErrNotFound when the credential is missing or belongs to another
 // user.
@@ -29,7 +29,7 @@ type ManageStore interface {
 }
 
 // Rename sets the name of the user's credential id (raw bytes) to name
-// (Hanko API §2.4 PATCH; "" clears it). Errors: KindInvalid "name must not
+// (docs/compatibility.md "Passkeys" PATCH; "" clears it). Errors: KindInvalid "name must not
 // be longer than 255 characters" (inkan fixes Hanko's 500) or "name must be
 // valid UTF-8"; KindNotFound "webauthn credential not found" for an unknown
 // or foreign id.
@@ -49,7 +49,7 @@ func (s *Service) Rename(ctx context.Context, userID uuid.UUID, id []byte, name 
 	return err
 }
 
-// Delete removes the user's credential id (Hanko API §2.4 DELETE; no
+// Delete removes the user's credential id (docs/compatibility.md "Passkeys" DELETE; no
 // "last credential" protection). KindNotFound "webauthn credential not
 // found" for an unknown or foreign id.
 func (s *Service) Delete(ctx context.Context, userID uuid.UUID, id []byte) error {

@@ -3,7 +3,7 @@
 // go-webauthn doing the verification. Ceremony state lives in the Store so
 // that any node can finish a ceremony another began, and it is used once.
 //
-// The rules follow the Hanko legacy API (§2.4, §5); where inkan decides
+// The rules follow the Hanko legacy API (docs/compatibility.md "Passkeys"); where inkan decides
 // differently the doc comment says so.
 package passkey
 
@@ -25,7 +25,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
-// Client messages (Hanko API §2.4).
+// Client messages (docs/compatibility.md "Passkeys").
 const (
 	msgChallengeMismatch  = "Stored challenge and received challenge do not match"
 	msgInvalidAttestation = "failed to validate attestation"
@@ -41,7 +41,7 @@ const (
 	msgUnknownCredential = "unknown credential"
 )
 
-// Options configure the relying party (Hanko API §5.1).
+// Options configure the relying party (docs/compatibility.md "Relying party").
 type Options struct {
 	// RPID is the relying party id (webauthn.relying_party.id), a
 	// registrable domain such as "example.com" (WebAuthn L3 §5.1.2).
@@ -179,9 +179,9 @@ func (u *user) WebAuthnCredentialIDs() [][]byte {
 }
 
 // beginRegistration starts a registration ceremony (WebAuthn L3 §5.4,
-// Hanko API §2.4 POST /webauthn/registration/initialize) and returns
-// {"publicKey": PublicKeyCredentialCreationOptions} as JSON (Hanko API
-// §5.3): user.id is the 16 raw bytes of userID (base64url), user.name and
+// docs/compatibility.md "Passkeys" POST /webauthn/registration/initialize) and returns
+// {"publicKey": PublicKeyCredentialCreationOptions} as JSON (see
+// docs/compatibility.md "WebAuthn options"): user.id is the 16 raw bytes of userID (base64url), user.name and
 // displayName the primary e-mail address, a discoverable credential
 // required, the configured user verification and attestation preference,
 // timeout in milliseconds, and excludeCredentials listing each of the
@@ -219,7 +219,7 @@ func (s *Service) beginRegistration(ctx context.Context, userID uuid.UUID) ([]by
 }
 
 // finishRegistration verifies a registration response (WebAuthn L3 §7.1,
-// Hanko API §2.4 POST /webauthn/registration/finalize) sent by userID: body
+// docs/compatibility.md "Passkeys" POST /webauthn/registration/finalize) sent by userID: body
 // is the PublicKeyCredential JSON of navigator.credentials.create(). The
 // ceremony is found by the challenge in clientDataJSON and must be a
 // registration begun for userID and not expired. On success the credential
@@ -302,12 +302,12 @@ func (s *Service) finishRegistration(ctx context.Context, userID uuid.UUID, body
 	return cred, nil
 }
 
-// beginLogin starts an authentication ceremony (WebAuthn L3 §5.5, Hanko API
-// §2.4 POST /webauthn/login/initialize) and returns {"publicKey":
+// beginLogin starts an authentication ceremony (WebAuthn L3 §5.5, see
+// docs/compatibility.md "Passkeys" POST /webauthn/login/initialize) and returns {"publicKey":
 // PublicKeyCredentialRequestOptions} as JSON. With userID uuid.Nil, or a
 // user without credentials, the options are for a discoverable credential
 // (no allowCredentials, §6.2.2); otherwise allowCredentials lists all of
-// the user's credentials, ids only (transports stripped, Hanko §5.3). The
+// the user's credentials, ids only (transports stripped, docs/compatibility.md "WebAuthn options"). The
 // ceremony is stored with expiry now + LoginTimeout.
 //
 // Errors: KindInvalid "user not found". Unlike Hanko, a user without a
@@ -349,7 +349,7 @@ func (s *Service) beginLogin(ctx context.Context, userID uuid.UUID) ([]byte, err
 	return marshal(assertion)
 }
 
-// FinishLogin verifies an assertion (WebAuthn L3 §7.2, Hanko API §2.4 POST
+// FinishLogin verifies an assertion (WebAuthn L3 §7.2, docs/compatibility.md "Passkeys" POST
 // /webauthn/login/finalize): body is the PublicKeyCredential JSON of
 // navigator.credentials.get(). The ceremony is found by the challenge in
 // clientDataJSON. In a discoverable ceremony the user is the one named by
@@ -517,8 +517,8 @@ func (s *Service) refuse(ctx context.Context, reason string, credID []byte, user
 	return err
 }
 
-// saveCeremony stores go-webauthn's session data as a Ceremony (Hanko API
-// §5.2) expiring after timeout.
+// saveCeremony stores go-webauthn's session data as a Ceremony (see
+// docs/compatibility.md "Ceremonies") expiring after timeout.
 func (s *Service) saveCeremony(ctx context.Context, op string, userID uuid.UUID, allowed [][]byte, session *webauthn.SessionData, timeout time.Duration) error {
 	data, err := json.Marshal(session)
 	if err != nil {

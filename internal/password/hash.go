@@ -33,7 +33,7 @@ type Argon2Params struct {
 // key.
 var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// DefaultBcryptCost is the bcrypt cost Hanko uses (Hanko API §2.3).
+// DefaultBcryptCost is the bcrypt cost Hanko uses (docs/compatibility.md "Passwords").
 const DefaultBcryptCost = 12
 
 // Hasher makes and checks encoded password hashes. The zero value is not

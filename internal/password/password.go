@@ -1,4 +1,4 @@
-// Package password sets and checks user passwords (Hanko API §2.3): length
+// Package password sets and checks user passwords (docs/compatibility.md "Passwords"): length
 // rules in Unicode code points and bytes, new hashes with argon2id (RFC 9106,
 // PHC string format) or bcrypt, and verification of both, so that bcrypt
 // hashes imported from Hanko keep working and are re-hashed with the
@@ -18,7 +18,7 @@ import (
 )
 
 // MaxBytes is the longest password accepted, in bytes: bcrypt reads no
-// more (Hanko API §2.3 "password must not be longer than 72 bytes"). It is
+// more (docs/compatibility.md "Passwords" "password must not be longer than 72 bytes"). It is
 // applied whatever the hash algorithm, so that a password can always be
 // re-hashed either way.
 const MaxBytes = 72
@@ -78,7 +78,7 @@ func New(store Store, o Options, now func() time.Time) (*Service, error) {
 	return &Service{store: store, hasher: h, min: o.MinLength, now: now}, nil
 }
 
-// CheckLength applies the length rules of Hanko API §2.3: at least
+// CheckLength applies the length rules of docs/compatibility.md "Passwords": at least
 // MinLength Unicode code points ("password must be at least <n> characters
 // long") and at most MaxBytes bytes ("password must not be longer than 72
 // bytes"); both KindInvalid.
@@ -93,7 +93,7 @@ func (s *Service) CheckLength(pw string) error {
 }
 
 // Set sets or replaces the password of userID on behalf of the session's
-// user subject (PUT /password, Hanko API §2.3). Checks in Hanko's order:
+// user subject (PUT /password, docs/compatibility.md "Passwords"). Checks in Hanko's order:
 // length (KindInvalid), unknown user (KindUnauthorized), userID ≠ subject
 // (KindForbidden). created reports a first password (201) versus a
 // replaced one (200). The password and its password_set_succeeded event
@@ -137,7 +137,7 @@ func (s *Service) set(ctx context.Context, subject, userID uuid.UUID, pw string)
 	return created, err
 }
 
-// Login checks pw for userID (POST /password/login, Hanko API §2.3).
+// Login checks pw for userID (POST /password/login, docs/compatibility.md "Passwords").
 // Errors: KindUnauthorized for an unknown user, a user without password or
 // a wrong password (indistinguishable to the client); KindInvalid
 // "password must not be longer than 72 bytes". When the stored hash is a

@@ -1,4 +1,4 @@
-// Package ratelimit enforces token-bucket request limits (Hanko API §1.5,
+// Package ratelimit enforces token-bucket request limits (docs/compatibility.md "Rate limits",
 // rate_limiter.*) with an in-memory store, a Redis store shared by several
 // nodes, and a Fallback that serves from memory while Redis is unreachable.
 //
@@ -44,7 +44,7 @@ func (l Limit) validate() error {
 func (l Limit) emission() time.Duration { return l.Interval / time.Duration(l.Tokens) }
 
 // Result is the outcome of one Take, enough for the X-RateLimit-* and
-// Retry-After headers (Hanko API §1.5).
+// Retry-After headers (docs/compatibility.md "Rate limits").
 type Result struct {
 	// Allowed reports whether a token was taken; false → answer 429.
 	Allowed bool
@@ -97,7 +97,7 @@ func gcra(tat, now time.Time, l Limit) (Result, time.Time) {
 }
 
 // Key joins parts with "/" into a bucket key in Hanko's
-// "<route path>/<user_id>/<client IP>" style (Hanko API §1.5). Any "%" or "/"
+// "<route path>/<user_id>/<client IP>" style (docs/compatibility.md "Rate limits"). Any "%" or "/"
 // inside a part is percent-encoded ("%25", "%2F"), so different part lists
 // never yield the same key (a route "/token" becomes "%2Ftoken"). Parts are
 // used as given: callers normalise e-mail addresses (lower case) first.

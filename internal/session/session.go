@@ -1,6 +1,6 @@
 // Package session issues and verifies the session JWTs (RFC 7519; format of
-// Hanko API §3.2) and keeps the server-side session rows that make them
-// revocable (Hanko API §1.3, §1.4, §3.4).
+// docs/compatibility.md "Session tokens") and keeps the server-side session rows that make them
+// revocable (docs/compatibility.md "Authentication", "Issuing a session", "Session rows").
 package session
 
 import (
@@ -31,7 +31,7 @@ type Keys interface {
 	Refresh(ctx context.Context) error
 }
 
-// Defaults applied by New to zero Options fields (Hanko API §6.1).
+// Defaults applied by New to zero Options fields (docs/compatibility.md "Configuration").
 const (
 	DefaultLifespan = 12 * time.Hour // session.lifespan
 	DefaultLimit    = 5              // session.limit
@@ -42,7 +42,7 @@ const (
 	MaxTokenBytes = 16 << 10
 )
 
-// Options configures a Manager (config keys session.*; Hanko API §6.1).
+// Options configures a Manager (config keys session.*; docs/compatibility.md "Configuration").
 type Options struct {
 	Lifespan         time.Duration // session.lifespan: exp = iat + Lifespan; default 12h
 	Audience         []string      // aud claim (JSON array); omitted when empty. The app defaults it to [webauthn.relying_party.id]
@@ -54,7 +54,7 @@ type Options struct {
 }
 
 // EmailClaim is the "email" claim: the user's primary e-mail address
-// (Hanko API §3.2).
+// (docs/compatibility.md "Session tokens").
 type EmailClaim struct {
 	Address    string `json:"address"`
 	IsPrimary  bool   `json:"is_primary"`
@@ -76,7 +76,7 @@ type Claims struct {
 // Meta is what the request tells about the client, stored in the session
 // row when the matching Acquire option is on.
 type Meta struct {
-	IPAddress string // the client IP (echo RealIP semantics, Hanko API §0)
+	IPAddress string // the client IP (echo RealIP semantics, docs/compatibility.md "Conventions")
 	UserAgent string // the User-Agent header
 	// AsGiven stores IPAddress and UserAgent whatever the Acquire options
 	// say (a session the admin API mints for values it was given).
@@ -111,7 +111,7 @@ const (
 	claimEmail     = "email"
 )
 
-// Issue creates a session for userID (Hanko API §1.4): it signs a JWT with
+// Issue creates a session for userID (docs/compatibility.md "Issuing a session"): it signs a JWT with
 // the current signing key — header {alg, kid, typ "JWT"}, claims sub, iat,
 // exp = iat + Lifespan, aud, iss (when set), session_id (a new UUID v4) and
 // email (when email is non-nil) — and inserts the session row, evicting the
@@ -188,7 +188,7 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 	return string(signed), c, nil
 }
 
-// Verify authenticates a request's token (Hanko API §1.3): signature, time
+// Verify authenticates a request's token (docs/compatibility.md "Authentication"): signature, time
 // claims, session row and idle timeout as Peek, then sets the row's
 // last_used to now. A token that fails any check yields a KindUnauthorized
 // error (cause kept for the log); a store or key-store failure is
@@ -199,7 +199,7 @@ func (m *Manager) Verify(ctx context.Context, token string) (Claims, error) {
 }
 
 // Peek checks token exactly as Verify but leaves last_used unchanged (GET
-// /sessions/validate, Hanko API §2.7). An idle-expired session is still
+// /sessions/validate, docs/compatibility.md "Session validation"). An idle-expired session is still
 // deleted.
 func (m *Manager) Peek(ctx context.Context, token string) (Claims, error) {
 	c, _, err := m.verify(ctx, token, false)
@@ -223,7 +223,7 @@ func (m *Manager) Logout(ctx context.Context, c Claims) error {
 }
 
 // Revoke deletes the session row, so its token no longer passes Verify
-// (logout, Hanko API §2.1). Revoking a missing session is not an error.
+// (logout, docs/compatibility.md "Users"). Revoking a missing session is not an error.
 func (m *Manager) Revoke(ctx context.Context, sessionID uuid.UUID) error {
 	if err := m.store.DeleteSession(ctx, sessionID); err != nil && !errors.Is(err, inkan.ErrNotFound) {
 		return internal("deleting session", err)

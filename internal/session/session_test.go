@@ -67,7 +67,7 @@ func (f *fixture) issue(t testing.TB, user uuid.UUID) (string, session.Claims) {
 	return tok, c
 }
 
-// mustReject asserts err is a 401 (Hanko API §1.3).
+// mustReject asserts err is a 401 (docs/compatibility.md "Authentication").
 func mustReject(t testing.TB, what string, _ session.Claims, err error) {
 	t.Helper()
 	if err == nil {
@@ -109,7 +109,7 @@ func TestIssueAndVerify(t *testing.T) {
 	}
 	issuedAt := f.clk.Now()
 
-	// Hanko API §3.2 wire format.
+	// docs/compatibility.md "Session tokens" wire format.
 	signing, _ := f.keys.SigningKey(ctx)
 	kid, _ := signing.KeyID()
 	if h := segment(t, tok, 0); !reflect.DeepEqual(h, map[string]any{"alg": "RS256", "kid": kid, "typ": "JWT"}) {
@@ -154,7 +154,7 @@ func TestIssueAndVerify(t *testing.T) {
 	if row, _ := f.st.GetSession(ctx, c.SessionID); !row.LastUsed.Equal(issuedAt) {
 		t.Fatal("Peek touched last_used")
 	}
-	got, err = f.m.Verify(ctx, " "+tok) // a leading space is tolerated (Hanko API §1.3)
+	got, err = f.m.Verify(ctx, " "+tok) // a leading space is tolerated (docs/compatibility.md "Authentication")
 	if err != nil {
 		t.Fatal(err)
 	}

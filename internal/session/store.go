@@ -15,8 +15,8 @@ type Store interface {
 	// Journal writes a change and its event in one transaction.
 	inkan.Journal
 	// CreateSession inserts s and then, in the same transaction, deletes the
-	// user's oldest unexpired sessions so that at most limit remain (Hanko
-	// API §1.4 step 2; limit ≥ 1).
+	// user's oldest unexpired sessions so that at most limit remain (see
+	// docs/compatibility.md "Issuing a session" step 2; limit ≥ 1).
 	CreateSession(ctx context.Context, s inkan.Session, limit int) error
 	// GetSession returns the session row (ErrNotFound when missing).
 	GetSession(ctx context.Context, id uuid.UUID) (inkan.Session, error)

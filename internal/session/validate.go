@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Validation is the answer to a session check (Hanko API §2.7).
+// Validation is the answer to a session check (docs/compatibility.md "Session validation").
 type Validation struct {
 	Claims Claims
 	// IdleExpiresAt is last_used + session.idle_timeout, capped at the

@@ -124,8 +124,8 @@ func (s *Store) PrimaryEmail(ctx context.Context, userID uuid.UUID) (inkan.Email
 	return getEmail(ctx, s.idb(ctx), "pe.user_id = ?", userID)
 }
 
-// CreateUser inserts u and, in the same transaction, the address e (Hanko
-// API §2.1 POST /users):
+// CreateUser inserts u and, in the same transaction, the address e (see
+// docs/compatibility.md "Users" POST /users):
 //   - an existing assigned row with e.Address: inkan.ErrConflict, nothing written;
 //   - an existing unassigned row: reused (its ID is returned);
 //   - otherwise e is inserted with its ID.

@@ -8,7 +8,7 @@ import (
 )
 
 // RenameCredential sets the name of the credential id owned by userID
-// (Hanko API §2.4 PATCH /webauthn/credentials/{id}); an empty name clears
+// (docs/compatibility.md "Passkeys" PATCH /webauthn/credentials/{id}); an empty name clears
 // it (NULL). inkan.ErrNotFound when the credential is missing or another
 // user's.
 func (s *Store) RenameCredential(ctx context.Context, userID uuid.UUID, id []byte, name string, at time.Time) error {
@@ -26,8 +26,8 @@ func (s *Store) RenameCredential(ctx context.Context, userID uuid.UUID, id []byt
 	return oneRow(res, err, "credential")
 }
 
-// DeleteCredential removes the credential id owned by userID (Hanko API
-// §2.4). inkan.ErrNotFound when it is missing or another user's.
+// DeleteCredential removes the credential id owned by userID (see
+// docs/compatibility.md "Passkeys"). inkan.ErrNotFound when it is missing or another user's.
 func (s *Store) DeleteCredential(ctx context.Context, userID uuid.UUID, id []byte) error {
 	res, err := s.idb(ctx).NewDelete().Model((*credentialRow)(nil)).Where("id = ? AND user_id = ?", id, userID).Exec(ctx)
 	return oneRow(res, err, "credential")

@@ -12,8 +12,8 @@ import (
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
-// AddEmail adds the (normalised) address e.Address for userID (Hanko API
-// §2.5 POST /emails), in one transaction:
+// AddEmail adds the (normalised) address e.Address for userID (see
+// docs/compatibility.md "E-mail addresses" POST /emails), in one transaction:
 //   - the user has limit or more assigned addresses: inkan.ErrStale;
 //   - a row with the address is assigned to any user: inkan.ErrConflict;
 //   - an unassigned row exists: with e.UserID == userID it is assigned to
@@ -123,8 +123,8 @@ func ownEmail(ctx context.Context, tx bun.IDB, userID, emailID uuid.UUID) (inkan
 	return e, nil
 }
 
-// SetPrimaryEmail makes emailID the primary address of userID (Hanko API
-// §2.5), creating or moving the primary_emails row; setting the current
+// SetPrimaryEmail makes emailID the primary address of userID (see
+// docs/compatibility.md "E-mail addresses"), creating or moving the primary_emails row; setting the current
 // primary again is a no-op. inkan.ErrNotFound when the row is missing or not
 // assigned to the user.
 func (s *Store) SetPrimaryEmail(ctx context.Context, userID, emailID uuid.UUID, at time.Time) error {
@@ -150,7 +150,7 @@ func (s *Store) SetPrimaryEmail(ctx context.Context, userID, emailID uuid.UUID, 
 	})
 }
 
-// DeleteEmail removes the address emailID of userID (Hanko API §2.5).
+// DeleteEmail removes the address emailID of userID (docs/compatibility.md "E-mail addresses").
 // inkan.ErrNotFound when the row is missing or not assigned to the user;
 // inkan.ErrConflict when it is the user's primary address (nothing is
 // deleted).
@@ -168,7 +168,7 @@ func (s *Store) DeleteEmail(ctx context.Context, userID, emailID uuid.UUID) erro
 	})
 }
 
-// DeleteUser removes the user (Hanko API §2.1 DELETE /user). The foreign
+// DeleteUser removes the user (docs/compatibility.md "Users" DELETE /user). The foreign
 // keys cascade to the user's addresses, primary address, passcodes,
 // WebAuthn credentials, password and sessions; the user's pending WebAuthn
 // ceremonies (no foreign key) are deleted in the same transaction.

@@ -23,7 +23,7 @@ type passcodeRow struct {
 	ExpiresAt     time.Time `bun:"expires_at,notnull"`
 }
 
-// CreatePasscode inserts p (Hanko API §4). TTL is stored in whole seconds.
+// CreatePasscode inserts p (docs/compatibility.md "Passcodes"). TTL is stored in whole seconds.
 // inkan.ErrNotFound when its user or e-mail row is missing; inkan.ErrConflict
 // when p.ID exists.
 func (s *Store) CreatePasscode(ctx context.Context, p inkan.Passcode) error {

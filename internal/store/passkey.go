@@ -60,8 +60,8 @@ type ceremonyRow struct {
 	ExpiresAt            time.Time `bun:"expires_at,notnull"`
 }
 
-// CreateCeremony stores the state of a begun WebAuthn ceremony (Hanko API
-// §5.2). inkan.ErrConflict when its id or challenge exists.
+// CreateCeremony stores the state of a begun WebAuthn ceremony (see
+// docs/compatibility.md "Ceremonies"). inkan.ErrConflict when its id or challenge exists.
 func (s *Store) CreateCeremony(ctx context.Context, c inkan.Ceremony) error {
 	ids := c.AllowedCredentialIDs
 	if ids == nil {

@@ -26,7 +26,7 @@ type sessionRow struct {
 
 // CreateSession inserts s and then, in the same transaction, deletes the
 // user's oldest unexpired sessions (expires_at > s.CreatedAt; ordered by
-// created_at, then id) so that at most limit remain (Hanko API §1.4 step 2).
+// created_at, then id) so that at most limit remain (docs/compatibility.md "Issuing a session" step 2).
 // limit must be ≥ 1. inkan.ErrNotFound when the user is missing;
 // inkan.ErrConflict when s.ID exists. Expired sessions are left to cleanup.
 func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int) error {

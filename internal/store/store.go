@@ -1,7 +1,12 @@
 // Package store is the only package that speaks SQL. It keeps inkan's state
 // (users, e-mail addresses, passcodes, WebAuthn credentials and ceremonies,
-// sessions, signing keys, audit logs) in SQLite, PostgreSQL (or CockroachDB)
-// or MySQL/MariaDB through bun, with one code path for all three.
+// sessions, signing keys) and the event log (events, see RecordEvent and
+// Events) in SQLite, PostgreSQL (or CockroachDB) or MySQL/MariaDB through
+// bun, with one code path for all three.
+//
+// A change and its event are written in one transaction with Atomically
+// (inkan.Journal): every method called with the ctx Atomically hands to its
+// function joins that transaction.
 //
 // Every timestamp is written and read in UTC with microsecond precision,
 // whatever the process or database session time zone. Expiry is compared in

@@ -1,4 +1,4 @@
--- Password credentials (Hanko API §2.3): one per user, an encoded hash
+-- Password credentials (docs/compatibility.md "Passwords"): one per user, an encoded hash
 -- (argon2id PHC string or bcrypt).
 CREATE TABLE password_credentials (
     id UUID NOT NULL PRIMARY KEY,
