@@ -302,18 +302,11 @@ func (a *API) adminCreateSession(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.Accounts.User(r.Context(), userID); err != nil {
 		return err
 	}
-	e, ok, err := a.Accounts.PrimaryEmail(r.Context(), userID)
+	res, err := a.Login.AdminSession(r.Context(), userID, req.UserAgent, req.IPAddress)
 	if err != nil {
 		return err
 	}
-	var primary *inkan.Email
-	if ok {
-		primary = &e
-	}
-	token, _, err := a.Sessions.Issue(r.Context(), userID, primary, session.Meta{IPAddress: req.IPAddress, UserAgent: req.UserAgent, AsGiven: true})
-	if err != nil {
-		return err
-	}
+	token := res.Token
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, map[string]string{"session_token": token})
 }

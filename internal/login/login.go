@@ -98,6 +98,9 @@ type completion struct {
 	// user_created event the account service records); details its facts.
 	event   inkan.EventType
 	details map[string]any
+	// meta, when set, is stored in the session row instead of the
+	// request's client address and user agent.
+	meta *session.Meta
 }
 
 // complete is the completion step every sign-in ends in, called inside the
@@ -118,7 +121,11 @@ func (s *Service) complete(ctx context.Context, c completion) (Result, error) {
 		}
 	}
 	m := inkan.RequestMetaFrom(ctx)
-	token, claims, err := s.sessions.Issue(ctx, c.userID, primary, session.Meta{IPAddress: m.ClientIP, UserAgent: m.UserAgent})
+	meta := session.Meta{IPAddress: m.ClientIP, UserAgent: m.UserAgent}
+	if c.meta != nil {
+		meta = *c.meta
+	}
+	token, claims, err := s.sessions.Issue(ctx, c.userID, primary, meta)
 	if err != nil {
 		return Result{}, err
 	}

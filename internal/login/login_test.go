@@ -517,3 +517,36 @@ func TestSignUpRollsBackWithItsSession(t *testing.T) {
 		t.Fatalf("a rolled-back sign-up recorded %s", types(evs))
 	}
 }
+
+func TestAdminSession(t *testing.T) {
+	e := newEnv(t, false)
+	res, err := e.login.SignUp(e.ctx, "ada@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(e.events(t))
+	out, err := e.login.AdminSession(e.ctx, res.User.ID, "backend/1.0", "203.0.113.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := e.st.GetSession(context.Background(), out.Claims.SessionID)
+	if err != nil || row.UserAgent != "backend/1.0" || row.IPAddress != "203.0.113.9" || out.Email == nil || out.Email.Address != "ada@example.test" {
+		t.Fatalf("admin session %+v, row %+v, %v", out, row, err)
+	}
+	evs := e.eventsAfter(t, n)
+	if len(evs) != 1 {
+		t.Fatalf("events %s", types(evs))
+	}
+	e.wantEvent(t, evs[0], inkan.EventLoginSuccess, inkan.Actor{UserID: res.User.ID, Email: "ada@example.test"}, "")
+	if evs[0].Details["api"] != "admin" {
+		t.Fatalf("details %v", evs[0].Details)
+	}
+	// A failed insert leaves neither session nor event.
+	heal := e.failSessionInserts(t)
+	_, err = e.login.AdminSession(e.ctx, res.User.ID, "", "")
+	wantKind(t, err, inkan.KindInternal)
+	heal()
+	if evs := e.eventsAfter(t, n+1); len(evs) != 0 {
+		t.Fatalf("a failed admin session recorded %s", types(evs))
+	}
+}
