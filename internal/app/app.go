@@ -264,7 +264,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	wk.Account.AllowSignup = cfg.Account.AllowSignup
 
 	accounts := account.New(a.store, account.Options{RequireVerification: cfg.Email.RequireVerification, AllowSignup: cfg.Account.AllowSignup, EmailLimit: cfg.Email.Limit}, time.Now)
-	logins := login.Deps{Journal: a.store, Accounts: accounts, Passcodes: passcodes, Passkeys: passkeys, Sessions: sessions, Now: time.Now, Log: log}
+	logins := login.Deps{Journal: a.store, Accounts: accounts, Passcodes: passcodes, Passkeys: passkeys, Sessions: sessions, Now: time.Now}
 	if passwords != nil {
 		logins.Passwords = passwords
 	}

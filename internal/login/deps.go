@@ -2,7 +2,6 @@ package login
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,7 +20,6 @@ type Deps struct {
 	Passwords Passwords // nil without password.enabled
 	Sessions  Sessions
 	Now       func() time.Time // nil = time.Now; the time of events
-	Log       *slog.Logger     // nil = slog.Default()
 }
 
 // Accounts is the part of *account.Service a sign-in needs.

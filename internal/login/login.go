@@ -25,8 +25,8 @@
 //     then return s.complete(ctx, completion{…}) with the user, the
 //     address the proof established (if any), its *_succeeded event type
 //     and details;
-//  3. when the attempt fails, call s.failed(ctx, <its *_failed type>,
-//     actor, err) after Atomically returned, and return err;
+//  3. when the attempt fails, return s.failed(ctx, <its *_failed type>,
+//     actor, err, details) after Atomically returned;
 //  4. if the method hands out more than a session (a refresh token), add
 //     the field to Result and set it in the function after complete
 //     returned, still inside Atomically, so it commits with the session.
@@ -37,7 +37,6 @@ package login
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,22 +54,18 @@ type Service struct {
 	passwords Passwords
 	sessions  Sessions
 	now       func() time.Time
-	log       *slog.Logger
 }
 
-// New returns a Service over d. A nil Now is time.Now, a nil Log
-// slog.Default(); a nil Passwords makes Password answer KindNotFound (the
-// route is not served without password.enabled).
+// New returns a Service over d. A nil Now is time.Now; a nil Passwords
+// makes Password answer KindNotFound (the route is not served without
+// password.enabled).
 func New(d Deps) *Service {
 	s := &Service{
 		journal: d.Journal, accounts: d.Accounts, passcodes: d.Passcodes, passkeys: d.Passkeys,
-		passwords: d.Passwords, sessions: d.Sessions, now: d.Now, log: d.Log,
+		passwords: d.Passwords, sessions: d.Sessions, now: d.Now,
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.log == nil {
-		s.log = slog.Default()
 	}
 	return s
 }
@@ -149,17 +144,13 @@ func (s *Service) complete(ctx context.Context, c completion) (Result, error) {
 }
 
 // failed records a failed attempt's event on its own (outside the rolled
-// back transaction). A failure to record it is logged, not returned: the
-// caller answers with the attempt's error.
-func (s *Service) failed(ctx context.Context, t inkan.EventType, actor inkan.Actor, cause error, details map[string]any) {
+// back transaction) and returns cause, the error the caller answers with
+// (joined with the recording error when the event could not be written,
+// so that it reaches the log; inkan.Refused).
+func (s *Service) failed(ctx context.Context, t inkan.EventType, actor inkan.Actor, cause error, details map[string]any) error {
 	ev := inkan.FailedEvent(ctx, t, actor, cause, s.now())
 	for k, v := range details {
 		ev = ev.With(k, v)
 	}
-	// A fresh deadline: the request's may be what failed the attempt.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := s.journal.RecordEvent(rctx, ev); err != nil {
-		s.log.Error("login: could not record a failed attempt", "type", string(t), "request_id", ev.Request.ID, "error", err)
-	}
+	return inkan.Refused(ctx, s.journal, ev, cause)
 }

@@ -74,8 +74,7 @@ func (s *Service) Passcode(ctx context.Context, r PasscodeRequest) (PasscodeResu
 	case err != nil:
 		// Rolled back: the passcode is as it was.
 		ev := s.passcodeFailure(ctx, out.Passcode, err)
-		s.failed(ctx, ev.Type, ev.Actor, err, ev.Details)
-		return PasscodeResult{}, err
+		return PasscodeResult{}, s.failed(ctx, ev.Type, ev.Actor, err, ev.Details)
 	case refused != nil:
 		return PasscodeResult{}, refused
 	}

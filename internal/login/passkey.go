@@ -40,8 +40,7 @@ func (s *Service) Passkey(ctx context.Context, body []byte) (PasskeyResult, erro
 		return err
 	})
 	if err != nil {
-		s.failed(ctx, inkan.EventWebAuthnAuthenticationFinalFailed, inkan.Actor{UserID: out.Credential.UserID}, err, nil)
-		return PasskeyResult{}, err
+		return PasskeyResult{}, s.failed(ctx, inkan.EventWebAuthnAuthenticationFinalFailed, inkan.Actor{UserID: out.Credential.UserID}, err, nil)
 	}
 	return out, nil
 }

@@ -30,8 +30,7 @@ func (s *Service) Password(ctx context.Context, userID uuid.UUID, password strin
 		})
 	}
 	if err != nil {
-		s.failed(ctx, inkan.EventPasswordLoginFailed, inkan.Actor{UserID: userID}, err, nil)
-		return Result{}, err
+		return Result{}, s.failed(ctx, inkan.EventPasswordLoginFailed, inkan.Actor{UserID: userID}, err, nil)
 	}
 	return out, nil
 }
