@@ -103,7 +103,7 @@ func TestCheckAndServeAgree(t *testing.T) {
 // naming the missing path (and inkan.secret with the backup), and leave the folder as it was.
 func TestCommandsCreateNothing(t *testing.T) {
 	for _, args := range [][]string{
-		{"jwk", "list"}, {"jwk", "rotate"}, {"migrate", "up"}, {"migrate", "status"}, {"migrate", "down", "--yes"},
+		{"jwk", "list"}, {"jwk", "rotate"}, {"migrate", "up"}, {"migrate", "status"}, {"migrate", "down", "--yes"}, {"user", "export"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			dir := t.TempDir()

@@ -227,7 +227,7 @@ nothing and opens no connections.`,
 		},
 	})
 
-	root.AddCommand(serve, migrate, cfgCmd, newJWKCommand(load, stdout), newAndroidOriginCommand(environ, stdin, stdout), &cobra.Command{
+	root.AddCommand(serve, migrate, cfgCmd, newJWKCommand(load, stdout), newUserCommand(load, stdout), newAndroidOriginCommand(environ, stdin, stdout), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, the git commit and the build date",
 		Args:  cobra.NoArgs,

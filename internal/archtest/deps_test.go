@@ -112,6 +112,7 @@ var rules = []rule{
 	{pkg: "internal/aaguid", why: "a data table of authenticator providers: no dependencies", internals: []string{}, stdOnly: true, thirdOK: []string{"github.com/google/uuid"}},
 	{pkg: "internal/mail", why: "the only package that speaks SMTP; it never touches the database", internals: []string{"internal/inkan"}, forbidden: []string{"database/sql", module + "/internal/store"}},
 	{pkg: "internal/ratelimit", why: "the only package that speaks Redis; independent of the domain", internals: []string{}, forbidden: []string{"database/sql", module + "/internal/inkan"}},
+	noHTTPAtAll(domain("internal/userimport", "Hanko's user import format: validation and conversion, storage through an interface", "internal/password")),
 	{pkg: "internal/metrics", why: "Prometheus collectors on an injected registry; reads numbers, not the store", internals: []string{}, forbidden: []string{module + "/internal/store", "github.com/uptrace/bun"}},
 	{pkg: "internal/mobile", why: "Android/iOS app association files and signing-certificate digests: no domain, no storage", internals: []string{}, forbidden: append([]string{module + "/internal/store"}, sqlAndMail...)},
 	{pkg: "internal/store", why: "the only package that speaks SQL; it serves the domain, never HTTP", internals: []string{"internal/inkan"}, forbidden: []string{"net/http", module + "/internal/httpapi"}},

@@ -134,6 +134,23 @@ func (h *Hasher) Verify(encoded, pw string) (ok, needsRehash bool, err error) {
 	return false, false, ErrUnknownHash
 }
 
+// CheckHash reports whether encoded is a hash Verify can read: an Argon2id
+// PHC string or a bcrypt hash. It returns ErrUnknownHash (wrapped)
+// otherwise; nothing is hashed.
+func CheckHash(encoded string) error {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		_, _, _, err := parseArgon2(encoded)
+		return err
+	case strings.HasPrefix(encoded, "$2"):
+		if _, err := bcrypt.Cost([]byte(encoded)); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnknownHash, err)
+		}
+		return nil
+	}
+	return ErrUnknownHash
+}
+
 // parseArgon2 reads "$argon2id$v=19$m=…,t=…,p=…$salt$key".
 func parseArgon2(s string) (Argon2Params, []byte, []byte, error) {
 	parts := strings.Split(s, "$")

@@ -68,21 +68,11 @@ func (s *Store) CreateUserWithEmails(ctx context.Context, u inkan.User, emails [
 	var out []inkan.Email
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		out = out[:0]
-		ur, err := insertUser(ctx, tx, u)
+		ids, err := insertUserWithEmails(ctx, tx, u, emails)
 		if err != nil {
 			return err
 		}
-		for _, e := range emails {
-			id, err := assignAddress(ctx, tx, u.ID, e, ur.CreatedAt)
-			if err != nil {
-				return err
-			}
-			if e.Primary {
-				pr := primaryEmailRow{ID: uuid.New(), EmailID: id, UserID: u.ID, CreatedAt: ur.CreatedAt, UpdatedAt: ur.CreatedAt}
-				if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
-					return mapErr(err)
-				}
-			}
+		for _, id := range ids {
 			stored, err := getEmail(ctx, tx, "e.id = ?", id)
 			if err != nil {
 				return err
@@ -92,6 +82,31 @@ func (s *Store) CreateUserWithEmails(ctx context.Context, u inkan.User, emails [
 		return nil
 	})
 	return out, err
+}
+
+// insertUserWithEmails inserts u and assigns it the addresses emails (see
+// assignAddress), the one with Primary set primary; it returns the
+// addresses' row ids in order.
+func insertUserWithEmails(ctx context.Context, tx bun.IDB, u inkan.User, emails []inkan.Email) ([]uuid.UUID, error) {
+	ur, err := insertUser(ctx, tx, u)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, 0, len(emails))
+	for _, e := range emails {
+		id, err := assignAddress(ctx, tx, u.ID, e, ur.CreatedAt)
+		if err != nil {
+			return nil, err
+		}
+		if e.Primary {
+			pr := primaryEmailRow{ID: uuid.New(), EmailID: id, UserID: u.ID, CreatedAt: ur.CreatedAt, UpdatedAt: ur.CreatedAt}
+			if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
+				return nil, mapErr(err)
+			}
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // assignAddress inserts e assigned to userID, or takes over an unassigned

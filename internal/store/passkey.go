@@ -120,18 +120,16 @@ func deleteCeremony(ctx context.Context, tx bun.Tx, id uuid.UUID) error {
 	return nil
 }
 
-// FinishRegistration deletes the ceremony and inserts the credential in one
-// transaction. inkan.ErrStale when the ceremony was already used;
-// inkan.ErrConflict when the credential id is registered; inkan.ErrNotFound
-// when the user is missing. On any error nothing is written.
-func (s *Store) FinishRegistration(ctx context.Context, ceremonyID uuid.UUID, c inkan.Credential) error {
+// toCredentialRow is the row of c (created_at now when zero, updated_at
+// created_at when zero).
+func toCredentialRow(c inkan.Credential) (credentialRow, error) {
 	tr := c.Transports
 	if tr == nil {
 		tr = []string{}
 	}
 	transports, err := json.Marshal(tr)
 	if err != nil {
-		return fmt.Errorf("store: transports: %w", err)
+		return credentialRow{}, fmt.Errorf("store: transports: %w", err)
 	}
 	r := credentialRow{
 		ID: c.ID, UserID: c.UserID, PublicKey: c.PublicKey, AttestationType: c.AttestationType,
@@ -144,6 +142,18 @@ func (s *Store) FinishRegistration(ctx context.Context, ceremonyID uuid.UUID, c 
 	}
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = r.CreatedAt
+	}
+	return r, nil
+}
+
+// FinishRegistration deletes the ceremony and inserts the credential in one
+// transaction. inkan.ErrStale when the ceremony was already used;
+// inkan.ErrConflict when the credential id is registered; inkan.ErrNotFound
+// when the user is missing. On any error nothing is written.
+func (s *Store) FinishRegistration(ctx context.Context, ceremonyID uuid.UUID, c inkan.Credential) error {
+	r, err := toCredentialRow(c)
+	if err != nil {
+		return err
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := deleteCeremony(ctx, tx, ceremonyID); err != nil {
