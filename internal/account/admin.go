@@ -95,7 +95,13 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (inkan.User, []inka
 	if primaries != 1 {
 		return inkan.User{}, nil, inkan.E(inkan.KindInvalid, "exactly one email must be primary")
 	}
-	stored, err := s.store.CreateUserWithEmails(ctx, u, emails)
+	var stored []inkan.Email
+	err := inkan.Change(ctx, s.store, func(ctx context.Context) (err error) {
+		stored, err = s.store.CreateUserWithEmails(ctx, u, emails)
+		return err
+	}, func(ctx context.Context) inkan.Event {
+		return s.event(ctx, inkan.EventUserCreated, u.ID, uuid.Nil)
+	})
 	if errors.Is(err, inkan.ErrConflict) {
 		if _, gerr := s.store.GetUser(ctx, u.ID); gerr == nil {
 			return inkan.User{}, nil, inkan.Wrap(inkan.KindConflict, "user already exists", err)

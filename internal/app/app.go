@@ -27,8 +27,10 @@ import (
 
 	"github.com/inkan-auth/inkan/internal/aaguid"
 	"github.com/inkan-auth/inkan/internal/account"
+	"github.com/inkan-auth/inkan/internal/audit"
 	"github.com/inkan-auth/inkan/internal/config"
 	"github.com/inkan-auth/inkan/internal/httpapi"
+	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/keys"
 	"github.com/inkan-auth/inkan/internal/login"
 	"github.com/inkan-auth/inkan/internal/mail"
@@ -48,6 +50,7 @@ type App struct {
 	log     *slog.Logger
 	store   *store.Store
 	api     *httpapi.API
+	audit   *audit.Log
 	closers []func() error
 }
 
@@ -254,6 +257,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	a.audit = newAuditLog(a.store, cfg, outbox)
+	a.store.SetEventSink(eventSink{audit: a.audit, metrics: observer})
 
 	var wk httpapi.WellKnownConfig
 	wk.Password.Enabled = cfg.Password.Enabled
@@ -280,6 +285,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		Mobile:    mobileHandler,
 		Ready:     a.store.Ping,
 		Observer:  observer,
+		Audit:     a.audit,
 		Metrics:   promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
 		Opts: httpapi.Options{
 			AuthTokenHeader: cfg.Session.EnableAuthTokenHeader,
@@ -444,6 +450,11 @@ func (a *App) purgeLoop(ctx context.Context) {
 			a.log.Warn("purging expired rows failed", "error", err)
 		case err == nil && p != (store.Purged{}):
 			a.log.Info("purged expired rows", "ceremonies", p.Ceremonies, "passcodes", p.Passcodes, "sessions", p.Sessions)
+		}
+		if n, err := a.audit.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("purging old audit log entries failed", "error", err)
+		} else if n > 0 {
+			a.log.Info("purged audit log entries older than audit_log.retention", "entries", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -636,4 +647,39 @@ func newMetrics(st *store.Store, limiter ratelimit.Limiter, cfg config.Config) (
 		}
 	}
 	return reg, m, nil
+}
+
+// newAuditLog builds the audit log of audit_log.*: entries stored with
+// storage.enabled, console lines on stdout (the writer serve passes as
+// standard output) or stderr with console_output.enabled.
+func newAuditLog(st *store.Store, cfg config.Config, stdout io.Writer) *audit.Log {
+	o := audit.Options{Store: cfg.AuditLog.Storage.Enabled, Mask: cfg.AuditLog.Mask, Retention: cfg.AuditLog.Retention}
+	if cfg.AuditLog.ConsoleOutput.Enabled {
+		o.Console = stdout
+		if cfg.AuditLog.ConsoleOutput.Output == "stderr" {
+			o.Console = os.Stderr
+		}
+	}
+	return audit.New(st, o)
+}
+
+// eventSink hands every recorded event to the audit log (in its
+// transaction, and printed once committed) and to the metrics (once
+// committed).
+type eventSink struct {
+	audit   *audit.Log
+	metrics *metrics.Metrics
+}
+
+func (s eventSink) Record(ctx context.Context, e inkan.Event) error { return s.audit.Record(ctx, e) }
+
+func (s eventSink) Committed(e inkan.Event) {
+	s.audit.Print(e)
+	s.metrics.Event(e)
+}
+
+// PurgeAuditLog runs the audit log's retention purge at now once (the
+// purge job runs it every purge interval); for tests and operators.
+func (a *App) PurgeAuditLog(ctx context.Context, now time.Time) (int64, error) {
+	return a.audit.Purge(ctx, now)
 }

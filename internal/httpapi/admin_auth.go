@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
 // adminOpenPaths are the admin routes that need no API key: the probes of
@@ -49,4 +51,14 @@ func validAdminKey(digests [][sha256.Size]byte, header string) bool {
 		match |= subtle.ConstantTimeCompare(got[:], digests[i][:])
 	}
 	return match == 1
+}
+
+// withAdminMeta marks the request's inkan.RequestMeta as the admin API's,
+// so that the events of admin changes carry the detail "api": "admin".
+func withAdminMeta(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := inkan.RequestMetaFrom(r.Context())
+		m.API = "admin"
+		next.ServeHTTP(w, r.WithContext(inkan.WithRequestMeta(r.Context(), m)))
+	})
 }

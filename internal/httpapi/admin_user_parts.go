@@ -306,7 +306,6 @@ func (a *API) adminCreateSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	token := res.Token
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusOK, map[string]string{"session_token": token})
+	return writeJSON(w, http.StatusOK, map[string]string{"session_token": res.Token})
 }

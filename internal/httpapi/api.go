@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/inkan-auth/inkan/internal/account"
+	"github.com/inkan-auth/inkan/internal/audit"
 	"github.com/inkan-auth/inkan/internal/keys"
 	"github.com/inkan-auth/inkan/internal/login"
 	"github.com/inkan-auth/inkan/internal/passcode"
@@ -136,6 +137,8 @@ type API struct {
 	// Ready reports readiness for /health/ready: nil when the database
 	// answers; it is called with a short deadline.
 	Ready func(ctx context.Context) error
+	// Audit answers GET /audit_logs on the admin listener.
+	Audit *audit.Log
 	// Observer receives the measurements of every request and rate-limit
 	// refusal (internal/metrics); nil = none.
 	Observer Observer

@@ -38,11 +38,13 @@ func (a *API) Admin() http.Handler {
 	mux.Handle("DELETE /users/{user_id}/sessions/{session_id}", h(a.adminDeleteSession))
 	mux.Handle("POST /sessions", h(a.adminCreateSession))
 
+	mux.Handle("GET /audit_logs", h(a.adminListAuditLogs))
+
 	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.Handle("GET /health/alive", h(a.alive))
 	mux.Handle("GET /health/ready", h(a.ready))
 
-	return withObserver(a.Observer, "admin", a.chain(withAdminAuth(a.Opts.AdminAPIKeys, jsonMux(mux))))
+	return withObserver(a.Observer, "admin", a.chain(withAdminAuth(a.Opts.AdminAPIKeys, withAdminMeta(jsonMux(mux)))))
 }
 
 // metricsHandler is API.Metrics, or a 404 when none is set.

@@ -2,6 +2,7 @@ package inkan
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -31,4 +32,16 @@ type UserFilter struct {
 	Offset    int         // users skipped, ≥ 0
 	Limit     int         // users returned, ≥ 1
 	Ascending bool        // oldest first (created_at, then id); default newest first
+}
+
+// AuditFilter selects audit log entries (admin GET /audit_logs). Text
+// filters match substrings; zero values match everything.
+type AuditFilter struct {
+	Offset, Limit int       // page: entries skipped (≥ 0), returned (≥ 1)
+	Start, End    time.Time // created strictly after Start / before End
+	Types         []string  // one of these types
+	ActorUserID   string    // substring of the actor's user id
+	ActorEmail    string    // substring of the (stored, possibly masked) actor address
+	SourceIP      string    // substring of the client address
+	Q             string    // substring of the address, the client address or the user id
 }

@@ -51,6 +51,9 @@ const (
 	// EventLoginSuccess is a session minted by the admin API (Hanko's
 	// name for it); no public route records it.
 	EventLoginSuccess EventType = "login_success"
+	// EventPasswordDeleted is a password removed through the admin API
+	// (Hanko's flow-API name).
+	EventPasswordDeleted EventType = "password_deleted"
 )
 
 // Event is one recorded fact: a change of state or the outcome of a login
@@ -116,6 +119,10 @@ type RequestMeta struct {
 	ID        string // the X-Request-Id the response carries
 	ClientIP  string // the client address (trusted proxies resolved)
 	UserAgent string // the User-Agent header
+	// API is "admin" for a request to the admin API ("" for the public
+	// one); NewEvent then adds the detail "api": "admin", so every change
+	// the admin makes says so.
+	API string
 }
 
 // MaxUserAgentBytes bounds the user agent kept in an event; NewEvent cuts
@@ -141,13 +148,17 @@ func RequestMetaFrom(ctx context.Context) RequestMeta {
 func NewEvent(ctx context.Context, t EventType, actor Actor, at time.Time) Event {
 	m := RequestMetaFrom(ctx)
 	m.UserAgent = TruncateUTF8(m.UserAgent, MaxUserAgentBytes)
-	return Event{
+	e := Event{
 		ID:        uuid.New(),
 		Type:      t,
 		Actor:     actor,
 		Request:   m,
 		CreatedAt: at.UTC().Truncate(time.Microsecond),
 	}
+	if m.API != "" {
+		e = e.With("api", m.API)
+	}
+	return e
 }
 
 // FailedEvent is NewEvent with Error set to err's client message (its

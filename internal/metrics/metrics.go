@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
 // Namespace prefixes every metric name.
@@ -21,13 +23,17 @@ const Namespace = "inkan"
 // Metrics holds the metrics the HTTP layer and the event readers move. It
 // is safe for concurrent use.
 type Metrics struct {
+	signIns     *prometheus.CounterVec
+	mails       *prometheus.CounterVec
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
 }
 
-// New registers the request and rate-limit metrics on reg:
+// New registers the event, request and rate-limit metrics on reg:
 //
+//	inkan_sign_ins_total{method, result}
+//	inkan_passcode_mails_total{result}
 //	inkan_http_requests_total{listener, route, method, status}
 //	inkan_http_request_duration_seconds{listener, route, method} (histogram, seconds)
 //	inkan_rate_limit_refusals_total{limit}
@@ -36,6 +42,14 @@ type Metrics struct {
 // requests matching no route are counted under "unmatched".
 func New(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "sign_ins_total",
+			Help: "Sign-in attempts by method (passcode, passkey, password, admin) and result (success, failure), from the recorded events.",
+		}, []string{"method", "result"}),
+		mails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "passcode_mails_total",
+			Help: "Passcode requests by result: success (mail handed to the mailer) or failure, from the recorded events.",
+		}, []string{"result"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "http", Name: "requests_total",
 			Help: "HTTP requests answered, by listener, route pattern, method and status code.",
@@ -50,7 +64,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Requests refused with 429, by rate_limiter limit name.",
 		}, []string{"limit"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.rateLimited} {
+	for _, c := range []prometheus.Collector{m.signIns, m.mails, m.requests, m.duration, m.rateLimited} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -162,4 +176,29 @@ func RegisterBuildInfo(reg prometheus.Registerer) error {
 		Help:        "Always 1; the labels name the running build.",
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "go_version": goVersion},
 	}, func() float64 { return 1 }))
+}
+
+// signInEvents maps the sign-in outcome events to their method and result.
+var signInEvents = map[inkan.EventType][2]string{
+	inkan.EventPasscodeLoginFinalSucceeded:          {"passcode", "success"},
+	inkan.EventPasscodeLoginFinalFailed:             {"passcode", "failure"},
+	inkan.EventWebAuthnAuthenticationFinalSucceeded: {"passkey", "success"},
+	inkan.EventWebAuthnAuthenticationFinalFailed:    {"passkey", "failure"},
+	inkan.EventPasswordLoginSucceeded:               {"password", "success"},
+	inkan.EventPasswordLoginFailed:                  {"password", "failure"},
+	inkan.EventLoginSuccess:                         {"admin", "success"},
+}
+
+// Event counts a committed event: sign-ins by method and result, passcode
+// mails by result. Other types are not counted.
+func (m *Metrics) Event(e inkan.Event) {
+	if mr, ok := signInEvents[e.Type]; ok {
+		m.signIns.WithLabelValues(mr[0], mr[1]).Inc()
+	}
+	switch e.Type {
+	case inkan.EventPasscodeLoginInitSucceeded:
+		m.mails.WithLabelValues("success").Inc()
+	case inkan.EventPasscodeLoginInitFailed:
+		m.mails.WithLabelValues("failure").Inc()
+	}
 }

@@ -44,7 +44,11 @@ func (s *Service) Create(ctx context.Context, userID uuid.UUID, pw string) (inka
 	if err != nil {
 		return inkan.PasswordCredential{}, err
 	}
-	c, err := s.store.CreatePasswordCredential(ctx, userID, hash, s.now().UTC())
+	var c inkan.PasswordCredential
+	err = inkan.Change(ctx, s.store, func(ctx context.Context) (err error) {
+		c, err = s.store.CreatePasswordCredential(ctx, userID, hash, s.now().UTC())
+		return err
+	}, s.event(inkan.EventPasswordSetSucceeded, userID))
 	switch {
 	case errors.Is(err, inkan.ErrConflict):
 		return c, inkan.Wrap(inkan.KindConflict, "password already exists", err)
@@ -62,7 +66,11 @@ func (s *Service) Replace(ctx context.Context, userID uuid.UUID, pw string) (ink
 	if err != nil {
 		return inkan.PasswordCredential{}, err
 	}
-	c, err := s.store.UpdatePasswordCredential(ctx, userID, hash, s.now().UTC())
+	var c inkan.PasswordCredential
+	err = inkan.Change(ctx, s.store, func(ctx context.Context) (err error) {
+		c, err = s.store.UpdatePasswordCredential(ctx, userID, hash, s.now().UTC())
+		return err
+	}, s.event(inkan.EventPasswordSetSucceeded, userID))
 	return c, notFound(err, "password not found")
 }
 
@@ -72,7 +80,10 @@ func (s *Service) Remove(ctx context.Context, userID uuid.UUID) error {
 	if err := s.userExists(ctx, userID); err != nil {
 		return err
 	}
-	return notFound(s.store.DeletePasswordCredential(ctx, userID), "password not found")
+	err := inkan.Change(ctx, s.store, func(ctx context.Context) error {
+		return s.store.DeletePasswordCredential(ctx, userID)
+	}, s.event(inkan.EventPasswordDeleted, userID))
+	return notFound(err, "password not found")
 }
 
 // adminHash checks pw (non-empty, at most MaxBytes bytes) and the user and
@@ -101,4 +112,11 @@ func notFound(err error, msg string) error {
 		return inkan.Wrap(inkan.KindNotFound, msg, err)
 	}
 	return err
+}
+
+// event returns the maker of the event t about userID, for inkan.Change.
+func (s *Service) event(t inkan.EventType, userID uuid.UUID) func(ctx context.Context) inkan.Event {
+	return func(ctx context.Context) inkan.Event {
+		return inkan.NewEvent(ctx, t, inkan.Actor{UserID: userID}, s.now())
+	}
 }

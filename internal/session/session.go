@@ -402,7 +402,11 @@ func (m *Manager) List(ctx context.Context, userID uuid.UUID) ([]inkan.Session, 
 // /users/{id}/sessions/{session_id}). KindNotFound "session not found" when
 // it is missing or belongs to another user.
 func (m *Manager) RevokeOf(ctx context.Context, userID, sessionID uuid.UUID) error {
-	err := m.store.DeleteUserSession(ctx, userID, sessionID)
+	err := inkan.Change(ctx, m.store, func(ctx context.Context) error {
+		return m.store.DeleteUserSession(ctx, userID, sessionID)
+	}, func(ctx context.Context) inkan.Event {
+		return inkan.NewEvent(ctx, inkan.EventUserLoggedOut, inkan.Actor{UserID: userID}, m.now()).With("session_id", sessionID.String())
+	})
 	if errors.Is(err, inkan.ErrNotFound) {
 		return inkan.Wrap(inkan.KindNotFound, "session not found", err)
 	}

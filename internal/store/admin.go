@@ -25,7 +25,7 @@ func likeEscape(s string) string {
 // f.Ascending), and the number of users matching f on all pages.
 func (s *Store) ListUsers(ctx context.Context, f inkan.UserFilter) ([]inkan.User, int, error) {
 	filter := func(q *bun.SelectQuery) *bun.SelectQuery {
-		sub := s.db.NewSelect().Model((*emailRow)(nil)).ColumnExpr("1").Where("e.user_id = u.id")
+		sub := s.idb(ctx).NewSelect().Model((*emailRow)(nil)).ColumnExpr("1").Where("e.user_id = u.id")
 		if f.Email != "" {
 			sub = sub.Where("e.address LIKE ? ESCAPE '!'", "%"+likeEscape(f.Email)+"%")
 		}
@@ -35,7 +35,7 @@ func (s *Store) ListUsers(ctx context.Context, f inkan.UserFilter) ([]inkan.User
 		}
 		return q
 	}
-	total, err := filter(s.db.NewSelect().Model((*userRow)(nil))).Count(ctx)
+	total, err := filter(s.idb(ctx).NewSelect().Model((*userRow)(nil))).Count(ctx)
 	if err != nil {
 		return nil, 0, mapErr(err)
 	}
@@ -44,7 +44,7 @@ func (s *Store) ListUsers(ctx context.Context, f inkan.UserFilter) ([]inkan.User
 		dir = "ASC"
 	}
 	var rows []userRow
-	err = filter(s.db.NewSelect().Model(&rows)).
+	err = filter(s.idb(ctx).NewSelect().Model(&rows)).
 		OrderExpr("u.created_at " + dir + ", u.id " + dir).
 		Offset(int64(f.Offset)).Limit(int64(f.Limit)).Scan(ctx)
 	if err != nil {
@@ -154,7 +154,7 @@ func (s *Store) UpdateUser(ctx context.Context, u inkan.User) error {
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = now()
 	}
-	res, err := s.db.NewUpdate().Model(&r).
+	res, err := s.idb(ctx).NewUpdate().Model(&r).
 		Column("name", "given_name", "family_name", "picture", "updated_at").
 		WherePK().Exec(ctx)
 	return oneRow(res, err, "user")
@@ -189,7 +189,7 @@ func textOf(m json.RawMessage) *string {
 // GetUserMetadata returns the user's metadata (all sections nil when none
 // was set). inkan.ErrNotFound when the user is missing.
 func (s *Store) GetUserMetadata(ctx context.Context, userID uuid.UUID) (inkan.UserMetadata, error) {
-	return userMetadata(ctx, s.db, userID)
+	return userMetadata(ctx, s.idb(ctx), userID)
 }
 
 func userMetadata(ctx context.Context, db bun.IDB, userID uuid.UUID) (inkan.UserMetadata, error) {
@@ -265,7 +265,7 @@ func (s *Store) lockUser(ctx context.Context, tx bun.Tx, userID uuid.UUID) error
 // newest first (created_at, then id).
 func (s *Store) ListSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]inkan.Session, error) {
 	var rows []sessionRow
-	err := s.db.NewSelect().Model(&rows).Where("s.user_id = ? AND s.expires_at > ?", userID, utc(now)).
+	err := s.idb(ctx).NewSelect().Model(&rows).Where("s.user_id = ? AND s.expires_at > ?", userID, utc(now)).
 		OrderExpr("s.created_at DESC, s.id DESC").Scan(ctx)
 	if err != nil {
 		return nil, mapErr(err)
@@ -280,7 +280,7 @@ func (s *Store) ListSessions(ctx context.Context, userID uuid.UUID, now time.Tim
 // DeleteUserSession removes the session sessionID of userID;
 // inkan.ErrNotFound when it is missing or belongs to another user.
 func (s *Store) DeleteUserSession(ctx context.Context, userID, sessionID uuid.UUID) error {
-	res, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("id = ? AND user_id = ?", sessionID, userID).Exec(ctx)
+	res, err := s.idb(ctx).NewDelete().Model((*sessionRow)(nil)).Where("id = ? AND user_id = ?", sessionID, userID).Exec(ctx)
 	return oneRow(res, err, "session")
 }
 
@@ -290,7 +290,7 @@ func (s *Store) DeleteUserSession(ctx context.Context, userID, sessionID uuid.UU
 func (s *Store) CreatePasswordCredential(ctx context.Context, userID uuid.UUID, hash string, now time.Time) (inkan.PasswordCredential, error) {
 	t := utc(now)
 	r := passwordRow{ID: uuid.New(), UserID: userID, Password: hash, CreatedAt: t, UpdatedAt: t}
-	if _, err := s.db.NewInsert().Model(&r).Exec(ctx); err != nil {
+	if _, err := s.idb(ctx).NewInsert().Model(&r).Exec(ctx); err != nil {
 		return inkan.PasswordCredential{}, mapErr(err)
 	}
 	return r.credential(), nil
@@ -299,7 +299,7 @@ func (s *Store) CreatePasswordCredential(ctx context.Context, userID uuid.UUID, 
 // UpdatePasswordCredential replaces the hash of the user's credential.
 // inkan.ErrNotFound when the user has none.
 func (s *Store) UpdatePasswordCredential(ctx context.Context, userID uuid.UUID, hash string, now time.Time) (inkan.PasswordCredential, error) {
-	res, err := s.db.NewUpdate().Model((*passwordRow)(nil)).
+	res, err := s.idb(ctx).NewUpdate().Model((*passwordRow)(nil)).
 		Set("password = ?", hash).Set("updated_at = ?", utc(now)).Where("user_id = ?", userID).Exec(ctx)
 	if err := oneRow(res, err, "password"); err != nil {
 		return inkan.PasswordCredential{}, err
@@ -310,6 +310,6 @@ func (s *Store) UpdatePasswordCredential(ctx context.Context, userID uuid.UUID, 
 // DeletePasswordCredential removes the user's password credential;
 // inkan.ErrNotFound when the user has none.
 func (s *Store) DeletePasswordCredential(ctx context.Context, userID uuid.UUID) error {
-	res, err := s.db.NewDelete().Model((*passwordRow)(nil)).Where("user_id = ?", userID).Exec(ctx)
+	res, err := s.idb(ctx).NewDelete().Model((*passwordRow)(nil)).Where("user_id = ?", userID).Exec(ctx)
 	return oneRow(res, err, "password")
 }

@@ -34,8 +34,9 @@ func nullable(s string) *string {
 	return &s
 }
 
-// RecordEvent inserts e into the events table (inkan.Journal); inside
-// Atomically it is part of the transaction. e.Seq is ignored: the database
+// RecordEvent inserts e into the events table (inkan.Journal) and hands it
+// to the EventSink in the same transaction (its own when ctx carries none;
+// inside Atomically the caller's). e.Seq is ignored: the database
 // assigns it. A zero ID gets a new one, a zero CreatedAt the current time.
 // Details are stored as a JSON object; an error when they do not encode.
 func (s *Store) RecordEvent(ctx context.Context, e inkan.Event) error {
@@ -59,9 +60,21 @@ func (s *Store) RecordEvent(ctx context.Context, e inkan.Event) error {
 		d := string(b)
 		r.Details = &d
 	}
-	// Seq is left out of the INSERT so that every dialect assigns it.
-	_, err := s.idb(ctx).NewInsert().Model(&r).ExcludeColumn("seq").Exec(ctx)
-	return mapErr(err)
+	e.ID, e.CreatedAt = r.ID, r.CreatedAt
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// Seq is left out of the INSERT so that every dialect assigns it.
+		if _, err := tx.NewInsert().Model(&r).ExcludeColumn("seq").Exec(ctx); err != nil {
+			return mapErr(err)
+		}
+		if s.sink == nil {
+			return nil
+		}
+		if err := s.sink.Record(ctx, e); err != nil {
+			return err
+		}
+		afterCommit(ctx, func() { s.sink.Committed(e) })
+		return nil
+	})
 }
 
 // Events returns up to limit events with Seq > after, in Seq order (limit
@@ -85,24 +98,33 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]inkan.Eve
 	}
 	out := make([]inkan.Event, 0, len(rows))
 	for _, r := range rows {
-		e := inkan.Event{
-			Seq: r.Seq, ID: r.ID, Type: inkan.EventType(r.Type),
-			Actor:     inkan.Actor{UserID: r.ActorUserID},
-			Request:   inkan.RequestMeta{ID: r.RequestID, ClientIP: r.ClientIP, UserAgent: r.UserAgent},
-			CreatedAt: r.CreatedAt.UTC(),
-		}
-		if r.Error != nil {
-			e.Error = *r.Error
-		}
-		if r.ActorEmail != nil {
-			e.Actor.Email = *r.ActorEmail
-		}
-		if r.Details != nil {
-			if err := json.Unmarshal([]byte(*r.Details), &e.Details); err != nil {
-				return nil, fmt.Errorf("store: event %d details: %w", r.Seq, err)
-			}
+		e, err := r.event()
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// event is the row as an inkan.Event.
+func (r eventRow) event() (inkan.Event, error) {
+	e := inkan.Event{
+		Seq: r.Seq, ID: r.ID, Type: inkan.EventType(r.Type),
+		Actor:     inkan.Actor{UserID: r.ActorUserID},
+		Request:   inkan.RequestMeta{ID: r.RequestID, ClientIP: r.ClientIP, UserAgent: r.UserAgent},
+		CreatedAt: r.CreatedAt.UTC(),
+	}
+	if r.Error != nil {
+		e.Error = *r.Error
+	}
+	if r.ActorEmail != nil {
+		e.Actor.Email = *r.ActorEmail
+	}
+	if r.Details != nil {
+		if err := json.Unmarshal([]byte(*r.Details), &e.Details); err != nil {
+			return inkan.Event{}, fmt.Errorf("store: event %s details: %w", r.ID, err)
+		}
+	}
+	return e, nil
 }

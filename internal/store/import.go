@@ -49,7 +49,7 @@ func (s *Store) ImportUser(ctx context.Context, u inkan.User, emails []inkan.Ema
 // AllUsers returns every user, oldest first (created_at, then id).
 func (s *Store) AllUsers(ctx context.Context) ([]inkan.User, error) {
 	var rows []userRow
-	if err := s.db.NewSelect().Model(&rows).OrderExpr("u.created_at ASC, u.id ASC").Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&rows).OrderExpr("u.created_at ASC, u.id ASC").Scan(ctx); err != nil {
 		return nil, mapErr(err)
 	}
 	out := make([]inkan.User, 0, len(rows))

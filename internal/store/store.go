@@ -75,6 +75,8 @@ type Options struct {
 // (account.Store, passcode.Store, session.Store, keys.Store, passkey.Store)
 // over one database. It is safe for concurrent use.
 type Store struct {
+	// sink sees every recorded event (SetEventSink); nil = none.
+	sink    EventSink
 	db      *bun.DB
 	dialect string
 	// lockPath is the SQLite migration lock file ("<dbfile>.lock").
@@ -235,6 +237,31 @@ func (s *Store) Ping(ctx context.Context) error {
 // Stats returns the connection pool's statistics.
 func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
 
+// EventSink sees every event RecordEvent writes: Record inside the
+// event's transaction (an error rolls it back, event included), Committed
+// once that transaction committed (never for a rolled-back one).
+type EventSink interface {
+	Record(ctx context.Context, e inkan.Event) error
+	Committed(e inkan.Event)
+}
+
+// SetEventSink installs sink (the audit log and metrics); call it before
+// the store is used concurrently.
+func (s *Store) SetEventSink(sink EventSink) { s.sink = sink }
+
+// commitHooksKey carries the functions to run after the outermost
+// transaction of a context commits.
+type commitHooksKey struct{}
+
+// afterCommit runs f once ctx's transaction committed, or now outside one.
+func afterCommit(ctx context.Context, f func()) {
+	if hooks, ok := ctx.Value(commitHooksKey{}).(*[]func()); ok {
+		*hooks = append(*hooks, f)
+		return
+	}
+	f()
+}
+
 // Dialect returns the normalised dialect: "sqlite", "postgres" or "mysql".
 func (s *Store) Dialect() string { return s.dialect }
 
@@ -320,10 +347,18 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx
 	}
 	var err error
 	for attempt := 1; ; attempt++ {
+		var hooks []func()
 		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			ctx = context.WithValue(ctx, commitHooksKey{}, &hooks)
 			return fn(context.WithValue(ctx, txKey{}, tx), tx)
 		})
-		if err == nil || attempt == txAttempts || !retryable(err) {
+		if err == nil {
+			for _, h := range hooks {
+				h()
+			}
+			return nil
+		}
+		if attempt == txAttempts || !retryable(err) {
 			return mapErr(err)
 		}
 		pause := time.Duration(attempt) * time.Millisecond * time.Duration(1+mrand.IntN(10))
