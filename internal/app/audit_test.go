@@ -48,7 +48,10 @@ func types(es []auditEntry) string {
 // console; a rolled-back change leaves no entry; the retention purge
 // deletes old entries.
 func TestAuditLog(t *testing.T) {
-	forEachDialect(t, func(c *config.Config) { c.Session.EnableAuthTokenHeader = true }, func(t *testing.T, h *harness) {
+	forEachDialect(t, func(c *config.Config) {
+		c.Session.EnableAuthTokenHeader = true
+		c.AuditLog.ConsoleOutput.Enabled = true
+	}, func(t *testing.T, h *harness) {
 		start := time.Now().Add(-time.Second).UTC()
 		userID, _, _ := h.signUp(t, "audrey.hepburn@example.test")
 		r := h.do(t, "POST", "/passcode/login/initialize", `{"user_id":"`+userID+`"}`)
@@ -166,7 +169,7 @@ func TestAuditLogSwitches(t *testing.T) {
 	if strings.Contains(h.Outbox.String(), `"audience":"audit"`) {
 		t.Fatalf("console output although disabled:\n%s", h.Outbox.String())
 	}
-	off := newHarness(t, func(c *config.Config) { c.AuditLog.Storage.Enabled = false })
+	off := newHarness(t, func(c *config.Config) { c.AuditLog.Storage.Enabled = false; c.AuditLog.ConsoleOutput.Enabled = true })
 	off.adminCreate(t, "nostore@example.test", "")
 	if es, _ := off.auditLogs(t, ""); len(es) != 0 {
 		t.Fatalf("entries stored although storage is off: %+v", es)
