@@ -139,7 +139,9 @@ func workingDir() string {
 }
 
 // New builds a node from cfg. Logs go to log; the development mailer (used
-// when email_delivery.smtp.host is empty) writes its messages to outbox.
+// when email_delivery.smtp.host is empty) writes its messages to outbox,
+// and so do the audit log's console lines with audit_log.console_output.
+// output stdout (serve passes standard output).
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Writer) (_ *App, err error) {
 	a := &App{cfg: cfg, log: log}
 	defer func() {
