@@ -56,6 +56,11 @@ func TestConformance(t *testing.T) {
 		t.Run("ManageCredentials", func(t *testing.T) { testManageCredentials(t, s) })
 		t.Run("Passwords", func(t *testing.T) { testPasswords(t, s) })
 		t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, s) })
+		t.Run("AdminUsers", func(t *testing.T) { testAdminUsers(t, s) })
+		t.Run("Metadata", func(t *testing.T) { testMetadata(t, s) })
+		t.Run("ImportUser", func(t *testing.T) { testImportUser(t, s) })
+		t.Run("AuditLogs", func(t *testing.T) { testAuditLogs(t, s) })
+		t.Run("AdminSessionsPasswords", func(t *testing.T) { testAdminSessionsPasswords(t, s) })
 	})
 }
 
