@@ -29,6 +29,7 @@ import (
 const (
 	msgChallengeMismatch  = "Stored challenge and received challenge do not match"
 	msgInvalidAttestation = "failed to validate attestation"
+	msgUVRequired         = "user verification required, but the authenticator did not verify the user"
 	msgInvalidAssertion   = "failed to validate assertion"
 	msgUserNotFound       = "user not found"
 	msgBadUserHandle      = "failed to parse userHandle as uuid"
@@ -236,7 +237,9 @@ func (s *Service) beginRegistration(ctx context.Context, userID uuid.UUID) ([]by
 //   - expired, origin, RP ID hash, signature, attestation statement:
 //     "failed to validate attestation";
 //   - user verification required but UV flag clear: KindUnprocessable
-//     "failed to validate attestation: <details>: <info>" (Hanko 422);
+//     "failed to validate attestation: user verification required, but
+//     the authenticator did not verify the user" (Hanko's 422; the
+//     library's detail is logged, never sent);
 //   - credential id already registered: KindConflict (inkan decision;
 //     Hanko answers 500).
 func (s *Service) finishRegistration(ctx context.Context, userID uuid.UUID, body []byte) (inkan.Credential, error) {
@@ -260,8 +263,11 @@ func (s *Service) finishRegistration(ctx context.Context, userID uuid.UUID, body
 	}
 	wc, err := s.wa.CreateCredential(&user{id: userID}, session, parsed)
 	if err != nil {
+		// go-webauthn's DevInfo (expected and received values) goes to the
+		// log only; the client gets our own words.
+		s.opts.Log.InfoContext(ctx, "passkey attestation refused", "user_id", userID.String(), "detail", protocolMessage(err))
 		if session.UserVerification == protocol.VerificationRequired && !parsed.Response.AttestationObject.AuthData.Flags.HasUserVerified() {
-			return inkan.Credential{}, inkan.Wrap(inkan.KindUnprocessable, msgInvalidAttestation+": "+protocolMessage(err), err)
+			return inkan.Credential{}, inkan.Wrap(inkan.KindUnprocessable, msgInvalidAttestation+": "+msgUVRequired, err)
 		}
 		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAttestation, err)
 	}
