@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -317,7 +318,7 @@ func (m *Manager) parse(ctx context.Context, token string, now time.Time) (jwt.T
 	if !ok {
 		return nil, unauthorized(fmt.Errorf("key alg %q is not a signature algorithm", ka))
 	}
-	tok, err := jwt.Parse([]byte(token),
+	opts := []jwt.ParseOption{
 		jwt.WithKey(alg, key),
 		jwt.WithValidate(true),
 		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
@@ -327,9 +328,24 @@ func (m *Manager) parse(ctx context.Context, token string, now time.Time) (jwt.T
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 		jwt.WithRequiredClaim(claimSessionID),
 		jwt.WithTypedClaim(claimEmail, EmailClaim{}),
-	)
+	}
+	if m.opts.Issuer != "" {
+		// RFC 7519 §4.1.1: our tokens name us; one from another issuer
+		// sharing a key is not ours.
+		opts = append(opts, jwt.WithIssuer(m.opts.Issuer))
+	}
+	tok, err := jwt.Parse([]byte(token), opts...)
 	if err != nil {
 		return nil, unauthorized(err)
+	}
+	if len(m.opts.Audience) > 0 {
+		// RFC 7519 §4.1.3: a token must name one of the configured
+		// audiences (all of them are written into every token, so a
+		// token issued before an audience was added still passes).
+		aud, _ := tok.Audience()
+		if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(m.opts.Audience, a) }) {
+			return nil, unauthorized(fmt.Errorf("aud %q names none of the configured audiences", aud))
+		}
 	}
 	return tok, nil
 }

@@ -531,3 +531,37 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// TestAudienceAndIssuerChecked: a token signed with our key and backed by
+// our session row, but naming another audience or issuer (another
+// deployment sharing the key, or our configuration changed), is refused
+// (RFC 7519 §4.1.1, §4.1.3); one naming any configured audience passes.
+func TestAudienceAndIssuerChecked(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "ES256", session.Options{Audience: []string{"app.example", "api.example"}, Issuer: "https://login.example"})
+	issuer := func(o session.Options) string {
+		t.Helper()
+		tok, _, err := session.New(f.st, f.keys, o, f.clk.Now).Issue(ctx, f.newUser(t), nil, session.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	for name, o := range map[string]session.Options{
+		"another audience": {Audience: []string{"other.example"}, Issuer: "https://login.example"},
+		"no audience":      {Issuer: "https://login.example"},
+		"another issuer":   {Audience: []string{"app.example"}, Issuer: "https://evil.example"},
+		"no issuer":        {Audience: []string{"app.example"}},
+	} {
+		c, err := f.m.Verify(ctx, issuer(o))
+		mustReject(t, name, c, err)
+	}
+	for name, o := range map[string]session.Options{
+		"all audiences": {Audience: []string{"app.example", "api.example"}, Issuer: "https://login.example"},
+		"one audience":  {Audience: []string{"api.example"}, Issuer: "https://login.example"},
+	} {
+		if _, err := f.m.Verify(ctx, issuer(o)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
