@@ -215,3 +215,56 @@ func TestKeyRotationAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieRequestsMustBeJSON: a state-changing request authenticated by
+// the session cookie is refused with 415 unless it declares a JSON body,
+// body or not — another site can make a browser send a form post or a
+// body-less POST with the cookie, but not an application/json one without
+// a CORS preflight. Nothing changes. The same requests with the token in
+// the Authorization header, or with the JSON content type, go through.
+func TestCookieRequestsMustBeJSON(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *config.Config) { c.Account.AllowDeletion = true })
+	address := uniqueAddress("csrf")
+	ids := h.createUser(t, address)
+	login := h.passcodeSignIn(t, ids, address)
+	cookie := "Cookie: hanko=" + setCookie(t, login, "hanko").Value
+	var emails []struct{ ID string }
+	h.do(t, "GET", "/emails", "", cookie).json(t, &emails)
+	if len(emails) != 1 {
+		t.Fatalf("emails: %+v", emails)
+	}
+	before := h.snapshot(t)
+	for _, req := range []struct{ method, path, body, contentType string }{
+		{"POST", "/logout", "", "Content-Type: "},
+		{"POST", "/logout", "", "Content-Type: application/x-www-form-urlencoded"},
+		{"POST", "/logout", "a=b", "Content-Type: text/plain"},
+		{"POST", "/emails/" + emails[0].ID + "/set_primary", "", "Content-Type: "},
+		{"POST", "/emails/" + emails[0].ID + "/set_primary", "", "Content-Type: multipart/form-data; boundary=x"},
+		{"DELETE", "/emails/" + emails[0].ID, "", "Content-Type: "},
+		{"DELETE", "/user", "", "Content-Type: text/plain"},
+		{"POST", "/webauthn/registration/initialize", "", "Content-Type: "},
+	} {
+		r := h.do(t, req.method, req.path, req.body, cookie, req.contentType)
+		if r.Status != 415 || strings.TrimSpace(string(r.Body)) != `{"code":415,"message":"Unsupported Media Type"}` {
+			t.Fatalf("%s %s with the cookie and %q: %d %s", req.method, req.path, req.contentType, r.Status, r.Body)
+		}
+	}
+	h.wantRowsUnchanged(t, before)
+	// Reading with the cookie needs no content type.
+	if r := h.do(t, "GET", "/me", "", cookie, "Content-Type: "); r.Status != 200 {
+		t.Fatalf("GET /me with the cookie: %d %s", r.Status, r.Body)
+	}
+	// With JSON declared, the cookie works.
+	if r := h.do(t, "POST", "/emails/"+emails[0].ID+"/set_primary", "", cookie, "Content-Type: application/json; charset=utf-8"); r.Status != 204 {
+		t.Fatalf("set_primary with JSON: %d %s", r.Status, r.Body)
+	}
+	// A bearer token is not sent by a browser on its own: no content type needed.
+	bearer := "Authorization: Bearer " + tokenOf(h.passcodeSignIn(t, ids, address))
+	if r := h.do(t, "POST", "/logout", "", bearer, "Content-Type: "); r.Status != 204 {
+		t.Fatalf("logout with a bearer token: %d %s", r.Status, r.Body)
+	}
+	if r := h.do(t, "POST", "/logout", "", cookie, "Content-Type: application/json"); r.Status != 204 {
+		t.Fatalf("logout with the cookie and JSON: %d %s", r.Status, r.Body)
+	}
+}

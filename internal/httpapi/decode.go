@@ -37,11 +37,17 @@ func decodeJSON(r *http.Request, dst any) error {
 	// A body must say it is JSON (as with Hanko's binder). A body without a
 	// content type is refused too: browsers send those cross-site without
 	// a CORS preflight.
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		return inkan.E(inkan.KindUnsupportedMediaType, "")
 	}
 	return unmarshalStrict(body, dst)
+}
+
+// isJSONContentType reports whether a Content-Type header value names JSON:
+// application/json or any +json type (RFC 6839 §3.1), parameters allowed.
+func isJSONContentType(v string) bool {
+	mt, _, err := mime.ParseMediaType(v)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // unmarshalStrict decodes exactly one JSON value into dst.

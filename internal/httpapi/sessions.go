@@ -60,7 +60,7 @@ func toValidationJSON(v session.Validation) validationJSON {
 func (a *API) validateSession(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	for _, t := range a.tokenCandidates(r) {
-		v, err := a.Sessions.Validate(r.Context(), t, false)
+		v, err := a.Sessions.Validate(r.Context(), t.token, false)
 		if err == nil {
 			return writeJSON(w, http.StatusOK, toValidationJSON(v))
 		}
