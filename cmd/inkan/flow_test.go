@@ -229,6 +229,7 @@ func TestCookieMode(t *testing.T) {
 	}
 	req, _ = http.NewRequest(http.MethodPost, srv.URL+"/logout", nil)
 	req.AddCookie(&http.Cookie{Name: "hanko", Value: cookie.Value})
+	req.Header.Set("Content-Type", "application/json") // required with the cookie (no cross-site form posts)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,7 @@ func baseEnv(t *testing.T, dialect string) map[string]string {
 		env["DATABASE_URL"] = o.DSN
 		env["SECRETS_KEYS"] = "a-test-secret-that-is-long-enough"
 		env["DATABASE_AUTO_MIGRATE"] = "true"
+		env["EMAIL_DELIVERY_MAILER"] = "development" // the test reads passcodes from standard output
 	}
 	return env
 }

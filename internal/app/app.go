@@ -489,22 +489,26 @@ func sameSite(s string) http.SameSite {
 }
 
 // newMailer returns the SMTP mailer, or the development mailer writing to
-// outbox when no SMTP host is configured.
+// outbox (config.Config.DevelopmentMailer: asked for by name, or no SMTP
+// host on SQLite — databaseProblems refuses it on a server database), with
+// a warning at start.
 func newMailer(cfg config.Config, log *slog.Logger, outbox io.Writer) (passcode.Mailer, error) {
 	tmpl, err := mail.LoadTemplates(cfg.Email.TemplatesDir)
 	if err != nil {
 		return nil, fmt.Errorf("mail templates: %w", err)
 	}
 	smtp := cfg.EmailDelivery.SMTP
-	if smtp.Host == "" {
-		log.Warn("mailer: development mailer — no SMTP host configured (email_delivery.smtp.host), passcode mails are printed to standard output")
+	if cfg.DevelopmentMailer() {
+		// With a server database CheckConfig (New's first step) has
+		// refused this unless it was asked for by name.
+		log.Warn("mailer: development mailer — passcode mails are printed to standard output, not sent; set email_delivery.smtp.host for real delivery")
 		return mail.NewDev(outbox, tmpl, log), nil
 	}
 	port, err := strconv.Atoi(smtp.Port)
 	if err != nil {
 		return nil, fmt.Errorf("email_delivery.smtp.port: %w", err)
 	}
-	log.Info("mailer: SMTP", "host", smtp.Host, "port", port, "implicit_tls", cfg.SMTPImplicitTLS())
+	log.Info("mailer: SMTP", "host", smtp.Host, "port", port, "implicit_tls", cfg.SMTPImplicitTLS(), "require_tls", cfg.SMTPRequireTLS())
 	return mail.NewSMTP(mail.SMTPOptions{
 		Host:          smtp.Host,
 		Port:          port,
@@ -513,6 +517,7 @@ func newMailer(cfg config.Config, log *slog.Logger, outbox io.Writer) (passcode.
 		FromAddress:   cfg.EmailDelivery.FromAddress,
 		FromName:      cfg.EmailDelivery.FromName,
 		ImplicitTLS:   cfg.SMTPImplicitTLS(),
+		RequireTLS:    cfg.SMTPRequireTLS(),
 		Timeout:       smtp.Timeout,
 		CodeInSubject: cfg.Email.PasscodeInSubject,
 	}, tmpl, log)

@@ -49,6 +49,7 @@ func BenchmarkPasscodeFlow(b *testing.B) {
 				cfg.Secrets.Keys = []string{"a-benchmark-secret-long-enough"}
 				on := true
 				cfg.Database.AutoMigrate = &on
+				cfg.EmailDelivery.Mailer = "development"
 			}
 			cfg.Session.EnableAuthTokenHeader = true
 			cfg.RateLimiter.Enabled = false

@@ -65,7 +65,8 @@ func CheckConfig(cfg config.Config) (store.Target, error) {
 
 // databaseProblems resolves the database address with store.Resolve (the one place that builds
 // connection strings) and checks the rules that depend on the resolved dialect: a server database needs
-// secrets.keys, since every node must share them and only the SQLite setup generates a secret file.
+// secrets.keys, since every node must share them and only the SQLite setup generates a secret file, and
+// an SMTP host unless the development mailer is asked for by name (no production node prints passcodes).
 func databaseProblems(cfg config.Config) (store.Target, []config.Problem) {
 	target, err := store.Resolve(address(cfg))
 	var ps []config.Problem
@@ -78,6 +79,9 @@ func databaseProblems(cfg config.Config) (store.Target, []config.Problem) {
 	}
 	if target.Dialect != "sqlite" && len(cfg.Secrets.Keys) == 0 {
 		ps = append(ps, config.Problem{Key: "secrets.keys", Message: "must list at least one secret with dialect " + target.Dialect + ": every node must share it (a generated secret file is only used with sqlite)"})
+	}
+	if target.Dialect != "sqlite" && cfg.EmailDelivery.Mailer == "" && strings.TrimSpace(cfg.EmailDelivery.SMTP.Host) == "" {
+		ps = append(ps, config.Problem{Key: "email_delivery.smtp.host", Message: "must be set with dialect " + target.Dialect + ": passcodes would only be printed to standard output (set email_delivery.mailer: development to do that on purpose)"})
 	}
 	return target, ps
 }

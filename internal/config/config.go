@@ -253,11 +253,19 @@ type EmailDelivery struct {
 	FromAddress string `koanf:"from_address"`
 	FromName    string `koanf:"from_name"`
 	SMTP        SMTP   `koanf:"smtp"`
+	// Mailer chooses the delivery (inkan): "smtp" (email_delivery.smtp.host
+	// must be set), "development" (print passcode mails to standard output;
+	// never for real users), or "" (default): SMTP when a host is set,
+	// otherwise the development mailer on SQLite only — with PostgreSQL or
+	// MySQL a missing host is an error, so a production node never prints
+	// passcodes by accident. Read it via Config.DevelopmentMailer.
+	Mailer string `koanf:"mailer"`
 }
 
 // SMTP is email_delivery.smtp.*.
 type SMTP struct {
-	// Host "" selects the development mailer (mails are logged, not sent).
+	// Host is the SMTP server. "" selects the development mailer on SQLite
+	// (see EmailDelivery.Mailer).
 	Host string `koanf:"host"`
 	// Port is a string as in Hanko (default "465").
 	Port     string `koanf:"port"`
@@ -268,6 +276,12 @@ type SMTP struct {
 	ImplicitTLS *bool `koanf:"implicit_tls"`
 	// Timeout bounds connecting and each SMTP exchange (inkan; default 10s).
 	Timeout time.Duration `koanf:"timeout"`
+	// RequireTLS is tri-state (inkan): nil means true unless Host is a
+	// loopback address or "localhost". When true and ImplicitTLS is off,
+	// a server that does not offer STARTTLS (RFC 3207) is refused instead
+	// of being sent the passcode in the clear. Read it via
+	// Config.SMTPRequireTLS.
+	RequireTLS *bool `koanf:"require_tls"`
 }
 
 // Password is password.*.
@@ -540,6 +554,39 @@ func (c Config) SMTPImplicitTLS() bool {
 		return *c.EmailDelivery.SMTP.ImplicitTLS
 	}
 	return strings.TrimSpace(c.EmailDelivery.SMTP.Port) == "465"
+}
+
+// SMTPRequireTLS reports whether SMTP delivery must be encrypted:
+// email_delivery.smtp.require_tls when set, otherwise true unless the host
+// is "localhost" or a loopback IP address (a local relay).
+func (c Config) SMTPRequireTLS() bool {
+	if c.EmailDelivery.SMTP.RequireTLS != nil {
+		return *c.EmailDelivery.SMTP.RequireTLS
+	}
+	return !isLoopbackHost(c.EmailDelivery.SMTP.Host)
+}
+
+func isLoopbackHost(h string) bool {
+	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(h, "[]"))
+	return err == nil && a.IsLoopback()
+}
+
+// DevelopmentMailer reports whether passcode mails go to the development
+// mailer (standard output) rather than SMTP: email_delivery.mailer
+// "development", or "" without an SMTP host (Validate refuses that with a
+// server database).
+func (c Config) DevelopmentMailer() bool {
+	switch c.EmailDelivery.Mailer {
+	case "development":
+		return true
+	case "smtp":
+		return false
+	}
+	return strings.TrimSpace(c.EmailDelivery.SMTP.Host) == ""
 }
 
 // TrustedProxyPrefixes parses server.public.trusted_proxies; a single IP becomes a full-length prefix.

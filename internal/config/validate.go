@@ -198,6 +198,12 @@ func (c Config) Validate() error {
 		}
 		ps.port("email_delivery.smtp.port", ed.SMTP.Port)
 		ps.positive("email_delivery.smtp.timeout", ed.SMTP.Timeout)
+		ps.oneOf("email_delivery.mailer", ed.Mailer, "", "smtp", "development")
+		// With a server database a missing host is refused by
+		// app.LoadConfig, which knows the resolved dialect.
+		if strings.TrimSpace(ed.SMTP.Host) == "" && ed.Mailer == "smtp" {
+			ps.add("email_delivery.smtp.host", "must be set when email_delivery.mailer is smtp")
+		}
 	}
 
 	ps.atLeast("password.min_length", int64(c.Password.MinLength), 1)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
@@ -29,6 +30,11 @@ var statusOf = map[inkan.Kind]int{
 	inkan.KindBadGateway:           http.StatusBadGateway,
 	inkan.KindUnavailable:          http.StatusServiceUnavailable,
 }
+
+// RetryAfterUnavailable is the Retry-After (seconds) of every 503: long
+// enough for a pool to reconnect or a database to fail over, short enough
+// that a mobile app retrying once does not give up.
+const RetryAfterUnavailable = 5
 
 // ErrorBody is Hanko's error body (docs/compatibility.md "Errors"): code equals the HTTP
 // status; message is the client message or the status text. A passkey
@@ -62,11 +68,17 @@ func (a *API) handle(h handlerFunc) http.Handler {
 // away is logged at debug level only.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := inkan.KindOf(err)
-	if kind == inkan.KindInternal && errors.Is(err, context.DeadlineExceeded) && r.Context().Err() != nil {
-		// The request deadline (withRequestTimeout) ran out while a backend
-		// (a pooled database connection, most often) did not answer.
+	if kind == inkan.KindInternal && (errors.Is(err, inkan.ErrUnavailable) ||
+		errors.Is(err, context.DeadlineExceeded) && r.Context().Err() != nil) {
+		// The database refused or dropped the connection (a domain service
+		// may have wrapped that as internal), or the request deadline
+		// (withRequestTimeout) ran out while a backend — a pooled database
+		// connection, most often — did not answer.
 		err = inkan.Wrap(inkan.KindUnavailable, "", err)
 		kind = inkan.KindUnavailable
+	}
+	if kind == inkan.KindUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 	}
 	status := statusOf[kind]
 	msg := inkan.MessageOf(err)

@@ -27,6 +27,11 @@ var (
 	// changed it first (passcode already consumed, attempt limit reached,
 	// ceremony already used, sign count not increasing).
 	ErrStale = errors.New("stale")
+	// ErrUnavailable: the database refused or dropped the connection, or
+	// is shutting down or overloaded; nothing was decided, and the same
+	// request may succeed a little later. The HTTP layer answers 503 with
+	// Retry-After.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Kind classifies an error for the HTTP layer. Each kind maps to exactly one
@@ -81,7 +86,8 @@ func Wrap(k Kind, msg string, err error) error { return &Error{Kind: k, Message:
 
 // KindOf returns the Kind of the first *Error in err's chain. Without one it
 // maps the storage sentinels (ErrNotFound → KindNotFound, ErrConflict →
-// KindConflict) and everything else to KindInternal.
+// KindConflict, ErrUnavailable → KindUnavailable) and everything else to
+// KindInternal.
 func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
@@ -92,6 +98,8 @@ func KindOf(err error) Kind {
 		return KindNotFound
 	case errors.Is(err, ErrConflict):
 		return KindConflict
+	case errors.Is(err, ErrUnavailable):
+		return KindUnavailable
 	}
 	return KindInternal
 }

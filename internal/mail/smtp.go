@@ -31,8 +31,13 @@ type SMTPOptions struct {
 
 	// ImplicitTLS speaks TLS from the first byte (SMTPS, RFC 8314 §3.3,
 	// usually port 465). Otherwise STARTTLS (RFC 3207) is used when the
-	// server offers it and the session stays plain when it does not.
+	// server offers it; without it the session stays plain unless
+	// RequireTLS.
 	ImplicitTLS bool
+	// RequireTLS (email_delivery.smtp.require_tls) refuses to deliver over
+	// a plain session: without ImplicitTLS the server must offer STARTTLS
+	// and the handshake must succeed, or delivery fails (KindBadGateway).
+	RequireTLS bool
 	// Timeout bounds one whole delivery (dial, TLS, AUTH, MAIL, RCPT,
 	// DATA, QUIT); 0 → DefaultSMTPTimeout. A shorter ctx deadline wins.
 	Timeout time.Duration
@@ -158,6 +163,8 @@ func (m *SMTPMailer) SendPasscode(ctx context.Context, p inkan.PasscodeMail) err
 	}
 	if m.o.ImplicitTLS {
 		opts = append(opts, gomail.WithSSL())
+	} else if m.o.RequireTLS {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	} else {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	}

@@ -314,3 +314,33 @@ func assertNoSecret(t *testing.T, log string, secrets ...string) {
 		}
 	}
 }
+
+// TestSMTPRequireTLS: with RequireTLS a server that offers no STARTTLS
+// gets nothing (the passcode would cross the network in the clear), while
+// one that offers it gets the message encrypted; without RequireTLS the
+// plain server still gets it (opportunistic, a loopback relay).
+func TestSMTPRequireTLS(t *testing.T) {
+	plain := smtptest.Start(t)
+	m, logs := newSMTP(t, plain, func(o *imail.SMTPOptions) { o.RequireTLS = true })
+	const code = "302718"
+	err := m.SendPasscode(context.Background(), passcodeMail(code))
+	assertDeliveryError(t, err, code)
+	assertNoSecret(t, logs.String(), code)
+	if n := len(plain.Messages()); n != 0 {
+		t.Fatalf("%d messages delivered without TLS", n)
+	}
+
+	tlsSrv := smtptest.Start(t, smtptest.WithSTARTTLS())
+	m, _ = newSMTP(t, tlsSrv, func(o *imail.SMTPOptions) { o.RequireTLS = true })
+	if err := m.SendPasscode(context.Background(), passcodeMail(code)); err != nil {
+		t.Fatalf("STARTTLS server: %v", err)
+	}
+	if got := tlsSrv.WaitMessage(t, wait); !got.TLS {
+		t.Fatal("delivered without TLS")
+	}
+
+	m, _ = newSMTP(t, plain, nil)
+	if err := m.SendPasscode(context.Background(), passcodeMail(code)); err != nil {
+		t.Fatalf("opportunistic to a plain server: %v", err)
+	}
+}

@@ -20,12 +20,16 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -306,6 +310,9 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: %v", inkan.ErrNotFound, err)
 		}
 	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", inkan.ErrUnavailable, err)
+	}
 	return fmt.Errorf("store: %w", err)
 }
 
@@ -330,6 +337,45 @@ func (s *Store) idb(ctx context.Context) bun.IDB {
 // fails inside the transaction aborts it: fn returns that error.
 func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
 	return s.inTx(ctx, func(ctx context.Context, _ bun.Tx) error { return fn(ctx) })
+}
+
+// unavailable reports whether err says the database cannot be reached or
+// will not serve now — connection refused, dropped or reset, a server
+// shutting down, out of connections, or a SQLite file still locked after
+// the busy timeout — by error type and code, never by message text.
+func unavailable(err error) bool {
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, pgconn.ErrConnClosed), pgconn.SafeToRetry(err), pgconn.Timeout(err),
+		errors.As(err, &netErr), errors.As(err, &connErr):
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08 connection exception, 53 insufficient resources
+		// (53300 too_many_connections), 57P01-57P03 shutdown / cannot
+		// connect now (PostgreSQL Appendix A).
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "53") ||
+			pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		switch myErr.Number {
+		case 1040, 1053, 1077, 1152, 1158, 1159, 1160, 1161, 1203: // too many connections, shutdown, aborted or broken connection, too many user connections
+			return true
+		}
+		return false
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		code := sqErr.Code() & 0xff // the primary result code
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+	}
+	return false
 }
 
 // inTx runs fn in a transaction (BEGIN IMMEDIATE on SQLite), committing when
