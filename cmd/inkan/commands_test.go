@@ -152,14 +152,34 @@ func TestJWKCommands(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("jwk list after rotate:\n%s", out)
 	}
+	var second string
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		signing, published := f[len(f)-2], f[len(f)-1]
-		if f[0] == first && (signing != "false" || published != "true") {
+		signing, published, revoked := f[len(f)-3], f[len(f)-2], f[len(f)-1]
+		if f[0] == first && (signing != "false" || published != "true" || revoked != "false") {
 			t.Errorf("the old key must verify, not sign: %s", l)
 		}
-		if f[0] != first && (signing != "true" || published != "true") {
+		if f[0] != first && (signing != "true" || published != "true" || revoked != "false") {
 			t.Errorf("the new key must sign: %s", l)
 		}
+		if f[0] != first {
+			second = f[0]
+		}
+	}
+
+	// Revoking the signing key makes a third key sign; the revoked one is
+	// listed as such, neither signing nor published.
+	out, _, err = runCmd(t, env, "jwk", "revoke", second)
+	if err != nil || strings.TrimSpace(out) != "revoked signing key "+second {
+		t.Fatalf("jwk revoke: %v %s", err, out)
+	}
+	out, _, _ = runCmd(t, env, "jwk", "list")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 || !strings.HasSuffix(strings.Join(strings.Fields(lines[2]), " "), "false false true") ||
+		!strings.HasSuffix(strings.Join(strings.Fields(lines[3]), " "), "true true false") {
+		t.Fatalf("jwk list after revoke:\n%s", out)
+	}
+	if _, _, err := runCmd(t, env, "jwk", "revoke", "no-such-kid"); err == nil {
+		t.Fatal("revoking an unknown kid succeeded")
 	}
 }

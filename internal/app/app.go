@@ -201,6 +201,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	passcodes, err := passcode.New(a.store, mailer, passcode.Options{
 		TTL:         cfg.Email.PasscodeTTL,
 		Secret:      derive(secrets[0], "inkan/passcode-hmac/v1"),
+		OldSecrets:  deriveAll(secrets[1:], "inkan/passcode-hmac/v1"),
 		ServiceName: cfg.Service.Name,
 	}, time.Now, log)
 	if err != nil {
@@ -474,6 +475,15 @@ func derive(secret, purpose string) []byte {
 	h.Write([]byte{0})
 	h.Write([]byte(secret))
 	return h.Sum(nil)
+}
+
+// deriveAll is derive for each secret.
+func deriveAll(secrets []string, purpose string) [][]byte {
+	out := make([][]byte, len(secrets))
+	for i, s := range secrets {
+		out[i] = derive(s, purpose)
+	}
+	return out
 }
 
 func sameSite(s string) http.SameSite {

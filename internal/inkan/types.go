@@ -111,7 +111,11 @@ type SigningKey struct {
 	Algorithm string // RS256 | ES256 | EdDSA
 	KeyData   []byte
 	CreatedAt time.Time
-	RetiredAt time.Time // zero while active; after it the key only verifies until its tokens expire
+	// RevokedAt is when the key was revoked (`inkan jwk revoke`), zero while
+	// it is not: a revoked key neither signs nor verifies nor is published.
+	// (A key retired by its successor needs no mark: it verifies until its
+	// tokens have expired.)
+	RevokedAt time.Time
 }
 
 // PasscodeMail is what a mailer needs to deliver a passcode (docs/compatibility.md "Passcodes").

@@ -4,12 +4,20 @@
 // docs/compatibility.md "Discovery", "Signing keys").
 //
 // Every key is stored as one inkan.SigningKey row. The newest row (highest
-// ID) signs; an older row is retired implicitly by its successor and stays
-// published, so that tokens it signed still verify, for VerificationWindow
-// after the successor was created.
+// ID) that is not revoked signs; an older row is retired implicitly by its
+// successor and stays published, so that tokens it signed still verify, for
+// VerificationWindow after the successor was created. A revoked row (Revoke,
+// `inkan jwk revoke`) is ignored altogether: not published, never accepted.
+//
+// Secret rotation (secrets.keys): rows are sealed under the first secret;
+// every secret is tried to open them. New re-seals every row it opened with
+// a later secret under the first one, so that after one start with
+// [new, old] the old secret can be removed.
 package keys
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -22,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +99,7 @@ type KeyInfo struct {
 	CreatedAt time.Time
 	Signing   bool // the newest key: it signs new tokens
 	Published bool // in the JWKS and accepted for verification now
+	Revoked   bool // revoked (inkan jwk revoke): neither signs nor verifies
 }
 
 // Manager owns the signing keys. It is safe for concurrent use.
@@ -103,9 +113,11 @@ type Manager struct {
 	refreshMu sync.Mutex // serialises reloads from the store
 }
 
-// snapshot is an immutable view of the stored keys, oldest first.
+// snapshot is an immutable view of the stored keys, oldest first: keys
+// holds the usable ones, revoked the rows of revoked keys (never opened).
 type snapshot struct {
 	keys     []entry
+	revoked  []inkan.SigningKey
 	loadedAt time.Time
 }
 
@@ -113,6 +125,9 @@ type entry struct {
 	row  inkan.SigningKey
 	priv jwk.Key // private JWK with kid, alg and use set
 	pub  jwk.Key
+	// sealedUnder is the index in Options.Secrets of the secret that
+	// opened row.KeyData; > 0 means New re-seals it under Secrets[0].
+	sealedUnder int
 }
 
 // New validates o, loads and decrypts every stored key and, when the store
@@ -170,7 +185,71 @@ func New(ctx context.Context, store Store, o Options, now func() time.Time) (*Ma
 			return nil, err
 		}
 	}
+	if _, err := m.Reseal(ctx); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// Reseal seals every key that was opened with a secret other than
+// Secrets[0] under Secrets[0] again and stores it, so that older secrets
+// can be dropped from secrets.keys. It returns how many keys it re-sealed.
+// A key another node re-sealed meanwhile is skipped (its store write is
+// conditional on the old material). New calls it at every start; it is
+// not run by background reloads, so that during a rolling change of
+// secrets.keys two nodes with different first secrets do not take turns
+// re-sealing the same keys.
+func (m *Manager) Reseal(ctx context.Context) (int, error) {
+	n := 0
+	for _, e := range m.snap.Load().keys {
+		if e.sealedUnder == 0 {
+			continue
+		}
+		plain, err := json.Marshal(e.priv)
+		if err != nil {
+			return n, fmt.Errorf("keys: encoding JWK %s: %w", e.row.KID, err)
+		}
+		sealed, err := m.seal(plain)
+		clear(plain)
+		if err != nil {
+			return n, err
+		}
+		switch err := m.store.ResealSigningKey(ctx, e.row.ID, e.row.KeyData, sealed); {
+		case errors.Is(err, inkan.ErrStale):
+		case err != nil:
+			return n, fmt.Errorf("keys: re-sealing key %s: %w", e.row.KID, err)
+		default:
+			n++
+		}
+	}
+	if n > 0 {
+		if err := m.reload(ctx); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Revoke retires the key kid at once (`inkan jwk revoke`, for a leaked
+// key): it is no longer published and tokens it signed are refused — on
+// this node now, on other nodes at their next reload (within
+// RefreshInterval). When kid is the signing key, a new key is generated
+// first, so there always is one. Errors: inkan.ErrNotFound (wrapped) for an
+// unknown kid; revoking a revoked key again is not an error.
+func (m *Manager) Revoke(ctx context.Context, kid string) error {
+	if err := m.reload(ctx); err != nil {
+		return err
+	}
+	s := m.snap.Load()
+	if len(s.keys) > 0 && s.keys[len(s.keys)-1].row.KID == kid {
+		if _, err := m.Rotate(ctx); err != nil {
+			return err
+		}
+	}
+	if err := m.store.RevokeSigningKey(ctx, kid, m.now()); err != nil {
+		return fmt.Errorf("keys: revoking %s: %w", kid, err)
+	}
+	return m.reload(ctx)
 }
 
 // SigningKey returns the private JWK of the newest key, with kid, alg and
@@ -274,22 +353,35 @@ func (m *Manager) Rotate(ctx context.Context) (inkan.SigningKey, error) {
 	return row, nil
 }
 
-// List reloads the keys from the store and describes each, oldest first.
+// List reloads the keys from the store and describes each, revoked ones
+// included, oldest first.
 func (m *Manager) List(ctx context.Context) ([]KeyInfo, error) {
 	if err := m.reload(ctx); err != nil {
 		return nil, err
 	}
 	s := m.snap.Load()
 	now := m.now()
-	out := make([]KeyInfo, len(s.keys))
+	type row struct {
+		id   int64
+		info KeyInfo
+	}
+	rows := make([]row, 0, len(s.keys)+len(s.revoked))
 	for i, e := range s.keys {
-		out[i] = KeyInfo{
+		rows = append(rows, row{e.row.ID, KeyInfo{
 			KID:       e.row.KID,
 			Algorithm: e.row.Algorithm,
 			CreatedAt: e.row.CreatedAt,
 			Signing:   i == len(s.keys)-1,
 			Published: m.published(s, i, now),
-		}
+		}})
+	}
+	for _, r := range s.revoked {
+		rows = append(rows, row{r.ID, KeyInfo{KID: r.KID, Algorithm: r.Algorithm, CreatedAt: r.CreatedAt, Revoked: true}})
+	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.id, b.id) })
+	out := make([]KeyInfo, len(rows))
+	for i, r := range rows {
+		out[i] = r.info
 	}
 	return out, nil
 }
@@ -378,7 +470,13 @@ func (m *Manager) reloadLocked(ctx context.Context) error {
 	}
 	next := &snapshot{keys: make([]entry, 0, len(rows)), loadedAt: m.now()}
 	for _, row := range rows {
-		if e, ok := cached[row.KID]; ok && e.row.ID == row.ID {
+		if !row.RevokedAt.IsZero() {
+			// Never opened: a revoked key whose secret was removed
+			// does not stop start-up.
+			next.revoked = append(next.revoked, row)
+			continue
+		}
+		if e, ok := cached[row.KID]; ok && e.row.ID == row.ID && bytes.Equal(e.row.KeyData, row.KeyData) {
 			next.keys = append(next.keys, e)
 			continue
 		}
@@ -406,14 +504,15 @@ func (m *Manager) seal(plain []byte) ([]byte, error) {
 // JWK's kid and alg must match the row's.
 func (m *Manager) open(row inkan.SigningKey) (entry, error) {
 	var plain []byte
-	for _, aead := range m.aeads {
+	under := 0
+	for i, aead := range m.aeads {
 		n := aead.NonceSize()
 		if len(row.KeyData) < n+aead.Overhead() {
 			break
 		}
 		p, err := aead.Open(nil, row.KeyData[:n], row.KeyData[n:], nil)
 		if err == nil {
-			plain = p
+			plain, under = p, i
 			break
 		}
 	}
@@ -437,7 +536,7 @@ func (m *Manager) open(row inkan.SigningKey) (entry, error) {
 	if err != nil {
 		return entry{}, fmt.Errorf("keys: public key of %s: %w", row.KID, err)
 	}
-	return entry{row: row, priv: priv, pub: pub}, nil
+	return entry{row: row, priv: priv, pub: pub, sealedUnder: under}, nil
 }
 
 // generate makes a private JWK for alg with a random UUID v4 kid, alg and

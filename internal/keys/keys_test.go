@@ -137,11 +137,16 @@ func TestSecrets(t *testing.T) {
 	if _, err := m2.Rotate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Starting with [B, A] re-sealed the old key under B: A is retired.
 	if _, err := keys.New(ctx, st, keys.Options{Secrets: []string{secretA}}, nil); !errors.Is(err, keys.ErrUndecryptable) {
-		t.Fatalf("key sealed under secretB opened with secretA only: err = %v", err)
+		t.Fatalf("keys sealed under secretB opened with secretA only: err = %v", err)
 	}
-	if _, err := keys.New(ctx, st, keys.Options{Secrets: []string{secretB}}, nil); !errors.Is(err, keys.ErrUndecryptable) {
-		t.Fatalf("key sealed under secretA opened with secretB only: err = %v", err)
+	m3, err := keys.New(ctx, st, keys.Options{Secrets: []string{secretB}}, nil)
+	if err != nil {
+		t.Fatalf("secretA removed after one start with [B, A]: %v", err)
+	}
+	if infos, _ := m3.List(ctx); len(infos) != 2 || infos[0].KID != kidOf(t, k) {
+		t.Fatalf("keys after retiring secretA: %+v", infos)
 	}
 
 	bare := newStore(t) // New must reject the options before using the store
@@ -539,5 +544,87 @@ func TestVerificationKey(t *testing.T) {
 	clk.Advance(window + refresh)
 	if _, ok, err := m.VerificationKey(ctx, kid1); err != nil || ok {
 		t.Fatalf("VerificationKey(retired past its window) = %v, %v", ok, err)
+	}
+}
+
+// TestResealUnderFirstSecret: a start with [B, A] re-seals every key A
+// sealed under B (stored material changes, the key does not), once; a
+// second start has nothing left to do, and a start with [B] alone opens
+// every key.
+func TestResealUnderFirstSecret(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	m := newManager(t, st, keys.Options{Secrets: []string{secretA}, Algorithm: keys.EdDSA}, nil)
+	if _, err := m.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := storedKeys(t, st)
+	m2 := newManager(t, st, keys.Options{Secrets: []string{secretB, secretA}}, nil)
+	after := storedKeys(t, st)
+	if len(after) != 2 {
+		t.Fatalf("%d keys", len(after))
+	}
+	for i := range after {
+		if after[i].KID != before[i].KID || bytes.Equal(after[i].KeyData, before[i].KeyData) {
+			t.Fatalf("key %s not re-sealed", after[i].KID)
+		}
+	}
+	if n, err := m2.Reseal(ctx); err != nil || n != 0 {
+		t.Fatalf("second Reseal = %d, %v; want nothing left", n, err)
+	}
+	mB := newManager(t, st, keys.Options{Secrets: []string{secretB}}, nil)
+	signed := sign(t, m) // signed by the first manager's key, still the newest
+	if _, err := verify(t, mB, signed); err != nil {
+		t.Fatalf("token of the A era not verified with B only: %v", err)
+	}
+}
+
+// TestRevoke: a revoked key leaves the JWKS and stops verifying at once on
+// the revoking node and, after a refresh, on another; revoking the
+// signing key makes a new one first; unknown kids are an error.
+func TestRevoke(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	clk := newClock()
+	o := keys.Options{Secrets: []string{secretA}, Algorithm: keys.ES256, VerificationWindow: time.Hour}
+	node1 := newManager(t, st, o, clk.Now)
+	node2 := newManager(t, st, o, clk.Now)
+	leaked := sign(t, node1)
+	leakedKID, _ := node1.SigningKey(ctx)
+	kid := kidOf(t, leakedKID)
+
+	if err := node1.Revoke(ctx, kid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify(t, node1, leaked); err == nil {
+		t.Fatal("a token of the revoked key still verifies on the revoking node")
+	}
+	if k, _ := node1.SigningKey(ctx); kidOf(t, k) == kid {
+		t.Fatal("the revoked key still signs")
+	}
+	if _, ok, _ := node1.VerificationKey(ctx, kid); ok {
+		t.Fatal("VerificationKey returns the revoked key")
+	}
+	fresh := sign(t, node1)
+	clk.Advance(keys.DefaultRefreshInterval) // node2 reloads at its next use
+	if _, err := verify(t, node2, leaked); err == nil {
+		t.Fatal("a token of the revoked key still verifies on another node after its refresh")
+	}
+	if _, err := verify(t, node2, fresh); err != nil {
+		t.Fatalf("the new key does not verify on another node: %v", err)
+	}
+	infos, err := node2.List(ctx)
+	if err != nil || len(infos) != 2 || infos[0].KID != kid || !infos[0].Revoked || infos[0].Published || infos[0].Signing || !infos[1].Signing {
+		t.Fatalf("List after revoke: %+v, %v", infos, err)
+	}
+	if err := node1.Revoke(ctx, kid); err != nil {
+		t.Fatalf("revoking again: %v", err)
+	}
+	if err := node1.Revoke(ctx, "no-such-kid"); !errors.Is(err, inkan.ErrNotFound) {
+		t.Fatalf("unknown kid: %v", err)
+	}
+	// A restart with the revoked key in the store neither uses nor needs it.
+	if m := newManager(t, st, keys.Options{Secrets: []string{secretA}}, clk.Now); m == nil {
+		t.Fatal("restart failed")
 	}
 }

@@ -33,8 +33,14 @@ var codeSpace = big.NewInt(1_000_000)
 type Options struct {
 	// TTL is how long a passcode is valid (email.passcode_ttl, default 300 s).
 	TTL time.Duration
-	// Secret keys the HMAC-SHA256 that stores codes at rest; at least 16 bytes.
+	// Secret keys the HMAC-SHA256 that stores new codes at rest; at least
+	// 16 bytes.
 	Secret []byte
+	// OldSecrets are the keys of earlier secrets (secrets.keys after the
+	// first), tried when a code does not match under Secret, so that
+	// passcodes issued before a secret rotation stay checkable while they
+	// live. Each at least 16 bytes.
+	OldSecrets [][]byte
 	// ServiceName is named in the mail (service.name).
 	ServiceName string
 }
@@ -51,8 +57,10 @@ type Service struct {
 // New returns a Service. now may be nil (time.Now). It returns an error when
 // the secret is shorter than 16 bytes or the TTL is not positive.
 func New(store Store, mailer Mailer, o Options, now func() time.Time, log *slog.Logger) (*Service, error) {
-	if len(o.Secret) < 16 {
-		return nil, errors.New("passcode: secret must be at least 16 bytes")
+	for _, k := range append([][]byte{o.Secret}, o.OldSecrets...) {
+		if len(k) < 16 {
+			return nil, errors.New("passcode: secret must be at least 16 bytes")
+		}
 	}
 	if o.TTL <= 0 {
 		return nil, errors.New("passcode: TTL must be positive")
@@ -178,7 +186,7 @@ func (s *Service) Finalize(ctx context.Context, id uuid.UUID, code string, check
 	if !now.Before(p.ExpiresAt) {
 		return p, inkan.E(inkan.KindTimeout, "passcode request timed out")
 	}
-	if !hmac.Equal(s.hash(p.ID, code), p.CodeHash) {
+	if !s.matches(p, code) {
 		tries, err := s.store.IncrementPasscodeTries(ctx, p.ID, inkan.MaxPasscodeAttempts)
 		switch {
 		case errors.Is(err, inkan.ErrStale):
@@ -227,7 +235,22 @@ func (s *Service) whyStale(ctx context.Context, id uuid.UUID, now time.Time) err
 // hash returns HMAC-SHA256(secret, id ‖ code): binding the id means a hash
 // copied onto another row does not verify there.
 func (s *Service) hash(id uuid.UUID, code string) []byte {
-	m := hmac.New(sha256.New, s.opts.Secret)
+	return keyedHash(s.opts.Secret, id, code)
+}
+
+// matches reports whether code is p's, under the current secret or any of
+// the old ones (compared in constant time; every secret is tried, so the
+// time does not tell which one matched).
+func (s *Service) matches(p inkan.Passcode, code string) bool {
+	ok := hmac.Equal(s.hash(p.ID, code), p.CodeHash)
+	for _, old := range s.opts.OldSecrets {
+		ok = hmac.Equal(keyedHash(old, p.ID, code), p.CodeHash) || ok
+	}
+	return ok
+}
+
+func keyedHash(secret []byte, id uuid.UUID, code string) []byte {
+	m := hmac.New(sha256.New, secret)
 	m.Write(id[:])
 	m.Write([]byte(code))
 	return m.Sum(nil)

@@ -219,3 +219,40 @@ func TestNewRejectsWeakOptions(t *testing.T) {
 		t.Error("a zero TTL was accepted")
 	}
 }
+
+// TestOldSecretsStillCheck: a passcode issued under secret A finalizes on
+// a node that was restarted with [B, A]; with B alone the same code no
+// longer matches.
+func TestOldSecretsStillCheck(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	a, b := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+	restart := func(o passcode.Options) *passcode.Service {
+		t.Helper()
+		o.TTL, o.ServiceName = 300*time.Second, "Test"
+		svc, err := passcode.New(e.st, e.mail, o, func() time.Time { return e.now }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	p1, _ := e.svc.Initialize(ctx, e.r) // under A
+	code1 := e.mail.last().Code
+	p2, _ := e.svc.Initialize(ctx, e.r)
+	code2 := e.mail.last().Code
+	rotated := restart(passcode.Options{Secret: b, OldSecrets: [][]byte{a}})
+	if _, err := rotated.Finalize(ctx, p1.ID, code1, nil); err != nil {
+		t.Fatalf("code issued under the old secret: %v", err)
+	}
+	p3, _ := rotated.Initialize(ctx, e.r) // under B
+	code3 := e.mail.last().Code
+	retired := restart(passcode.Options{Secret: b})
+	_, err := retired.Finalize(ctx, p2.ID, code2, nil)
+	wantKind(t, err, inkan.KindUnauthorized, "")
+	if _, err := retired.Finalize(ctx, p3.ID, code3, nil); err != nil {
+		t.Fatalf("code issued under the new secret: %v", err)
+	}
+	if _, err := passcode.New(nil, nil, passcode.Options{TTL: time.Minute, Secret: a, OldSecrets: [][]byte{[]byte("short")}}, nil, nil); err == nil {
+		t.Fatal("a short old secret was accepted")
+	}
+}

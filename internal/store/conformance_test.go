@@ -711,7 +711,7 @@ func testSigningKeys(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := s.InsertSigningKey(ctx, inkan.SigningKey{KID: "k2", Algorithm: "EdDSA", KeyData: randBytes(t, 60), CreatedAt: created, RetiredAt: created.Add(time.Hour)})
+	k2, err := s.InsertSigningKey(ctx, inkan.SigningKey{KID: "k2", Algorithm: "EdDSA", KeyData: randBytes(t, 60), CreatedAt: created, RevokedAt: created.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -731,10 +731,34 @@ func testSigningKeys(t *testing.T, s *store.Store) {
 		}
 		wantTime(t, "key created_at", got.CreatedAt, created)
 	}
-	if !ks[0].RetiredAt.IsZero() {
-		t.Errorf("active key retired_at = %v", ks[0].RetiredAt)
+	if !ks[0].RevokedAt.IsZero() {
+		t.Errorf("active key retired_at = %v", ks[0].RevokedAt)
 	}
-	wantTime(t, "key retired_at", ks[1].RetiredAt, created.Add(time.Hour))
+	wantTime(t, "key retired_at", ks[1].RevokedAt, created.Add(time.Hour))
+
+	// Re-sealing is conditional on the old material.
+	sealed := randBytes(t, 2400)
+	if err := s.ResealSigningKey(ctx, k1.ID, k1.KeyData, sealed); err != nil {
+		t.Fatalf("ResealSigningKey: %v", err)
+	}
+	wantErr(t, "ResealSigningKey(stale old)", s.ResealSigningKey(ctx, k1.ID, k1.KeyData, randBytes(t, 10)), inkan.ErrStale)
+	wantErr(t, "ResealSigningKey(unknown id)", s.ResealSigningKey(ctx, k2.ID+100, sealed, sealed), inkan.ErrStale)
+	if ks, _ := s.ListSigningKeys(ctx); !bytes.Equal(ks[0].KeyData, sealed) || !bytes.Equal(ks[1].KeyData, k2.KeyData) {
+		t.Fatal("re-sealed material not stored, or another key changed")
+	}
+
+	// Revocation marks once and keeps the first time.
+	revoked := created.Add(2 * time.Hour)
+	if err := s.RevokeSigningKey(ctx, "k1", revoked); err != nil {
+		t.Fatalf("RevokeSigningKey: %v", err)
+	}
+	if err := s.RevokeSigningKey(ctx, "k1", revoked.Add(time.Hour)); err != nil {
+		t.Fatalf("RevokeSigningKey again: %v", err)
+	}
+	wantErr(t, "RevokeSigningKey(unknown)", s.RevokeSigningKey(ctx, "nope", revoked), inkan.ErrNotFound)
+	ks, _ = s.ListSigningKeys(ctx)
+	wantTime(t, "revoked key retired_at", ks[0].RevokedAt, revoked)
+	wantTime(t, "other key retired_at", ks[1].RevokedAt, created.Add(time.Hour))
 }
 
 func testAddEmail(t *testing.T, s *store.Store) {
