@@ -431,28 +431,25 @@ func (a *App) Serve(ctx context.Context) error {
 	return serveErr
 }
 
-// Expired WebAuthn ceremonies, passcodes and sessions are deleted every
-// purgeInterval once they are purgeGrace past their expiry (the grace keeps
-// "passcode request timed out" answerable for a while). Every node runs the
-// job; the deletes are idempotent.
+// The purge job runs every purgeInterval on every node (the deletes are
+// idempotent). WebAuthn ceremonies go as soon as they expire (anyone can
+// start one); passcodes and sessions purgeGrace after their expiry (the
+// grace keeps "passcode request timed out" answerable for a while);
+// unfinished sign-ups after account.unfinished_signup_retention.
 const (
 	purgeInterval = 10 * time.Minute
 	purgeGrace    = time.Hour
 )
 
-// purgeLoop deletes expired rows at start and every purgeInterval until ctx
-// ends, so that unfinished ceremonies and unused passcodes (anyone can
-// start them) cannot grow the database without bound.
+// purgeLoop runs Purge at start and every purgeInterval until ctx ends,
+// so that anonymous writes — unfinished ceremonies, unused passcodes,
+// abandoned sign-ups — cannot grow the database without bound.
 func (a *App) purgeLoop(ctx context.Context) {
 	t := time.NewTicker(purgeInterval)
 	defer t.Stop()
 	for {
-		p, err := a.store.DeleteExpired(ctx, time.Now().Add(-purgeGrace))
-		switch {
-		case err != nil && ctx.Err() == nil:
+		if _, err := a.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purging expired rows failed", "error", err)
-		case err == nil && p != (store.Purged{}):
-			a.log.Info("purged expired rows", "ceremonies", p.Ceremonies, "passcodes", p.Passcodes, "sessions", p.Sessions)
 		}
 		if n, err := a.audit.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purging old audit log entries failed", "error", err)
@@ -465,6 +462,23 @@ func (a *App) purgeLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// Purge deletes, as of now, what the purge job deletes: expired ceremonies,
+// passcodes and sessions past their grace, and unfinished sign-ups older
+// than account.unfinished_signup_retention. It logs what it removed.
+func (a *App) Purge(ctx context.Context, now time.Time) (store.Purged, error) {
+	p, err := a.store.Purge(ctx, store.Cutoffs{
+		Ceremonies: now,
+		Passcodes:  now.Add(-purgeGrace),
+		Sessions:   now.Add(-purgeGrace),
+		Signups:    now.Add(-a.cfg.Account.UnfinishedSignupRetention),
+	})
+	if err == nil && p != (store.Purged{}) {
+		a.log.Info("purged expired rows", "ceremonies", p.Ceremonies, "passcodes", p.Passcodes, "sessions", p.Sessions,
+			"unfinished_signups", p.Signups, "unverified_emails", p.Emails)
+	}
+	return p, err
 }
 
 // derive returns a purpose-bound 32-byte key from a configured secret:

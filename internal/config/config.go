@@ -391,6 +391,11 @@ type Limit struct {
 type Account struct {
 	AllowSignup   bool `koanf:"allow_signup"`
 	AllowDeletion bool `koanf:"allow_deletion"`
+	// UnfinishedSignupRetention is how long a user who never finished
+	// signing up (no assigned address, passkey, password, session or
+	// metadata) is kept before the purge job deletes it, with the unassigned
+	// addresses nobody verified (inkan; default 24h; must be > 0).
+	UnfinishedSignupRetention time.Duration `koanf:"unfinished_signup_retention"`
 }
 
 // AuditLog is audit_log.*: where the audit entries (one per recorded event) go.
@@ -535,7 +540,7 @@ func Default() Config {
 			LookupLimits:     Limit{Tokens: 100, Interval: time.Minute},
 			WebauthnLimits:   Limit{Tokens: 100, Interval: time.Minute},
 		},
-		Account: Account{AllowSignup: true},
+		Account: Account{AllowSignup: true, UnfinishedSignupRetention: 24 * time.Hour},
 		AuditLog: AuditLog{
 			ConsoleOutput: ConsoleOutput{Enabled: true, Output: "stdout"},
 			Storage:       AuditStorage{Enabled: true},

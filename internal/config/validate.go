@@ -138,6 +138,7 @@ func (c Config) Validate() error {
 	ps.nonNegative("server.idle_timeout", c.Server.IdleTimeout)
 	ps.positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	ps.positive("server.request_timeout", c.Server.RequestTimeout)
+	ps.positive("account.unfinished_signup_retention", c.Account.UnfinishedSignupRetention)
 	if c.Email.RequireVerification && (!c.Email.Enabled || !c.Email.UseForAuthentication) {
 		ps.add("email.require_verification", "must be false when email.enabled or email.use_for_authentication is false: without passcodes no address could ever be verified")
 	}

@@ -5,31 +5,48 @@ import (
 	"time"
 )
 
-// Purged counts the rows DeleteExpired removed.
+// Purged counts the rows Purge removed.
 type Purged struct {
 	Ceremonies int64 // webauthn_session_data
 	Passcodes  int64
 	Sessions   int64
+	Signups    int64 // users of unfinished sign-ups
+	Emails     int64 // unassigned addresses nobody finished verifying
 }
 
-// DeleteExpired removes the WebAuthn ceremonies, passcodes and sessions
-// whose expires_at lies before before (UTC). Nothing else refers to these
-// rows once they have expired: a ceremony or passcode past its expiry can
-// no longer be finished and a session past it no longer verifies. The
-// deletes are independent statements, safe to run on several nodes at
-// once.
-func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (Purged, error) {
+// Cutoffs name, per kind of row, the instant before which Purge deletes it
+// (compared in UTC). A zero cutoff deletes nothing of that kind.
+type Cutoffs struct {
+	// Ceremonies, Passcodes and Sessions: rows whose expires_at lies before.
+	Ceremonies, Passcodes, Sessions time.Time
+	// Signups: users created before it who never finished signing up —
+	// no assigned e-mail address, no passkey, no password, no session, no
+	// metadata, and no passcode left (one not yet purged means the sign-up
+	// may be finishing right now) — and unassigned e-mail rows created
+	// before it that no passcode refers to any more.
+	Signups time.Time
+}
+
+// Purge deletes what c names. Nothing else refers to these rows: a ceremony
+// or passcode past its expiry can no longer be finished, a session past it
+// no longer verifies, and an unfinished sign-up has nothing but its
+// (expired) passcodes. Every delete is one independent statement, safe to
+// run on several nodes at once.
+func (s *Store) Purge(ctx context.Context, c Cutoffs) (Purged, error) {
 	var p Purged
-	t := utc(before)
 	for _, d := range []struct {
-		table string
-		n     *int64
+		table  string
+		before time.Time
+		n      *int64
 	}{
-		{"webauthn_session_data", &p.Ceremonies},
-		{"passcodes", &p.Passcodes},
-		{"sessions", &p.Sessions},
+		{"webauthn_session_data", c.Ceremonies, &p.Ceremonies},
+		{"passcodes", c.Passcodes, &p.Passcodes},
+		{"sessions", c.Sessions, &p.Sessions},
 	} {
-		res, err := s.idb(ctx).NewDelete().TableExpr(d.table).Where("expires_at < ?", t).Exec(ctx)
+		if d.before.IsZero() {
+			continue
+		}
+		res, err := s.idb(ctx).NewDelete().TableExpr(d.table).Where("expires_at < ?", utc(d.before)).Exec(ctx)
 		if err != nil {
 			return p, mapErr(err)
 		}
@@ -37,5 +54,31 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (Purged, er
 			return p, err
 		}
 	}
-	return p, nil
+	if c.Signups.IsZero() {
+		return p, nil
+	}
+	res, err := s.idb(ctx).NewDelete().TableExpr("users").
+		Where("users.created_at < ?", utc(c.Signups)).
+		Where("NOT EXISTS (SELECT 1 FROM emails WHERE emails.user_id = users.id)").
+		Where("NOT EXISTS (SELECT 1 FROM webauthn_credentials WHERE webauthn_credentials.user_id = users.id)").
+		Where("NOT EXISTS (SELECT 1 FROM password_credentials WHERE password_credentials.user_id = users.id)").
+		Where("NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id)").
+		Where("NOT EXISTS (SELECT 1 FROM user_metadata WHERE user_metadata.user_id = users.id)").
+		Where("NOT EXISTS (SELECT 1 FROM passcodes WHERE passcodes.user_id = users.id)").
+		Exec(ctx)
+	if err != nil {
+		return p, mapErr(err)
+	}
+	if p.Signups, err = affected(res); err != nil {
+		return p, err
+	}
+	res, err = s.idb(ctx).NewDelete().TableExpr("emails").
+		Where("emails.user_id IS NULL AND emails.created_at < ?", utc(c.Signups)).
+		Where("NOT EXISTS (SELECT 1 FROM passcodes WHERE passcodes.email_id = emails.id)").
+		Exec(ctx)
+	if err != nil {
+		return p, mapErr(err)
+	}
+	p.Emails, err = affected(res)
+	return p, err
 }

@@ -49,7 +49,7 @@ func TestConformance(t *testing.T) {
 		t.Run("Credentials", func(t *testing.T) { testCredentials(t, s) })
 		t.Run("Sessions", func(t *testing.T) { testSessions(t, s) })
 		t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
-		t.Run("DeleteExpired", func(t *testing.T) { testDeleteExpired(t, s) })
+		t.Run("Purge", func(t *testing.T) { testPurge(t, s) })
 		t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, s) })
 		t.Run("AddEmail", func(t *testing.T) { testAddEmail(t, s) })
 		t.Run("PrimaryAndDeleteEmail", func(t *testing.T) { testPrimaryAndDeleteEmail(t, s) })
@@ -107,10 +107,12 @@ func testConcurrentClaims(t *testing.T, s *store.Store) {
 	}
 }
 
-// testDeleteExpired: rows that expired before the cut-off go, the others
-// stay. The expired rows are dated 2000 so that no other subtest's rows
-// fall before the cut-off.
-func testDeleteExpired(t *testing.T, s *store.Store) {
+// testPurge: rows that expired before the cut-off go, the others stay;
+// unfinished sign-ups created before the sign-up cut-off go, with their
+// passcodes and abandoned unassigned addresses, while every user who has
+// anything of an account stays. The old rows are dated 2000 so that no
+// other subtest's rows fall before the cut-off.
+func testPurge(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	u, e := newUser(t, s)
 	old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -130,9 +132,65 @@ func testDeleteExpired(t *testing.T, s *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	p, err := s.DeleteExpired(ctx, cutoff)
-	if err != nil || p != (store.Purged{Ceremonies: 1, Passcodes: 1, Sessions: 1}) {
-		t.Fatalf("DeleteExpired = %+v, %v; want one of each", p, err)
+	// Sign-ups of 2000: one never finished (an unassigned address, a
+	// passcode), and one of each kind that has something of an account.
+	unfinished := inkan.User{ID: uuid.New(), CreatedAt: old, UpdatedAt: old}
+	pending, err := s.CreateUser(ctx, unfinished, inkan.Email{ID: uuid.New(), Address: addr(), CreatedAt: old, UpdatedAt: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pendingPC := newPasscode(t, s, unfinished, pending, old)
+	if err := s.DeletePasscode(ctx, pendingPC.ID); err != nil { // expired and purged earlier
+		t.Fatal(err)
+	}
+	stillMailed := inkan.User{ID: uuid.New(), CreatedAt: old, UpdatedAt: old}
+	mailed, err := s.CreateUser(ctx, stillMailed, inkan.Email{ID: uuid.New(), Address: addr(), CreatedAt: old, UpdatedAt: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPasscode(t, s, stillMailed, mailed, localNow()) // a live passcode keeps the address
+	withEmail := inkan.User{ID: uuid.New(), CreatedAt: old, UpdatedAt: old}
+	if _, err := s.CreateUser(ctx, withEmail, inkan.Email{ID: uuid.New(), UserID: withEmail.ID, Address: addr(), CreatedAt: old, UpdatedAt: old}); err != nil {
+		t.Fatal(err)
+	}
+	bare := func() inkan.User {
+		u := inkan.User{ID: uuid.New(), CreatedAt: old, UpdatedAt: old}
+		if _, err := s.CreateUser(ctx, u, inkan.Email{ID: uuid.New(), Address: addr(), CreatedAt: localNow(), UpdatedAt: localNow()}); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	withPasskey, withPassword, withSession := bare(), bare(), bare()
+	reg := newCeremony(t, s, withPasskey.ID, inkan.OperationRegistration)
+	if err := s.FinishRegistration(ctx, reg.ID, inkan.Credential{ID: randBytes(t, 16), UserID: withPasskey.ID, PublicKey: randBytes(t, 77), AttestationType: "none", CreatedAt: old, UpdatedAt: old}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetPasswordCredential(ctx, withPassword.ID, "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, inkan.Session{ID: uuid.New(), UserID: withSession.ID, CreatedAt: old, UpdatedAt: old, LastUsed: old, ExpiresAt: localNow().Add(time.Hour)}, 10); err != nil {
+		t.Fatal(err)
+	}
+	recent := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	if _, err := s.CreateUser(ctx, recent, inkan.Email{ID: uuid.New(), Address: addr(), CreatedAt: localNow(), UpdatedAt: localNow()}); err != nil {
+		t.Fatal(err)
+	}
+
+	p, err := s.Purge(ctx, store.Cutoffs{Ceremonies: cutoff, Passcodes: cutoff, Sessions: cutoff, Signups: cutoff})
+	if err != nil || p != (store.Purged{Ceremonies: 1, Passcodes: 1, Sessions: 1, Signups: 1, Emails: 1}) {
+		t.Fatalf("Purge = %+v, %v; want one of each, one sign-up and one address", p, err)
+	}
+	_, err = s.GetUser(ctx, unfinished.ID)
+	wantErr(t, "unfinished sign-up", err, inkan.ErrNotFound)
+	_, err = s.GetEmail(ctx, pending.ID)
+	wantErr(t, "its unassigned address", err, inkan.ErrNotFound)
+	if _, err := s.GetEmail(ctx, mailed.ID); err != nil {
+		t.Errorf("unassigned address with a live passcode: %v", err)
+	}
+	for name, u := range map[string]inkan.User{"with a live passcode": stillMailed, "with an address": withEmail, "with a passkey": withPasskey, "with a password": withPassword, "with a session": withSession, "recent": recent} {
+		if _, err := s.GetUser(ctx, u.ID); err != nil {
+			t.Errorf("user %s: %v", name, err)
+		}
 	}
 	_, err = s.GetPasscode(ctx, oldPC.ID)
 	wantErr(t, "expired passcode", err, inkan.ErrNotFound)
