@@ -186,3 +186,63 @@ func (p *stallProxy) pipe(dst, src net.Conn) {
 		}
 	}
 }
+
+// TestMaxConnections: with server.max_connections 2, two kept-alive
+// connections hold both slots and a third is not served until one of them
+// closes — then it is. The short read deadline only checks that the third
+// is NOT answered (a slow machine cannot make that fail); the long one is
+// a hang detector.
+func TestMaxConnections(t *testing.T) {
+	env := baseEnv(t, "sqlite")
+	env["SERVER_MAX_CONNECTIONS"] = "2"
+	s := startServer(t, env)
+	http.DefaultClient.CloseIdleConnections() // the readiness probe's connection
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := "GET /health/alive HTTP/1.1\r\nHost: " + u.Host + "\r\n\r\n"
+	open := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, request); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	answered := func(c net.Conn, within time.Duration) bool {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(within))
+		b := make([]byte, 12)
+		_, err := io.ReadFull(c, b)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return false
+		}
+		if err != nil || string(b) != "HTTP/1.1 200" {
+			t.Fatalf("read %q: %v", b, err)
+		}
+		return true
+	}
+	first, second := open(), open()
+	for _, c := range []net.Conn{first, second} {
+		if !answered(c, 60*time.Second) {
+			t.Fatal("a connection within the limit was not served")
+		}
+	}
+	third := open()
+	if answered(third, 300*time.Millisecond) {
+		t.Fatal("a third connection was served while two held both slots")
+	}
+	first.Close()
+	if !answered(third, 60*time.Second) {
+		t.Fatal("the third connection was not served after a slot freed")
+	}
+	if !strings.Contains(s.Stderr.String(), `"max_connections":2`) {
+		t.Fatalf("the limit is not logged:\n%s", s.Stderr.String())
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/net/netutil"
 
 	"github.com/inkan-auth/inkan/internal/aaguid"
 	"github.com/inkan-auth/inkan/internal/account"
@@ -351,6 +352,8 @@ func (a *App) Serve(ctx context.Context) error {
 		tls  bool
 	}
 	s := a.cfg.Server
+	maxConns := maxConnections(s.MaxConnections)
+	a.log.Info("connection limit per listener", "max_connections", maxConns)
 	var ls []listener
 	closeAll := func() {
 		for _, o := range ls {
@@ -377,6 +380,7 @@ func (a *App) Serve(ctx context.Context) error {
 			closeAll()
 			return fmt.Errorf("%s API: listen on %s: %w", l.name, l.addr, err)
 		}
+		ln = netutil.LimitListener(ln, maxConns)
 		if tc != nil {
 			ln = tls.NewListener(ln, tc)
 		}

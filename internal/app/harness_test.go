@@ -60,6 +60,7 @@ func newHarnessOn(t *testing.T, dialect string, mutate func(*config.Config)) *ha
 		cfg.Secrets.Keys = []string{"a test secret of enough length"}
 		yes := true
 		cfg.Database.AutoMigrate = &yes
+		cfg.EmailDelivery.Mailer = "development" // tests read passcodes from the outbox
 	}
 	cfg.Log.Level = "debug"
 	cfg.Log.Format = "json"

@@ -28,7 +28,7 @@ func TestSecretRotationInThreeStarts(t *testing.T) {
 				c.Database.Database = dbPath
 			}
 		})
-		dbPath = h.DBPath
+		dbPath = h.Cfg.Database.Database
 		return h
 	}
 	me := func(h *harness, token string) int {

@@ -87,6 +87,12 @@ type Server struct {
 	RequestTimeout time.Duration `koanf:"request_timeout"`
 	// MaxRequestBodyBytes caps every request body, in bytes (inkan; default 65536).
 	MaxRequestBodyBytes int64 `koanf:"max_request_body_bytes"`
+	// MaxConnections caps the connections each listener holds open at once
+	// (inkan; default 0 = sized for the process's file-descriptor limit:
+	// half of it minus 128 reserved for the database pool, Redis and SMTP,
+	// at least 64). Past the cap new connections wait in the kernel's
+	// accept queue instead of exhausting file descriptors.
+	MaxConnections int `koanf:"max_connections"`
 }
 
 // Public is the public listener (server.public.*).

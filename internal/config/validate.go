@@ -146,6 +146,7 @@ func (c Config) Validate() error {
 		ps.add("email_delivery.enabled", "false is not supported: inkan has no email.send webhook, so passcodes could not reach anyone")
 	}
 	ps.atLeast("server.max_request_body_bytes", c.Server.MaxRequestBodyBytes, 1)
+	ps.atLeast("server.max_connections", int64(c.Server.MaxConnections), 0)
 
 	// database: the address (dialect, url, host, port, user, password, database) is judged by
 	// store.Resolve, the one place that builds connection strings; here only the pool.
