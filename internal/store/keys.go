@@ -58,7 +58,7 @@ func (s *Store) InsertSigningKey(ctx context.Context, k inkan.SigningKey) (inkan
 // older one. inkan.ErrStale when no row matched (another node re-sealed it
 // first, or the key is gone).
 func (s *Store) ResealSigningKey(ctx context.Context, id int64, old, sealed []byte) error {
-	res, err := s.db.NewUpdate().Model((*signingKeyRow)(nil)).
+	res, err := s.idb(ctx).NewUpdate().Model((*signingKeyRow)(nil)).
 		Set("key_data = ?", sealed).
 		Where("id = ? AND key_data = ?", id, old).Exec(ctx)
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Store) ResealSigningKey(ctx context.Context, id int64, old, sealed []by
 // kid; revoking a revoked key again is not an error and keeps the first
 // time.
 func (s *Store) RevokeSigningKey(ctx context.Context, kid string, at time.Time) error {
-	res, err := s.db.NewUpdate().Model((*signingKeyRow)(nil)).
+	res, err := s.idb(ctx).NewUpdate().Model((*signingKeyRow)(nil)).
 		Set("retired_at = ?", utc(at)).
 		Where("kid = ? AND retired_at IS NULL", kid).Exec(ctx)
 	if err != nil {
@@ -88,7 +88,7 @@ func (s *Store) RevokeSigningKey(ctx context.Context, kid string, at time.Time) 
 		return err
 	}
 	var count int
-	if err := s.db.NewSelect().Model((*signingKeyRow)(nil)).ColumnExpr("count(*)").Where("kid = ?", kid).Scan(ctx, &count); err != nil {
+	if err := s.idb(ctx).NewSelect().Model((*signingKeyRow)(nil)).ColumnExpr("count(*)").Where("kid = ?", kid).Scan(ctx, &count); err != nil {
 		return mapErr(err)
 	}
 	if count == 0 {
