@@ -200,10 +200,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		AcquireUserAgent: cfg.Session.AcquireUserAgent,
 	}, time.Now)
 	passcodes, err := passcode.New(a.store, mailer, passcode.Options{
-		TTL:         cfg.Email.PasscodeTTL,
-		Secret:      derive(secrets[0], "inkan/passcode-hmac/v1"),
-		OldSecrets:  deriveAll(secrets[1:], "inkan/passcode-hmac/v1"),
-		ServiceName: cfg.Service.Name,
+		TTL:          cfg.Email.PasscodeTTL,
+		Secret:       derive(secrets[0], "inkan/passcode-hmac/v1"),
+		OldSecrets:   deriveAll(secrets[1:], "inkan/passcode-hmac/v1"),
+		FailureLimit: passcodeFailureLimit(cfg),
+		ServiceName:  cfg.Service.Name,
 	}, time.Now, log)
 	if err != nil {
 		return nil, err
@@ -549,6 +550,16 @@ func newMailer(cfg config.Config, log *slog.Logger, outbox io.Writer) (passcode.
 		Timeout:       smtp.Timeout,
 		CodeInSubject: cfg.Email.PasscodeInSubject,
 	}, tmpl, log)
+}
+
+// passcodeFailureLimit is rate_limiter.passcode_failure_limits, none when
+// the rate limiter is off.
+func passcodeFailureLimit(cfg config.Config) passcode.FailureLimit {
+	if !cfg.RateLimiter.Enabled {
+		return passcode.FailureLimit{}
+	}
+	l := cfg.RateLimiter.PasscodeFailureLimits
+	return passcode.FailureLimit{Tokens: l.Tokens, Interval: l.Interval}
 }
 
 // limit converts a configured {tokens, interval}.

@@ -372,6 +372,12 @@ type RateLimiter struct {
 	// WebauthnLimits caps POST /webauthn/login/initialize per client
 	// address (inkan; default 100 per 1m).
 	WebauthnLimits Limit `koanf:"webauthn_limits"`
+	// PasscodeFailureLimits caps the wrong passcodes per user, across all
+	// of the user's passcodes and all nodes, counted in the database
+	// (inkan; default 10 per 1h). Once spent, POST /passcode/login/finalize
+	// for that user answers 429 even with the right code; passkeys and
+	// passwords still work.
+	PasscodeFailureLimits Limit `koanf:"passcode_failure_limits"`
 }
 
 // Redis is rate_limiter.redis.* (alias rate_limiter.redis_config.*). With store redis, URL or Address
@@ -545,6 +551,10 @@ func Default() Config {
 			SignupLimits:     Limit{Tokens: 30, Interval: time.Minute},
 			LookupLimits:     Limit{Tokens: 100, Interval: time.Minute},
 			WebauthnLimits:   Limit{Tokens: 100, Interval: time.Minute},
+			// Per user: NIST SP 800-63B §5.2.2 asks for at most 100 failed
+			// attempts per account; 10 an hour keeps the chance of
+			// guessing a 6-digit code under 0.03 % a day.
+			PasscodeFailureLimits: Limit{Tokens: 10, Interval: time.Hour},
 		},
 		Account: Account{AllowSignup: true, UnfinishedSignupRetention: 24 * time.Hour},
 		AuditLog: AuditLog{

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
@@ -79,6 +80,14 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if kind == inkan.KindUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
+	}
+	var ra *inkan.RetryAfter
+	if kind == inkan.KindTooManyRequests && errors.As(err, &ra) {
+		// A domain limit (the per-user budget of wrong passcodes).
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(ra.After))))
+		if a.Observer != nil {
+			a.Observer.RateLimited(strings.TrimPrefix(ra.Limit, "rate_limiter."))
+		}
 	}
 	status := statusOf[kind]
 	msg := inkan.MessageOf(err)

@@ -10,6 +10,7 @@ package inkan
 import (
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -170,4 +171,16 @@ func TruncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// RetryAfter is the cause of a KindTooManyRequests error that knows when
+// the caller may try again; the HTTP layer sends it as Retry-After (whole
+// seconds, rounded up). Find it with errors.As.
+type RetryAfter struct {
+	After time.Duration // until the limit lets the next attempt through
+	Limit string        // the configuration key of the limit, e.g. rate_limiter.passcode_failure_limits
+}
+
+func (r *RetryAfter) Error() string {
+	return fmt.Sprintf("%s spent; retry after %s", r.Limit, r.After)
 }

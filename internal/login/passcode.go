@@ -2,6 +2,8 @@ package login
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -87,6 +89,12 @@ func (s *Service) passcodeFailure(ctx context.Context, p inkan.Passcode, err err
 	ev := inkan.FailedEvent(ctx, inkan.EventPasscodeLoginFinalFailed, inkan.Actor{UserID: p.UserID}, err, s.now())
 	if p.ID != uuid.Nil {
 		ev = ev.With("passcode_id", p.ID.String())
+	}
+	var ra *inkan.RetryAfter
+	if errors.As(err, &ra) {
+		// The user's budget of wrong codes is spent: the code was not
+		// even looked at.
+		ev = ev.With("limit", ra.Limit).With("retry_after_seconds", int(ra.After.Round(time.Second)/time.Second))
 	}
 	return ev
 }

@@ -43,6 +43,20 @@ type Options struct {
 	OldSecrets [][]byte
 	// ServiceName is named in the mail (service.name).
 	ServiceName string
+	// FailureLimit caps the codes checked per user, across all of the
+	// user's passcodes and all nodes (rate_limiter.passcode_failure_limits,
+	// default 10 per hour; zero Tokens = no cap): every checked code takes
+	// a token, the right one gives it back, so only wrong codes spend the
+	// budget. With the budget spent, Finalize refuses every code for that
+	// user — the right one too — until a token is back (NIST SP 800-63B
+	// §5.2.2: limit failed attempts per account).
+	FailureLimit FailureLimit
+}
+
+// FailureLimit is a bucket of Tokens attempts refilled evenly over Interval.
+type FailureLimit struct {
+	Tokens   int
+	Interval time.Duration
 }
 
 // Service issues and finalizes passcodes.
@@ -186,7 +200,26 @@ func (s *Service) Finalize(ctx context.Context, id uuid.UUID, code string, check
 	if !now.Before(p.ExpiresAt) {
 		return p, inkan.E(inkan.KindTimeout, "passcode request timed out")
 	}
-	if !s.matches(p, code) {
+	match := s.matches(p, code)
+	if lim := s.opts.FailureLimit; lim.Tokens > 0 {
+		// Every checked code takes a token under the user's row lock, so
+		// concurrent guesses on several nodes can never be answered for
+		// more codes than the budget holds; the right code gives its
+		// token back.
+		ok, wait, err := s.store.TakePasscodeAttempt(ctx, p.UserID, now, lim.Tokens, lim.Interval)
+		if err != nil {
+			return p, err
+		}
+		if !ok {
+			return p, inkan.Wrap(inkan.KindTooManyRequests, "", &inkan.RetryAfter{After: wait, Limit: "rate_limiter.passcode_failure_limits"})
+		}
+		if match {
+			if err := s.store.ReturnPasscodeAttempt(ctx, p.UserID, lim.Tokens, lim.Interval); err != nil {
+				return p, err
+			}
+		}
+	}
+	if !match {
 		tries, err := s.store.IncrementPasscodeTries(ctx, p.ID, inkan.MaxPasscodeAttempts)
 		switch {
 		case errors.Is(err, inkan.ErrStale):
