@@ -234,10 +234,15 @@ func NeedsClaim(e inkan.Email, userID uuid.UUID) bool {
 // Claim assigns the address e (as CheckClaim returned it) to userID as
 // verified, primary when the user had no primary address, and records
 // email_verified — and primary_email_changed when it became primary — in
-// the same transaction (the caller's, when ctx carries one). Returns the
-// address as stored. KindForbidden "email address has been claimed by
-// another user" when another user took it meanwhile; KindConflict "max
-// number of email addresses reached" at email.limit.
+// the same transaction (the caller's, when ctx carries one). When e was
+// already the user's but unverified (sign-up or POST /emails without
+// email.require_verification), this first proof of ownership also removes
+// every session, passkey and password the account had and records
+// user_access_revoked, so that whoever signed up with someone else's
+// address loses the account to its owner. Returns the address as stored.
+// KindForbidden "email address has been claimed by another user" when
+// another user took it meanwhile; KindConflict "max number of email
+// addresses reached" at email.limit.
 func (s *Service) Claim(ctx context.Context, e inkan.Email, userID uuid.UUID) (inkan.Email, error) {
 	var out inkan.Email
 	err := s.store.Atomically(ctx, func(ctx context.Context) error {
@@ -255,6 +260,25 @@ func (s *Service) Claim(ctx context.Context, e inkan.Email, userID uuid.UUID) (i
 		actor := inkan.Actor{UserID: userID, Email: out.Address}
 		if err := s.store.RecordEvent(ctx, inkan.NewEvent(ctx, inkan.EventEmailVerified, actor, now).With("email_id", out.ID.String())); err != nil {
 			return err
+		}
+		if e.UserID == userID && !e.Verified {
+			// The account held this address before anyone proved to own
+			// it (sign-up or POST /emails without required verification):
+			// whoever used the account until now may be someone else.
+			// The proof ends every earlier way in; the caller's new
+			// session is created after this, in the same transaction.
+			removed, err := s.store.RevokeUserAccess(ctx, userID)
+			if err != nil {
+				return err
+			}
+			if removed.Any() {
+				ev := inkan.NewEvent(ctx, inkan.EventUserAccessRevoked, actor, now).
+					With("reason", "first_verification").With("email_id", out.ID.String()).
+					With("sessions", removed.Sessions).With("passkeys", removed.Passkeys).With("passwords", removed.Passwords)
+				if err := s.store.RecordEvent(ctx, ev); err != nil {
+					return err
+				}
+			}
 		}
 		if out.Primary && !e.Primary {
 			return s.store.RecordEvent(ctx, inkan.NewEvent(ctx, inkan.EventPrimaryChanged, actor, now).With("email_id", out.ID.String()))

@@ -18,6 +18,9 @@ type Store interface {
 	inkan.Journal
 	// GetUser returns the user with the given id.
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
+	// RevokeUserAccess deletes every session, passkey and password of the
+	// user and counts them.
+	RevokeUserAccess(ctx context.Context, userID uuid.UUID) (inkan.AccessRevoked, error)
 	// FindEmailByAddress returns the e-mail row with the normalised address,
 	// assigned or not, with Primary filled in.
 	FindEmailByAddress(ctx context.Context, address string) (inkan.Email, error)

@@ -26,6 +26,10 @@ const (
 	EventEmailVerified  EventType = "email_verified"  // a passcode claimed the address
 	EventEmailDeleted   EventType = "email_deleted"   // DELETE /emails/{id}
 	EventPrimaryChanged EventType = "primary_email_changed"
+	// EventUserAccessRevoked: an address the account held unverified was
+	// verified for the first time, and every session, passkey and password
+	// the account had before was removed (inkan; no Hanko equivalent).
+	EventUserAccessRevoked EventType = "user_access_revoked"
 
 	EventPasswordSetSucceeded   EventType = "password_set_succeeded"
 	EventPasswordSetFailed      EventType = "password_set_failed"

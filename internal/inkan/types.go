@@ -130,3 +130,13 @@ type PasscodeMail struct {
 	Language       string        // X-Language request header, may be empty
 	AcceptLanguage string        // Accept-Language request header, may be empty
 }
+
+// AccessRevoked counts what RevokeUserAccess removed from an account.
+type AccessRevoked struct {
+	Sessions  int64
+	Passkeys  int64
+	Passwords int64 // 0 or 1
+}
+
+// Any reports whether anything was removed.
+func (a AccessRevoked) Any() bool { return a.Sessions+a.Passkeys+a.Passwords > 0 }

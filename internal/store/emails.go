@@ -182,3 +182,32 @@ func (s *Store) DeleteUser(ctx context.Context, id uuid.UUID) error {
 		return oneRow(res, err, "user")
 	})
 }
+
+// RevokeUserAccess deletes every session, passkey and password of the
+// user, in one transaction (or the caller's), and reports how many of each
+// it removed. Used when an address the account held unverified is verified
+// for the first time: whoever signed up or logged in before that proof may
+// not own the address.
+func (s *Store) RevokeUserAccess(ctx context.Context, userID uuid.UUID) (inkan.AccessRevoked, error) {
+	var out inkan.AccessRevoked
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for _, d := range []struct {
+			model any
+			n     *int64
+		}{
+			{(*sessionRow)(nil), &out.Sessions},
+			{(*credentialRow)(nil), &out.Passkeys},
+			{(*passwordRow)(nil), &out.Passwords},
+		} {
+			res, err := tx.NewDelete().Model(d.model).Where("user_id = ?", userID).Exec(ctx)
+			if err != nil {
+				return mapErr(err)
+			}
+			if *d.n, err = affected(res); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
