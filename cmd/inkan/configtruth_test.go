@@ -33,6 +33,7 @@ func TestCheckAndServeAgree(t *testing.T) {
 		{name: "unsupported scheme", yaml: "database:\n  url: redis://h/0\n", problem: `database.url: has unsupported scheme "redis"`},
 		{name: "unknown dialect", yaml: "database:\n  dialect: oracle\n", problem: "database.dialect: must be one of"},
 		{name: "postgres URL without secret", yaml: "database:\n  url: postgres://u@127.0.0.1:1/d\n", problem: "secrets.keys: must list at least one secret with dialect postgres"},
+		{name: "postgres without an SMTP host", yaml: "database:\n  url: postgres://u@127.0.0.1:1/d\nsecrets:\n  keys: [0123456789abcdef0123]\n", problem: "email_delivery.smtp.host: must be set with dialect postgres"},
 		{name: "mysql URL conflicting with dialect", yaml: "database:\n  dialect: postgres\n  url: mysql://u@h/d\nsecrets:\n  keys: [0123456789abcdef0123]\n", problem: "database.url: a mysql URL conflicts"},
 		{name: "mariadb URL with a bad parameter", yaml: "database:\n  url: mariadb://u@h/d?timeout=forever\nsecrets:\n  keys: [0123456789abcdef0123]\n", problem: "database.url: has a parameter the MySQL driver refuses"},
 		{name: "postgres without host", yaml: "database:\n  dialect: postgres\n  host: ''\n  database: d\nsecrets:\n  keys: [0123456789abcdef0123]\n", problem: "database.host: must not be empty"},
@@ -51,7 +52,7 @@ func TestCheckAndServeAgree(t *testing.T) {
 		{name: "bad value from the environment", yaml: "log:\n  level: info\n", env: map[string]string{"DATABASE_URL": "file:x.db?cache=shared"}, problem: "database.url: must be a plain sqlite file path"},
 	}
 	for _, dialect := range []string{"postgres", "mysql"} {
-		cases = append(cases, tc{name: dialect + " server", dialect: dialect, yaml: "secrets:\n  keys: [0123456789abcdef0123]\ndatabase:\n  dialect: " + dialect + "\n  auto_migrate: true\n"})
+		cases = append(cases, tc{name: dialect + " server", dialect: dialect, yaml: "secrets:\n  keys: [0123456789abcdef0123]\ndatabase:\n  dialect: " + dialect + "\n  auto_migrate: true\nemail_delivery:\n  mailer: development\n"})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
