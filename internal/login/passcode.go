@@ -92,8 +92,8 @@ func (s *Service) passcodeFailure(ctx context.Context, p inkan.Passcode, err err
 	}
 	var ra *inkan.RetryAfter
 	if errors.As(err, &ra) {
-		// The user's budget of wrong codes is spent: the code was not
-		// even looked at.
+		// The user's budget of wrong codes is spent: the code was
+		// refused whatever it was.
 		ev = ev.With("limit", ra.Limit).With("retry_after_seconds", int(ra.After.Round(time.Second)/time.Second))
 	}
 	return ev
