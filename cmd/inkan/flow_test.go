@@ -182,18 +182,8 @@ func TestMobileFlow(t *testing.T) {
 // works on protected routes; logout sends the deletion cookie.
 func TestCookieMode(t *testing.T) {
 	srv := startServer(t, baseEnv(t, "sqlite"))
-	ctx := context.Background()
 	c := client.New(srv.URL)
-	email := uniqueEmail("grace")
-	created, err := c.CreateUser(ctx, email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := c.InitPasscode(ctx, created.UserID, created.EmailID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := `{"id":"` + pc.ID + `","code":"` + srv.lastCode(t, email) + `"}`
+	_, body := srv.signUpWithPasscode(t, c, uniqueEmail("grace"))
 	resp, err := http.Post(srv.URL+"/passcode/login/finalize", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

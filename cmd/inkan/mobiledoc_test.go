@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -130,18 +129,8 @@ func TestMobileDocShapes(t *testing.T) {
 	env["WEBAUTHN_RELYING_PARTY_ID"] = "login.example.test"
 	env["WEBAUTHN_RELYING_PARTY_ORIGINS"] = "https://login.example.test," + origin
 	srv := startServer(t, env)
-	ctx := context.Background()
-	c := client.New(srv.URL)
-	email := uniqueEmail("mobile")
-	created, err := c.CreateUser(ctx, email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := c.InitPasscode(ctx, created.UserID, created.EmailID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, hdr, body := post(t, srv.URL+"/passcode/login/finalize", "", []byte(`{"id":"`+pc.ID+`","code":"`+srv.lastCode(t, email)+`"}`))
+	created, finalize := srv.signUpWithPasscode(t, client.New(srv.URL), uniqueEmail("mobile"))
+	status, hdr, body := post(t, srv.URL+"/passcode/login/finalize", "", []byte(finalize))
 	token := hdr.Get("X-Auth-Token")
 	if status != 200 || token == "" || hdr.Get("X-Session-Lifetime") == "" {
 		t.Fatalf("passcode finalize in header mode: %d %v %s", status, hdr, body)

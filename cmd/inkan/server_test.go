@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inkan-auth/inkan/client"
 	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/outboxtest"
 )
@@ -165,6 +166,22 @@ func (s *testServer) lastCode(t *testing.T, address string) string {
 		t.Fatalf("no passcode for %s in the outbox:\n%s", address, s.Stdout.String())
 	}
 	return code
+}
+
+// signUpWithPasscode creates a user for email through c, asks for a passcode and returns the user and
+// the JSON body that finalizes it.
+func (s *testServer) signUpWithPasscode(t *testing.T, c *client.Client, email string) (*client.CreatedUser, string) {
+	t.Helper()
+	ctx := context.Background()
+	created, err := c.CreateUser(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := c.InitPasscode(ctx, created.UserID, created.EmailID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created, `{"id":"` + pc.ID + `","code":"` + s.lastCode(t, email) + `"}`
 }
 
 func uniqueEmail(prefix string) string {
