@@ -164,7 +164,8 @@ type Database struct {
 	Database string `koanf:"database"`
 	// MaxOpenConns is sql.DB.SetMaxOpenConns (inkan; default 10).
 	MaxOpenConns int `koanf:"max_open_conns"`
-	// MaxIdleConns is sql.DB.SetMaxIdleConns (inkan; default 5).
+	// MaxIdleConns is sql.DB.SetMaxIdleConns (inkan; default 0: as many as MaxOpenConns, so the
+	// pool never closes and reopens connections under load; docs/performance.md).
 	MaxIdleConns int `koanf:"max_idle_conns"`
 	// ConnMaxLifetime is sql.DB.SetConnMaxLifetime (inkan; default 30m).
 	ConnMaxLifetime time.Duration `koanf:"conn_max_lifetime"`
@@ -486,7 +487,6 @@ func Default() Config {
 			Host:            "localhost",
 			Database:        "data/inkan.db",
 			MaxOpenConns:    10,
-			MaxIdleConns:    5,
 			ConnMaxLifetime: 30 * time.Minute,
 			ConnMaxIdleTime: 5 * time.Minute,
 		},

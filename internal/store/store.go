@@ -65,14 +65,33 @@ type Options struct {
 	// mysql: a go-sql-driver DSN (user:pass@tcp(host:3306)/db) or a
 	// mysql://user:pass@host:3306/db URL.
 	DSN string
-	// MaxOpenConns and MaxIdleConns bound the connection pool (0 keeps the
-	// database/sql default: unlimited open, 2 idle).
+	// MaxOpenConns bounds the connection pool (0 keeps the database/sql
+	// default: unlimited). MaxIdleConns is how many of them stay open while
+	// unused; 0 means as many as MaxOpenConns (or the database/sql default of
+	// 2 when MaxOpenConns is 0 too). Fewer idle than open connections makes
+	// database/sql close and reopen connections whenever the number in use
+	// swings across MaxIdleConns: a new server process (PostgreSQL) or thread
+	// (MariaDB) per swing, which cost more CPU than the queries themselves
+	// under load (docs/performance.md "Connection pool").
 	MaxOpenConns int
 	MaxIdleConns int
 	// ConnMaxLifetime and ConnMaxIdleTime age out pooled connections (0 =
 	// never).
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
+}
+
+// idleConns is the idle-pool size Open uses (see Options.MaxIdleConns); 2
+// is database/sql's own default.
+func (o Options) idleConns() int {
+	switch {
+	case o.MaxIdleConns > 0:
+		return o.MaxIdleConns
+	case o.MaxOpenConns > 0:
+		return o.MaxOpenConns
+	default:
+		return 2
+	}
 }
 
 // Store implements the persistence interfaces of the domain packages
@@ -129,14 +148,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Zero keeps the database/sql default (SetMaxIdleConns(0) would
-	// disable idle connections altogether).
-	if o.MaxOpenConns > 0 {
-		sqldb.SetMaxOpenConns(o.MaxOpenConns)
-	}
-	if o.MaxIdleConns > 0 {
-		sqldb.SetMaxIdleConns(o.MaxIdleConns)
-	}
+	sqldb.SetMaxOpenConns(o.MaxOpenConns)
+	sqldb.SetMaxIdleConns(o.idleConns())
 	if o.ConnMaxLifetime > 0 {
 		sqldb.SetConnMaxLifetime(o.ConnMaxLifetime)
 	}
