@@ -41,6 +41,14 @@ const (
 	MaxUserAgentBytes = 1024
 	// MaxTokenBytes bounds the size of a token Verify will parse.
 	MaxTokenBytes = 16 << 10
+	// TouchResolution is how stale a session's last_used may be before
+	// Verify writes it again: a request within it of the last write reads
+	// only (docs/performance.md "Budgets"). session.idle_timeout is
+	// therefore exact to within TouchResolution, and errs early: a session
+	// used without pause may end at most TouchResolution before
+	// idle_timeout has passed since its last use, never after. When
+	// idle_timeout is under ten minutes the resolution is a tenth of it.
+	TouchResolution = time.Minute
 )
 
 // Options configures a Manager (config keys session.*; docs/compatibility.md "Configuration").
@@ -191,7 +199,9 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 
 // Verify authenticates a request's token (docs/compatibility.md "Authentication"): signature, time
 // claims, session row and idle timeout as Peek, then sets the row's
-// last_used to now. A token that fails any check yields a KindUnauthorized
+// last_used to now when the stored value is older than the touch
+// resolution (TouchResolution, or a tenth of session.idle_timeout when that
+// is shorter). A token that fails any check yields a KindUnauthorized
 // error (cause kept for the log); a store or key-store failure is
 // KindInternal.
 func (m *Manager) Verify(ctx context.Context, token string) (Claims, error) {
@@ -268,8 +278,9 @@ func (m *Manager) verify(ctx context.Context, token string, touch bool) (Claims,
 		}
 		return Claims{}, inkan.Session{}, unauthorized(errors.New("session idle timeout"))
 	}
-	// 5. Touch.
-	if touch {
+	// 5. Touch, when last_used is older than the resolution: a read
+	//    must not cost a write (docs/performance.md "Budgets").
+	if touch && now.Sub(s.LastUsed) >= m.touchResolution() {
 		err := m.store.TouchSession(ctx, s.ID, now)
 		if errors.Is(err, inkan.ErrNotFound) {
 			return Claims{}, inkan.Session{}, unauthorized(errors.New("session revoked"))
@@ -280,6 +291,15 @@ func (m *Manager) verify(ctx context.Context, token string, touch bool) (Claims,
 		s.LastUsed = now
 	}
 	return c, s, nil
+}
+
+// touchResolution is TouchResolution, or a tenth of the idle timeout when
+// that is shorter, so that a short idle_timeout keeps its precision.
+func (m *Manager) touchResolution() time.Duration {
+	if t := m.opts.IdleTimeout / 10; m.opts.IdleTimeout > 0 && t < TouchResolution {
+		return t
+	}
+	return TouchResolution
 }
 
 // parse verifies the JWS signature and the exp/iat claims (no leeway) and

@@ -565,3 +565,58 @@ func TestAudienceAndIssuerChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestTouchResolution checks that Verify writes last_used only when the
+// stored value is at least session.TouchResolution old (a tenth of a
+// shorter idle_timeout), and that idle_timeout then errs early by at most
+// that resolution, never late.
+func TestTouchResolution(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		idle, res time.Duration
+	}{{0, session.TouchResolution}, {time.Hour, session.TouchResolution}, {5 * time.Minute, 30 * time.Second}} {
+		f := setup(t, "EdDSA", session.Options{IdleTimeout: c.idle})
+		tok, claims := f.issue(t, f.newUser(t))
+		lastUsed := func() time.Time {
+			row, err := f.st.GetSession(ctx, claims.SessionID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return row.LastUsed
+		}
+		written := f.clk.Now()
+		f.clk.Advance(c.res - time.Second)
+		if _, err := f.m.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if got := lastUsed(); !got.Equal(written) {
+			t.Fatalf("idle %v: Verify %v after the last write wrote last_used = %v", c.idle, c.res-time.Second, got)
+		}
+		f.clk.Advance(time.Second)
+		if _, err := f.m.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if got := lastUsed(); !got.Equal(f.clk.Now()) {
+			t.Fatalf("idle %v: Verify %v after the last write left last_used = %v", c.idle, c.res, got)
+		}
+		if c.idle == 0 {
+			continue
+		}
+		// Used just before the resolution runs out (not written), then
+		// silent: the session ends idle_timeout after the last write,
+		// which is less than the resolution before idle_timeout after the
+		// last use.
+		written = f.clk.Now()
+		f.clk.Advance(c.res - time.Second)
+		if _, err := f.m.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(written.Add(c.idle))
+		if _, err := f.m.Peek(ctx, tok); err != nil {
+			t.Fatalf("idle %v: rejected at exactly idle_timeout after the last write: %v", c.idle, err)
+		}
+		f.clk.Advance(time.Second)
+		got, err := f.m.Verify(ctx, tok)
+		mustReject(t, "idle after the resolution", got, err)
+	}
+}
