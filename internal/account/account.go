@@ -57,14 +57,10 @@ func (s *Service) Lookup(ctx context.Context, rawEmail string) (Lookup, error) {
 	if err != nil {
 		return Lookup{}, err
 	}
-	e, err := s.store.FindEmailByAddress(ctx, addr)
+	e, has, err := s.store.FindOwner(ctx, addr)
 	if errors.Is(err, inkan.ErrNotFound) || (err == nil && e.UserID == uuid.Nil) {
 		return Lookup{}, inkan.E(inkan.KindNotFound, "user not found")
 	}
-	if err != nil {
-		return Lookup{}, err
-	}
-	has, err := s.store.HasCredentials(ctx, e.UserID)
 	if err != nil {
 		return Lookup{}, err
 	}

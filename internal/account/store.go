@@ -46,6 +46,7 @@ type Store interface {
 	// ErrStale when limit > 0 and the user already owns limit other
 	// addresses (checked in the same transaction, under a lock).
 	ClaimEmail(ctx context.Context, emailID, userID uuid.UUID, limit int) (inkan.Email, error)
-	// HasCredentials reports whether the user has any WebAuthn credential.
-	HasCredentials(ctx context.Context, userID uuid.UUID) (bool, error)
+	// FindOwner returns what FindEmailByAddress does and whether the row's
+	// user has a WebAuthn credential, in one round trip.
+	FindOwner(ctx context.Context, address string) (inkan.Email, bool, error)
 }

@@ -608,9 +608,9 @@ func testCeremonies(t *testing.T, s *store.Store) {
 
 func testCredentials(t *testing.T, s *store.Store) {
 	ctx := context.Background()
-	u, _ := newUser(t, s)
-	if has, err := s.HasCredentials(ctx, u.ID); err != nil || has {
-		t.Errorf("HasCredentials(before) = %v, %v", has, err)
+	u, e := newUser(t, s)
+	if got, has, err := s.FindOwner(ctx, e.Address); err != nil || has || got != e {
+		t.Errorf("FindOwner(before) = %+v, %v, %v; want %+v, false", got, has, err, e)
 	}
 	reg := newCeremony(t, s, u.ID, inkan.OperationRegistration)
 	created := localNow()
@@ -651,9 +651,11 @@ func testCredentials(t *testing.T, s *store.Store) {
 	wantTime(t, "credential created_at", got.CreatedAt, created)
 	_, err = s.GetCredential(ctx, randBytes(t, 32))
 	wantErr(t, "GetCredential(missing)", err, inkan.ErrNotFound)
-	if has, err := s.HasCredentials(ctx, u.ID); err != nil || !has {
-		t.Errorf("HasCredentials(after) = %v, %v", has, err)
+	if got, has, err := s.FindOwner(ctx, e.Address); err != nil || !has || got != e {
+		t.Errorf("FindOwner(after) = %+v, %v, %v; want %+v, true", got, has, err, e)
 	}
+	_, _, err = s.FindOwner(ctx, "nobody@example.test")
+	wantErr(t, "FindOwner(missing)", err, inkan.ErrNotFound)
 
 	// A login with an increasing sign count is recorded once.
 	login := newCeremony(t, s, u.ID, inkan.OperationAuthentication)
