@@ -1,0 +1,153 @@
+package app_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/inkan-auth/inkan/internal/app"
+	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/dbtest"
+	"github.com/inkan-auth/inkan/internal/webauthntest"
+)
+
+// budget is what one request of a hot route may cost the database
+// (docs/performance.md "Budgets"): statements sent (each one round trip,
+// BEGIN and COMMIT included), whether they must form one transaction, and
+// whether the request may write at all.
+type budget struct {
+	statements int
+	oneTx      bool
+	write      bool
+}
+
+// isWrite reports whether a statement changes rows.
+func isWrite(q string) bool {
+	q = strings.ToUpper(strings.TrimSpace(q))
+	for _, w := range []string{"INSERT", "UPDATE", "DELETE", "REPLACE"} {
+		if strings.HasPrefix(q, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRouteBudgets counts the statements each hot route sends on every
+// database, through the store's query hook, and fails when one exceeds its
+// budget, leaves one transaction, or writes where it must not: a change
+// that adds a round trip fails here, not in a benchmark. The budgets are
+// the counts of today; lowering one is progress, raising one needs a
+// reason in docs/performance.md.
+func TestRouteBudgets(t *testing.T) {
+	for _, dialect := range dbtest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			h := newHarnessOn(t, dialect, func(c *config.Config) { c.Session.EnableAuthTokenHeader = true })
+			log := app.LogQueries(h.App)
+			measure := func(name string, b budget, req func() response) response {
+				t.Helper()
+				log.Start()
+				r := req()
+				q := log.Stop()
+				if r.Status/100 != 2 {
+					t.Fatalf("%s: %d %s", name, r.Status, r.Body)
+				}
+				t.Logf("%s: %d statements", name, len(q))
+				for _, s := range q {
+					t.Logf("    %.100s", s)
+				}
+				if len(q) > b.statements {
+					t.Errorf("%s: %d statements, budget %d", name, len(q), b.statements)
+				}
+				begins, writes := 0, 0
+				for _, s := range q {
+					if s == "BEGIN" {
+						begins++
+					}
+					if isWrite(s) {
+						writes++
+					}
+				}
+				if b.oneTx && (len(q) < 2 || q[0] != "BEGIN" || q[len(q)-1] != "COMMIT" || begins != 1) {
+					t.Errorf("%s: not one transaction", name)
+				}
+				if !b.write && writes > 0 {
+					t.Errorf("%s: %d writes, want none", name, writes)
+				}
+				return r
+			}
+			const address = "budget@example.test"
+			var ids [2]string
+			r := measure("POST /users", budget{7, true, true}, func() response {
+				return h.do(t, "POST", "/users", `{"email":"`+address+`"}`)
+			})
+			var u map[string]string
+			r.json(t, &u)
+			ids = [2]string{u["user_id"], u["email_id"]}
+			var pcID string
+			r = measure("POST /passcode/login/initialize", budget{7, false, true}, func() response {
+				return h.initPasscodeFrom(t, ids)
+			})
+			var pc struct{ ID string }
+			r.json(t, &pc)
+			pcID = pc.ID
+			r = measure("POST /passcode/login/finalize (first: claims the address)", budget{22, true, true}, func() response {
+				return h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"`+h.code(t, address)+`"}`)
+			})
+			auth := "Authorization: Bearer " + tokenOf(r)
+			measure("POST /user", budget{1, false, false}, func() response {
+				return h.do(t, "POST", "/user", `{"email":"`+address+`"}`)
+			})
+			// The session was written a moment ago: reads within the touch
+			// resolution write nothing.
+			for _, c := range []struct {
+				path       string
+				statements int
+			}{{"/me", 4}, {"/users/" + ids[0], 4}, {"/emails", 2}, {"/webauthn/credentials", 2}} {
+				measure("GET "+c.path, budget{c.statements, false, false}, func() response {
+					return h.do(t, "GET", c.path, "", auth)
+				})
+			}
+			measure("GET /sessions/validate", budget{1, false, false}, func() response {
+				return h.do(t, "GET", "/sessions/validate", "", auth)
+			})
+			measure("GET /.well-known/jwks.json", budget{0, false, false}, func() response {
+				return h.do(t, "GET", "/.well-known/jwks.json", "")
+			})
+			authn := webauthntest.New()
+			o := webauthntest.Options{Origin: origin}
+			r = measure("POST /webauthn/registration/initialize", budget{9, false, true}, func() response {
+				return h.do(t, "POST", "/webauthn/registration/initialize", "", auth)
+			})
+			cred, _, err := authn.Register(r.Body, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = measure("POST /webauthn/registration/finalize", budget{9, false, true}, func() response {
+				return h.do(t, "POST", "/webauthn/registration/finalize", string(cred), auth)
+			})
+			var reg struct {
+				CredentialID string `json:"credential_id"`
+			}
+			r.json(t, &reg)
+			r = measure("POST /webauthn/login/initialize", budget{5, true, true}, func() response {
+				return h.do(t, "POST", "/webauthn/login/initialize", "")
+			})
+			assertion, err := authn.Login(r.Body, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = measure("POST /webauthn/login/finalize", budget{11, true, true}, func() response {
+				return h.do(t, "POST", "/webauthn/login/finalize", string(assertion))
+			})
+			auth2 := "Authorization: Bearer " + tokenOf(r)
+			measure("DELETE /webauthn/credentials/{id}", budget{6, false, true}, func() response {
+				return h.do(t, "DELETE", fmt.Sprintf("/webauthn/credentials/%s", reg.CredentialID), "", auth2)
+			})
+			// A returning user's passcode login.
+			pcID = h.initPasscodeID(t, ids)
+			measure("POST /passcode/login/finalize (returning user)", budget{11, true, true}, func() response {
+				return h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"`+h.code(t, address)+`"}`)
+			})
+		})
+	}
+}
