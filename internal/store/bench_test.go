@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/inkan-auth/inkan/internal/dbtest"
 	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/store"
 )
 
 // BenchmarkPasscodeCycle measures one passcode's life on each dialect:
@@ -35,5 +37,58 @@ func BenchmarkPasscodeCycle(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSessionRead compares the two ways of sending the hottest
+// statement (the session look-up of every authenticated request): bun's
+// query building, which formats the values into the SQL text (parsed and
+// planned by the server every time), and parameterized SQL (pgx prepares
+// it once per connection and caches it). docs/performance.md "Query
+// building" records the result and the choice.
+func BenchmarkSessionRead(b *testing.B) {
+	for _, d := range dbtest.Dialects() {
+		s := dbtest.Open(b, d)
+		u, _ := newUser(b, s)
+		now := time.Now()
+		ses := inkan.Session{ID: uuid.New(), UserID: u.ID, CreatedAt: now, UpdatedAt: now, LastUsed: now, ExpiresAt: now.Add(time.Hour)}
+		ctx := context.Background()
+		if err := s.CreateSession(ctx, ses, 5); err != nil {
+			b.Fatal(err)
+		}
+		want, err := s.GetSession(ctx, ses.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range []struct {
+			name string
+			get  func(context.Context, *store.Store, uuid.UUID) (inkan.Session, error)
+		}{{"bun", func(ctx context.Context, s *store.Store, id uuid.UUID) (inkan.Session, error) {
+			return s.GetSession(ctx, id)
+		}}, {"param", store.GetSessionParam}} {
+			b.Run(d+"/"+m.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					got, err := m.get(ctx, s, ses.ID)
+					if err != nil || got != want {
+						b.Fatalf("%+v, %v; want %+v", got, err, want)
+					}
+				}
+			})
+			// 32 clients at once: where the database's CPU, not the round
+			// trip, sets the rate.
+			b.Run(d+"/"+m.name+"/32clients", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetParallelism(32 / runtime.GOMAXPROCS(0))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if got, err := m.get(ctx, s, ses.ID); err != nil || got != want {
+							b.Errorf("%+v, %v; want %+v", got, err, want)
+							return
+						}
+					}
+				})
+			})
+		}
 	}
 }
