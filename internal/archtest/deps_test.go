@@ -124,6 +124,7 @@ var rules = []rule{
 	{pkg: "client", why: "public Go client: importable by apps without inkan's internals or libraries", stdOnly: true},
 	{pkg: "verify", why: "public JWT verification for apps' backends: the JWT library only", stdOnly: true, thirdOK: []string{"github.com/lestrrat-go/", "github.com/valyala/", "github.com/segmentio/", "github.com/goccy/", "github.com/decred/", "golang.org/x/"}},
 	{pkg: "examples/mobileflow", why: "a runnable example of the mobile flow through the public client; it plays the phone, so it uses the software authenticator (never built into inkan)", internals: []string{"client", "internal/webauthntest"}, helpers: []string{"internal/webauthntest"}},
+	{pkg: "loadtest", why: "a load generator a user runs against a deployment: it plays the clients over HTTP, so it uses the software authenticator (a client's part, like examples/mobileflow) and never inkan's internals or SQL", internals: []string{"internal/webauthntest"}, helpers: []string{"internal/webauthntest"}, forbidden: []string{module + "/internal/store", module + "/internal/app", "database/sql"}},
 	{pkg: "internal/archtest", why: "this test: no non-test code", internals: []string{}, stdOnly: true},
 	{pkg: "internal/dbtest", why: "test helper: a fresh database per test through the real store", internals: []string{"internal/store"}},
 	{pkg: "internal/smtptest", why: "test helper: a real SMTP server on 127.0.0.1:0", internals: []string{}},
