@@ -40,31 +40,9 @@ func (c *codeSink) Write(p []byte) (int, error) {
 func BenchmarkPasscodeFlow(b *testing.B) {
 	for _, dialect := range dbtest.Dialects() {
 		b.Run(dialect, func(b *testing.B) {
-			o := dbtest.Options(b, dialect)
-			cfg := config.Default()
-			cfg.Database.Dialect = o.Dialect
-			if o.Dialect == "sqlite" {
-				cfg.Database.Database = o.DSN
-			} else {
-				cfg.Database.URL = o.DSN
-				cfg.Secrets.Keys = []string{"a-benchmark-secret-long-enough"}
-				on := true
-				cfg.Database.AutoMigrate = &on
-				cfg.EmailDelivery.Mailer = "development"
-			}
-			cfg.Session.EnableAuthTokenHeader = true
-			cfg.RateLimiter.Enabled = false
-			cfg.Session.Limit = 1
-			sink := &codeSink{}
-			a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), sink)
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv := httptest.NewServer(a.PublicHandler())
-			defer func() { srv.Close(); a.Close() }()
-
+			url, sink := benchNode(b, dialect)
 			post := func(path, body string) *http.Response {
-				resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+				resp, err := http.Post(url+path, "application/json", strings.NewReader(body))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -72,7 +50,7 @@ func BenchmarkPasscodeFlow(b *testing.B) {
 				resp.Body.Close()
 				return resp
 			}
-			r, err := http.Post(srv.URL+"/users", "application/json", strings.NewReader(`{"email":"bench@example.test"}`))
+			r, err := http.Post(url+"/users", "application/json", strings.NewReader(`{"email":"bench@example.test"}`))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -84,7 +62,7 @@ func BenchmarkPasscodeFlow(b *testing.B) {
 			body := fmt.Sprintf(`{"user_id":%q,"email_id":%q}`, ids.UserID, ids.EmailID)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				r, err := http.Post(srv.URL+"/passcode/login/initialize", "application/json", strings.NewReader(body))
+				r, err := http.Post(url+"/passcode/login/initialize", "application/json", strings.NewReader(body))
 				if err != nil {
 					b.Fatal(err)
 				}
