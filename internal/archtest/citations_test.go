@@ -11,7 +11,7 @@ import (
 // TestCitationsResolve: code cites documents a reader can open. A citation
 // of docs/compatibility.md names one of its sections ("docs/compatibility.md
 // "Passcodes""), which must exist; citations of a document outside the
-// repository ("Hanko API §…", the shared reference file) fail.
+// repository (a section number of the upstream API reference, or the shared reference file) fail.
 func TestCitationsResolve(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/compatibility.md")
 	if err != nil {
