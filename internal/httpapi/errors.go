@@ -70,11 +70,13 @@ func (a *API) handle(h handlerFunc) http.Handler {
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := inkan.KindOf(err)
 	if kind == inkan.KindInternal && (errors.Is(err, inkan.ErrUnavailable) ||
-		errors.Is(err, context.DeadlineExceeded) && r.Context().Err() != nil) {
+		errors.Is(r.Context().Err(), context.DeadlineExceeded)) {
 		// The database refused or dropped the connection (a domain service
 		// may have wrapped that as internal), or the request deadline
 		// (withRequestTimeout) ran out while a backend — a pooled database
-		// connection, most often — did not answer.
+		// connection, most often — did not answer. The deadline is read from
+		// the request, not from err: drivers do not all wrap the context's
+		// error (SQLite reports "interrupted", MySQL "invalid connection").
 		err = inkan.Wrap(inkan.KindUnavailable, "", err)
 		kind = inkan.KindUnavailable
 	}

@@ -184,6 +184,17 @@ func TestRequestDeadlineIs503(t *testing.T) {
 		t.Fatalf("error without no-store")
 	}
 
+	// A driver error that does not wrap the context's error (SQLite's
+	// "interrupted", MySQL's "invalid connection") after the deadline ran
+	// out is the deadline too.
+	interrupted := a.chain(a.handle(func(w http.ResponseWriter, r *http.Request) error {
+		<-r.Context().Done()
+		return errors.New("store: interrupted (9)")
+	}))
+	if rec := serve(interrupted, "POST", "/passcode/login/finalize", nil); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("driver error after the deadline: %d %s", rec.Code, rec.Body)
+	}
+
 	// A plain internal error stays an opaque 500.
 	boom := a.chain(a.handle(func(w http.ResponseWriter, r *http.Request) error { return errors.New("boom") }))
 	if rec := serve(boom, "GET", "/", nil); rec.Code != 500 || strings.Contains(rec.Body.String(), "boom") {
