@@ -233,7 +233,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	passkeys, err := passkey.New(a.store, passkey.Options{
 		RPID:                  cfg.Webauthn.RelyingParty.ID,
 		RPDisplayName:         cfg.Webauthn.RelyingParty.DisplayName,
-		Origins:               mergeOrigins(cfg.Webauthn.RelyingParty.Origins, appOrigins),
+		Origins:               mergeOrigins(cfg.Webauthn.RelyingParty.Origins, mergeOrigins(appOrigins, cfg.Webauthn.RelatedOrigins)),
 		RegistrationTimeout:   cfg.Webauthn.Timeouts.Registration,
 		LoginTimeout:          cfg.Webauthn.Timeouts.Login,
 		UserVerification:      cfg.Passkey.UserVerification,
@@ -322,6 +322,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			AllowDeletion:   cfg.Account.AllowDeletion,
 			LogHealth:       cfg.Log.LogHealthAndMetrics,
 			WellKnown:       wk,
+			RelatedOrigins:  cfg.Webauthn.RelatedOrigins,
 			AdminAPIKeys:    cfg.Server.Admin.APIKeys,
 		},
 	}, log)

@@ -2,12 +2,14 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/passkey"
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 	"github.com/inkan-auth/inkan/internal/store"
 )
@@ -34,6 +36,7 @@ func LoadConfig(path string, environ []string) (config.Config, error) {
 	}
 	ve.Problems = append(ve.Problems, redisProblems(cfg)...)
 	ve.Problems = append(ve.Problems, tlsProblems(cfg)...)
+	ve.Problems = append(ve.Problems, relatedOriginProblems(cfg)...)
 	if len(ve.Problems) == 0 {
 		return cfg, nil
 	}
@@ -56,6 +59,7 @@ func CheckConfig(cfg config.Config) (store.Target, error) {
 	ps = append(ps, more...)
 	ps = append(ps, redisProblems(cfg)...)
 	ps = append(ps, tlsProblems(cfg)...)
+	ps = append(ps, relatedOriginProblems(cfg)...)
 	if len(ps) > 0 {
 		sortProblems(ps)
 		return target, &config.ValidationError{Problems: ps}
@@ -84,6 +88,29 @@ func databaseProblems(cfg config.Config) (store.Target, []config.Problem) {
 		ps = append(ps, config.Problem{Key: "email_delivery.smtp.host", Message: "must be set with dialect " + target.Dialect + ": passcodes would only be printed to standard output (set email_delivery.mailer: development to do that on purpose)"})
 	}
 	return target, ps
+}
+
+// relatedOriginProblems judges webauthn.related_origins with passkey.CheckRelatedOrigins (the label
+// limit of WebAuthn L3 §5.11.1 needs the public suffix list, which internal/config does not carry);
+// entries config.Validate already refused are not judged twice.
+func relatedOriginProblems(cfg config.Config) []config.Problem {
+	var ok []string
+	var index []int
+	for i, o := range cfg.Webauthn.RelatedOrigins {
+		if strings.HasPrefix(o, "https://") {
+			ok = append(ok, o)
+			index = append(index, i)
+		}
+	}
+	var ps []config.Problem
+	for _, p := range passkey.CheckRelatedOrigins(ok) {
+		key := "webauthn.related_origins"
+		if p.Index >= 0 {
+			key = fmt.Sprintf("%s[%d]", key, index[p.Index])
+		}
+		ps = append(ps, config.Problem{Key: key, Message: p.Message})
+	}
+	return ps
 }
 
 // redisProblems judges the Redis address with ratelimit.RedisOptions (where the client options are

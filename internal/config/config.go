@@ -319,6 +319,11 @@ type Passkey struct {
 type Webauthn struct {
 	RelyingParty RelyingParty `koanf:"relying_party"`
 	Timeouts     Timeouts     `koanf:"timeouts"`
+	// RelatedOrigins (inkan) are the https origins of other domains of the same app that may use the
+	// relying party's passkeys (WebAuthn L3 §5.11, Related Origin Requests): served as
+	// {"origins": […]} at GET /.well-known/webauthn and accepted as ceremony origins. At most
+	// passkey.MaxRelatedOriginLabels distinct registrable-domain labels (checked by internal/app).
+	RelatedOrigins []string `koanf:"related_origins"`
 }
 
 // RelyingParty is webauthn.relying_party.* (WebAuthn §5.4.2).
@@ -536,7 +541,8 @@ func Default() Config {
 				DisplayName: "inkan",
 				Origins:     []string{"http://localhost:8888"},
 			},
-			Timeouts: Timeouts{Registration: 600000 * time.Millisecond, Login: 600000 * time.Millisecond},
+			Timeouts:       Timeouts{Registration: 600000 * time.Millisecond, Login: 600000 * time.Millisecond},
+			RelatedOrigins: []string{},
 		},
 		RateLimiter: RateLimiter{
 			Enabled:        true,

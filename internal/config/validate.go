@@ -248,6 +248,16 @@ func (c Config) Validate() error {
 			ps.add(key, "host %q is not %q or a subdomain of it (webauthn.relying_party.id)", host, rp.ID)
 		}
 	}
+	// Related origins (WebAuthn L3 §5.11): browsers fetch the list only over https and check only https
+	// callers; the label limit needs the public suffix list and is judged by internal/app.
+	for i, o := range c.Webauthn.RelatedOrigins {
+		key := fmt.Sprintf("webauthn.related_origins[%d]", i)
+		if err := checkWebOrigin(o); err != nil {
+			ps.add(key, "%v", err)
+		} else if !strings.HasPrefix(strings.ToLower(o), "https://") {
+			ps.add(key, "must be an https origin (WebAuthn L3 §5.11), got %q", o)
+		}
+	}
 	ps.positive("webauthn.timeouts.registration", c.Webauthn.Timeouts.Registration)
 	ps.positive("webauthn.timeouts.login", c.Webauthn.Timeouts.Login)
 

@@ -104,6 +104,9 @@ type Options struct {
 	PasskeysDisabled bool
 	// WellKnown is served at /.well-known/config.
 	WellKnown WellKnownConfig
+	// RelatedOrigins (webauthn.related_origins) are served as {"origins":
+	// […]} at GET /.well-known/webauthn (WebAuthn L3 §5.11); empty = 404.
+	RelatedOrigins []string
 	// AdminAPIKeys (server.admin.api_keys) protect the admin routes but
 	// /health/*; empty = no authentication.
 	AdminAPIKeys []string

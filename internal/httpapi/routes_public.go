@@ -47,6 +47,9 @@ func (a *API) Public() http.Handler {
 
 	mux.Handle("GET /.well-known/jwks.json", h(a.jwks))
 	mux.Handle("GET /.well-known/config", h(a.wellKnownConfig))
+	if len(a.Opts.RelatedOrigins) > 0 {
+		mux.Handle("GET /.well-known/webauthn", h(a.relatedOrigins))
+	}
 	if a.Mobile != nil {
 		mux.Handle("GET /.well-known/assetlinks.json", a.Mobile)
 		mux.Handle("GET /.well-known/apple-app-site-association", a.Mobile)

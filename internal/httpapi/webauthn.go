@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/passkey"
 )
 
 // writeRawJSON writes a body that a domain service already encoded.
@@ -98,4 +99,21 @@ func (a *API) webauthnLoginFinalize(w http.ResponseWriter, r *http.Request) erro
 	a.deliverSession(w, res.Token)
 	c := res.Credential
 	return writeJSON(w, http.StatusOK, passkeyResult{CredentialID: base64.RawURLEncoding.EncodeToString(c.ID), UserID: c.UserID})
+}
+
+// relatedOrigins is GET /.well-known/webauthn (WebAuthn L3 §5.11, Related
+// Origin Requests): {"origins": […]} from webauthn.related_origins, the
+// other domains whose pages may use this relying party's passkeys. Browsers
+// fetch it from https://<rp id>/.well-known/webauthn without credentials;
+// it may be cached for an hour, as the mobile association files.
+func (a *API) relatedOrigins(w http.ResponseWriter, _ *http.Request) error {
+	b, err := passkey.RelatedOriginsDocument(a.Opts.RelatedOrigins)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, err = w.Write(b)
+	logWriteError(a.log, err)
+	return nil
 }
