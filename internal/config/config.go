@@ -36,6 +36,7 @@ package config
 
 import (
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 )
@@ -59,6 +60,7 @@ type Config struct {
 	AuditLog      AuditLog      `koanf:"audit_log"`
 	Log           Log           `koanf:"log"`
 	Mobile        Mobile        `koanf:"mobile"`
+	ThirdParty    ThirdParty    `koanf:"third_party"`
 
 	// IgnoredKeys lists, sorted, the keys present in the YAML file that inkan does not use: Hanko keys
 	// inkan accepts and ignores, and unknown keys. It is filled by Load (never from the environment) so
@@ -469,6 +471,102 @@ type AppleApp struct {
 	BundleID string `koanf:"bundle_id"`
 }
 
+// ThirdParty is third_party.*: sign-in with OpenID Connect / OAuth 2.0 providers (docs/thirdparty.md).
+// Hanko's keys keep their meaning; id_token_audiences (per provider) and custom_providers.<key>.issuer,
+// .scopes are inkan's additions.
+type ThirdParty struct {
+	// RedirectURL is the callback URL registered with the providers: this server's public
+	// /thirdparty/callback (required when a provider is enabled, no trailing "/").
+	RedirectURL string `koanf:"redirect_url"`
+	// ErrorRedirectURL receives ?error=…&error_description=… when no redirect_to is known.
+	ErrorRedirectURL string `koanf:"error_redirect_url"`
+	// DefaultRedirectURL is used when GET /thirdparty/auth names no redirect_to.
+	DefaultRedirectURL string `koanf:"default_redirect_url"`
+	// AllowedRedirectURLs are globs ("*" any run of characters but "/" and ".", "**" anything) a
+	// redirect_to must match after a trailing "/" is trimmed.
+	AllowedRedirectURLs []string `koanf:"allowed_redirect_urls"`
+	// Providers are the built-in providers.
+	Providers Providers `koanf:"providers"`
+	// CustomProviders are any OpenID Connect providers, signed in as provider "custom_<key>"
+	// (the key: lower-case letters, digits, "_" and "-"). From the environment:
+	// THIRD_PARTY_CUSTOM_PROVIDERS as a JSON object {"<key>": {"issuer": …}}.
+	CustomProviders map[string]CustomProvider `koanf:"custom_providers"`
+}
+
+// Providers are third_party.providers.<name> for the built-in providers. Hanko's other names
+// (discord, linkedin, microsoft, facebook) are not built in: enabling one is a problem that points to
+// custom_providers.
+type Providers struct {
+	Apple  Provider `koanf:"apple"`
+	Google Provider `koanf:"google"`
+	GitHub Provider `koanf:"github"`
+}
+
+// Provider is one built-in provider (third_party.providers.<name>.*).
+type Provider struct {
+	Enabled bool `koanf:"enabled"`
+	// ClientID and Secret are the OAuth 2.0 client registered with the provider (for Apple: the
+	// Services ID and the client-secret JWT). Both are needed for the web redirect flow only.
+	ClientID string `koanf:"client_id"`
+	Secret   string `koanf:"secret" secret:"true"`
+	// AllowLinking (default true) links a new identity to the existing user who owns the e-mail
+	// address the provider says is verified; false refuses it with user_conflict.
+	AllowLinking bool `koanf:"allow_linking"`
+	// Prompt is sent as the authorization request's prompt parameter (OpenID Connect Core §3.1.2.1).
+	Prompt string `koanf:"prompt"`
+	// IDTokenAudiences are the aud values an ID token sent to POST /thirdparty/id_token may carry:
+	// the iOS bundle id or Services ID, the Android and web client ids (inkan). client_id is
+	// accepted as well.
+	IDTokenAudiences []string `koanf:"id_token_audiences"`
+}
+
+// CustomProvider is third_party.custom_providers.<key>.*: any OpenID Connect provider found through
+// OpenID Connect Discovery 1.0 at Issuer.
+type CustomProvider struct {
+	Enabled     bool   `koanf:"enabled"`
+	DisplayName string `koanf:"display_name"`
+	// Issuer is the provider's issuer URL (https, or http on a loopback host), whose
+	// /.well-known/openid-configuration is read at start.
+	Issuer   string `koanf:"issuer"`
+	ClientID string `koanf:"client_id"`
+	Secret   string `koanf:"secret" secret:"true"`
+	// Scopes are requested in the redirect flow (default openid, email, profile).
+	Scopes []string `koanf:"scopes"`
+	// AllowLinking: see Provider (default true).
+	AllowLinking *bool  `koanf:"allow_linking"`
+	Prompt       string `koanf:"prompt"`
+	// IDTokenAudiences: see Provider.
+	IDTokenAudiences []string `koanf:"id_token_audiences"`
+}
+
+// Linking reports allow_linking (default true).
+func (p CustomProvider) Linking() bool { return p.AllowLinking == nil || *p.AllowLinking }
+
+// EnabledProviders returns the ids of the enabled providers: the built-in ones in Hanko's order
+// (apple, github, google) and then "custom_<key>" sorted by key.
+func (t ThirdParty) EnabledProviders() []string {
+	var out []string
+	for _, p := range []struct {
+		id string
+		p  Provider
+	}{{"apple", t.Providers.Apple}, {"github", t.Providers.GitHub}, {"google", t.Providers.Google}} {
+		if p.p.Enabled {
+			out = append(out, p.id)
+		}
+	}
+	keys := make([]string, 0, len(t.CustomProviders))
+	for k, p := range t.CustomProviders {
+		if p.Enabled {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, "custom_"+k)
+	}
+	return out
+}
+
 // Default returns inkan's built-in defaults (the first layer of Load). With them Validate passes.
 func Default() Config {
 	return Config{
@@ -571,6 +669,15 @@ func Default() Config {
 		},
 		Log:    Log{Level: "info", Format: "text", LogHealthAndMetrics: true},
 		Mobile: Mobile{Android: []AndroidApp{}, Apple: []AppleApp{}},
+		ThirdParty: ThirdParty{
+			AllowedRedirectURLs: []string{},
+			Providers: Providers{
+				Apple:  Provider{AllowLinking: true, IDTokenAudiences: []string{}},
+				Google: Provider{AllowLinking: true, IDTokenAudiences: []string{}},
+				GitHub: Provider{AllowLinking: true, IDTokenAudiences: []string{}},
+			},
+			CustomProviders: map[string]CustomProvider{},
+		},
 	}
 }
 

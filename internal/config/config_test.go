@@ -297,7 +297,7 @@ func TestSeveralProblemsAtOnce(t *testing.T) {
 // and keys that turn on missing features are problems, Hanko's ignored keys are listed, Hanko's
 // alias spellings are read.
 func TestKeyJudgement(t *testing.T) {
-	path := writeYAML(t, "session:\n  lifespn: 1h\n  allow_revocation: true\nfoo: 1\nrate_limiter:\n  redis_config:\n    address: x:1\nmfa:\n  enabled: true\nlog:\n  formatt: json\nsaml:\n  enabled: true\nthird_party:\n  providers:\n    google:\n      enabled: true\n    apple:\n      enabled: false\nwebhooks:\n  enabled: false\n")
+	path := writeYAML(t, "session:\n  lifespn: 1h\n  allow_revocation: true\nfoo: 1\nrate_limiter:\n  redis_config:\n    address: x:1\nmfa:\n  enabled: true\nlog:\n  formatt: json\nsaml:\n  enabled: true\nthird_party:\n  providers:\n    discord:\n      enabled: true\n    facebook:\n      enabled: false\n    apple:\n      enabled: false\nwebhooks:\n  enabled: false\n")
 	c, err := Load(path, nil)
 	ps := problemsOf(t, err)
 	eq(t, ps, []Problem{
@@ -305,9 +305,9 @@ func TestKeyJudgement(t *testing.T) {
 		{"log.formatt", "unknown key; did you mean log.format?"},
 		{"saml.enabled", "SAML is not supported (remove the key or set it to false)"},
 		{"session.lifespn", "unknown key; did you mean session.lifespan?"},
-		{"third_party.providers.google.enabled", "third-party sign-in is not supported (remove the key or set it to false)"},
+		{"third_party.providers.discord.enabled", "this provider is not built in (apple, github and google are): configure it as an OpenID Connect provider under third_party.custom_providers.<key> (remove the key or set it to false)"},
 	})
-	eq(t, c.IgnoredKeys, []string{"session.allow_revocation", "third_party.providers.apple.enabled", "webhooks.enabled"})
+	eq(t, c.IgnoredKeys, []string{"session.allow_revocation", "third_party.providers.facebook.enabled", "webhooks.enabled"})
 	eq(t, c.RateLimiter.Redis.Address, "x:1")
 
 	c, err = Load(writeYAML(t, "session:\n  limit: 3\nwebhooks:\n  hooks: []\n"), nil)
@@ -475,4 +475,71 @@ func TestShowRedactsAdminAPIKeys(t *testing.T) {
 	if err != nil || strings.Contains(out, strings.Repeat("k", 40)) {
 		t.Fatalf("show prints the admin API key (%v):\n%s", err, out)
 	}
+}
+
+// TestThirdParty: Hanko's third_party keys, the built-in providers' id_token_audiences and custom
+// OpenID Connect providers from the file and from THIRD_PARTY_CUSTOM_PROVIDERS, their problems, and
+// their secrets redacted by Show.
+func TestThirdParty(t *testing.T) {
+	path := writeYAML(t, `third_party:
+  redirect_url: https://auth.example.com/thirdparty/callback
+  error_redirect_url: https://app.example.com/error
+  allowed_redirect_urls: ["https://app.example.com/**"]
+  providers:
+    apple:
+      enabled: true
+      id_token_audiences: [com.example.app]
+    google:
+      enabled: true
+      client_id: web.apps.googleusercontent.com
+      secret: g-secret
+      allow_linking: false
+  custom_providers:
+    keycloak:
+      enabled: true
+      display_name: Keycloak
+      issuer: https://id.example.com/realms/x
+      client_id: kc
+      secret: kc-secret
+      scopes: [openid, email]
+`)
+	c, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := c.ThirdParty
+	eq(t, tp.Providers.Apple.IDTokenAudiences, []string{"com.example.app"})
+	eq(t, tp.Providers.Apple.AllowLinking, true)
+	eq(t, tp.Providers.Google.AllowLinking, false)
+	kc := tp.CustomProviders["keycloak"]
+	eq(t, kc.Issuer, "https://id.example.com/realms/x")
+	eq(t, kc.Scopes, []string{"openid", "email"})
+	eq(t, kc.Linking(), true)
+	eq(t, tp.EnabledProviders(), []string{"apple", "google", "custom_keycloak"})
+	out, err := c.Show()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "kc-secret") || strings.Contains(out, "g-secret") {
+		t.Errorf("Show prints a provider secret:\n%s", out)
+	}
+
+	c, err = Load("", []string{`THIRD_PARTY_CUSTOM_PROVIDERS={"zitadel":{"enabled":true,"issuer":"http://127.0.0.1:9/","id_token_audiences":["a"],"allow_linking":false}}`, "THIRD_PARTY_PROVIDERS_GOOGLE_ENABLED=true", "THIRD_PARTY_PROVIDERS_GOOGLE_ID_TOKEN_AUDIENCES=a,b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, c.ThirdParty.CustomProviders["zitadel"].Linking(), false)
+	eq(t, c.ThirdParty.Providers.Google.IDTokenAudiences, []string{"a", "b"})
+
+	ps := problemsOf(t, func() error {
+		_, err := Load(writeYAML(t, "third_party:\n  custom_providers:\n    Bad!:\n      enabled: false\n    ok:\n      enabled: true\n      issuer: http://id.example.com\n      client_id: x\n      secret: y\n      scope: [openid]\n"), nil)
+		return err
+	}())
+	eq(t, ps, []Problem{
+		{"third_party.custom_providers.Bad!", `the key must be 1-32 lower-case letters, digits, "_" or "-"`},
+		{"third_party.custom_providers.ok.issuer", `must use https (http only on a loopback host), got "http://id.example.com"`},
+		{"third_party.custom_providers.ok.scope", "unknown key"},
+		{"third_party.error_redirect_url", "must be set when a provider has client_id and secret (the redirect flow)"},
+		{"third_party.redirect_url", "must be set when a provider has client_id and secret (the redirect flow)"},
+	})
 }

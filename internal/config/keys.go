@@ -105,6 +105,32 @@ func secretKey(f field) bool {
 	return f.key == "secrets.keys"
 }
 
+// structMap is the mapping of the struct e (tag → value); with redact, its secret fields (see
+// secretKey) are Redacted.
+func structMap(e reflect.Value, redact bool) map[string]any {
+	item := map[string]any{}
+	for j := 0; j < e.NumField(); j++ {
+		sf := e.Type().Field(j)
+		tag := sf.Tag.Get("koanf")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		v := e.Field(j)
+		switch {
+		case v.Kind() == reflect.Pointer && v.IsNil():
+			continue
+		case v.Kind() == reflect.Pointer:
+			item[tag] = v.Elem().Interface()
+		default:
+			item[tag] = v.Interface()
+		}
+		if redact && secretKey(field{key: tag, secret: sf.Tag.Get("secret") == "true"}) {
+			item[tag] = redactValue(item[tag])
+		}
+	}
+	return item
+}
+
 // Redacted is printed in place of a secret value.
 const Redacted = "<redacted>"
 
@@ -113,8 +139,11 @@ const Redacted = "<redacted>"
 // with every secret replaced by "<redacted>" (an empty secret stays empty, so that "not set" shows) and
 // the password of a URL (database.url, rate_limiter.redis.url) replaced as well.
 func (c Config) Show() (string, error) {
-	flat := encode(c)
+	flat := encodeRedacted(c, true)
 	for _, f := range fields {
+		if f.isMap {
+			continue // redacted inside by encodeRedacted
+		}
 		v := flat[f.key]
 		switch {
 		case secretKey(f):
@@ -190,7 +219,11 @@ func redactURL(s string) string {
 }
 
 // encode flattens c into key → value in the file's units (the inverse of decoding).
-func encode(c Config) map[string]any {
+func encode(c Config) map[string]any { return encodeRedacted(c, false) }
+
+// encodeRedacted is encode; with redact, the secrets inside map fields (custom providers) are
+// Redacted as well (Show redacts the other keys itself).
+func encodeRedacted(c Config, redact bool) map[string]any {
 	d := reflect.ValueOf(c)
 	m := make(map[string]any, len(fields))
 	for _, f := range fields {
@@ -209,6 +242,17 @@ func encode(c Config) map[string]any {
 			} else {
 				m[f.key] = nil
 			}
+		case v.Kind() == reflect.Map:
+			if v.Len() == 0 {
+				m[f.key] = nil // no entries: nothing to layer under the file's
+				continue
+			}
+			items := map[string]any{}
+			iter := v.MapRange()
+			for iter.Next() {
+				items[iter.Key().String()] = structMap(iter.Value(), redact)
+			}
+			m[f.key] = items
 		case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
 			items := make([]any, 0, v.Len())
 			for i := 0; i < v.Len(); i++ {

@@ -70,12 +70,11 @@ var keyAliases = map[string]string{
 // accepted and ignored. A "*" segment matches any one segment. Once a field of Config carries the key,
 // the field wins and the entry no longer applies.
 var hankoUnsupported = map[string]string{
-	"webhooks.enabled":                       "webhooks configured in the file are not supported",
-	"saml.enabled":                           "SAML is not supported",
-	"username.enabled":                       "usernames are not supported; inkan signs users in by e-mail address",
-	"third_party.providers.*.enabled":        "third-party sign-in is not supported",
-	"third_party.custom_providers.*.enabled": "third-party sign-in is not supported",
-	"password.recovery":                      "password recovery (a flow-API feature) is not supported",
+	"webhooks.enabled":                "webhooks configured in the file are not supported",
+	"saml.enabled":                    "SAML is not supported",
+	"username.enabled":                "usernames are not supported; inkan signs users in by e-mail address",
+	"third_party.providers.*.enabled": "this provider is not built in (apple, github and google are): configure it as an OpenID Connect provider under third_party.custom_providers.<key>",
+	"password.recovery":               "password recovery (a flow-API feature) is not supported",
 }
 
 // unsupportedReason returns why key (with value v) turns on something inkan lacks, or "".
@@ -116,7 +115,8 @@ var hankoIgnored = []string{
 	"passkey.limit", "passkey.optional", "passkey.acquire_on_registration", "passkey.acquire_on_login",
 	"webauthn.relying_party.icon", "webauthn.timeout", "webauthn.user_verification",
 	"rate_limiter.otp_limits",
-	"webhooks", "third_party", "saml", "username", "privacy", "security_notifications", "mfa",
+	"third_party.providers.discord", "third_party.providers.linkedin", "third_party.providers.microsoft", "third_party.providers.facebook",
+	"webhooks", "saml", "username", "privacy", "security_notifications", "mfa",
 }
 
 // field is one leaf key of Config.
@@ -124,6 +124,9 @@ type field struct {
 	key   string
 	index []int
 	unit  time.Duration // for time.Duration fields: 0 = Go duration string, else integer in this unit
+	// isMap marks a map of structs keyed by a name of the user's choosing
+	// (third_party.custom_providers.<key>.*): decoded as a whole.
+	isMap bool
 	// secret marks a value Show redacts (tag `secret:"true"`; see secretKey for the names always
 	// treated as secrets).
 	secret bool
@@ -172,7 +175,7 @@ func collectFields(t reflect.Type, prefix string, index []int) []field {
 			out = append(out, collectFields(sf.Type, key+".", idx)...)
 			continue
 		}
-		f := field{key: key, index: idx, secret: sf.Tag.Get("secret") == "true"}
+		f := field{key: key, index: idx, secret: sf.Tag.Get("secret") == "true", isMap: sf.Type.Kind() == reflect.Map}
 		switch sf.Tag.Get("unit") {
 		case "s":
 			f.unit = time.Second
@@ -192,6 +195,16 @@ func isPrefixOfKnown(key string) bool {
 		}
 	}
 	return false
+}
+
+// mapFieldOf returns the key of the map field (see field.isMap) that key lies under, or "".
+func mapFieldOf(key string) string {
+	for _, f := range fields {
+		if f.isMap && strings.HasPrefix(key, f.key+".") {
+			return f.key
+		}
+	}
+	return ""
 }
 
 func isHankoIgnored(key string) bool {
@@ -245,6 +258,9 @@ func load(path string, environ []string) (Config, error) {
 				key = alias
 			}
 			switch {
+			case mapFieldOf(key) != "":
+				flat[key] = v // decoded as a whole (decodeStructMap)
+				source[mapFieldOf(key)] = path
 			case fieldByKey[key].key != "":
 				if v == nil {
 					continue // "key:" with no value leaves the default
@@ -302,6 +318,13 @@ func load(path string, environ []string) (Config, error) {
 	all := k.All()
 	for _, f := range fields {
 		v, ok := all[f.key]
+		if f.isMap {
+			v = k.Get(f.key)
+			ok = v != nil
+			if !ok {
+				cv.FieldByIndex(f.index).Set(reflect.MakeMap(cv.FieldByIndex(f.index).Type()))
+			}
+		}
 		if !ok || v == nil {
 			continue
 		}
@@ -392,6 +415,8 @@ func decode(dst reflect.Value, raw any, unit time.Duration, key string, problems
 		dst.Set(reflect.ValueOf(list))
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
 		return decodeStructList(dst, raw, key, problems)
+	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct:
+		return decodeStructMap(dst, raw, key, problems)
 	default:
 		return fmt.Errorf("unsupported type %s", t) // programming error, reported rather than panicking
 	}
@@ -417,31 +442,67 @@ func decodeStructList(dst reflect.Value, raw any, key string, problems *[]Proble
 	et := dst.Type().Elem()
 	out := reflect.MakeSlice(dst.Type(), 0, len(items))
 	for i, item := range items {
-		ikey := fmt.Sprintf("%s[%d]", key, i)
-		m, ok := item.(map[string]any)
-		if !ok {
-			*problems = append(*problems, Problem{Key: ikey, Message: "must be a mapping, got " + describe(item)})
+		ev, ok := decodeStruct(et, item, fmt.Sprintf("%s[%d]", key, i), problems)
+		if ok {
+			out = reflect.Append(out, ev)
+		}
+	}
+	dst.Set(out)
+	return nil
+}
+
+// decodeStruct decodes one mapping into a new value of the struct type et, appending element problems
+// (unknown keys, undecodable values) under ikey; ok=false when item is not a mapping.
+func decodeStruct(et reflect.Type, item any, ikey string, problems *[]Problem) (reflect.Value, bool) {
+	m, ok := item.(map[string]any)
+	if !ok {
+		*problems = append(*problems, Problem{Key: ikey, Message: "must be a mapping, got " + describe(item)})
+		return reflect.Value{}, false
+	}
+	ev := reflect.New(et).Elem()
+	known := map[string]bool{}
+	for j := 0; j < et.NumField(); j++ {
+		tag := et.Field(j).Tag.Get("koanf")
+		known[tag] = true
+		v, ok := m[tag]
+		if !ok || v == nil {
 			continue
 		}
-		ev := reflect.New(et).Elem()
-		known := map[string]bool{}
-		for j := 0; j < et.NumField(); j++ {
-			tag := et.Field(j).Tag.Get("koanf")
-			known[tag] = true
-			v, ok := m[tag]
-			if !ok || v == nil {
-				continue
-			}
-			if err := decode(ev.Field(j), v, 0, ikey+"."+tag, problems); err != nil {
-				*problems = append(*problems, Problem{Key: ikey + "." + tag, Message: err.Error()})
-			}
+		if err := decode(ev.Field(j), v, 0, ikey+"."+tag, problems); err != nil {
+			*problems = append(*problems, Problem{Key: ikey + "." + tag, Message: err.Error()})
 		}
-		for name := range m {
-			if !known[name] {
-				*problems = append(*problems, Problem{Key: ikey + "." + name, Message: "unknown key"})
-			}
+	}
+	for name := range m {
+		if !known[name] {
+			*problems = append(*problems, Problem{Key: ikey + "." + name, Message: "unknown key"})
 		}
-		out = reflect.Append(out, ev)
+	}
+	return ev, true
+}
+
+// decodeStructMap decodes a mapping of names to mappings (third_party.custom_providers); from the
+// environment the value is a JSON object.
+func decodeStructMap(dst reflect.Value, raw any, key string, problems *[]Problem) error {
+	if s, ok := raw.(string); ok {
+		if strings.TrimSpace(s) == "" {
+			raw = map[string]any{}
+		} else {
+			var v map[string]any
+			if err := json.Unmarshal([]byte(s), &v); err != nil {
+				return fmt.Errorf("must be a JSON object of objects: %v", err)
+			}
+			raw = v
+		}
+	}
+	items, ok := raw.(map[string]any)
+	if !ok {
+		return fmt.Errorf("must be a mapping, got %s", describe(raw))
+	}
+	out := reflect.MakeMapWithSize(dst.Type(), len(items))
+	for name, item := range items {
+		if ev, ok := decodeStruct(dst.Type().Elem(), item, key+"."+name, problems); ok {
+			out.SetMapIndex(reflect.ValueOf(name), ev)
+		}
 	}
 	dst.Set(out)
 	return nil

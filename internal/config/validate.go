@@ -305,11 +305,111 @@ func (c Config) Validate() error {
 		}
 	}
 
+	c.validateThirdParty(&ps)
+
 	if len(ps) == 0 {
 		return nil
 	}
 	sortProblems(ps)
 	return &ValidationError{Problems: ps}
+}
+
+// validateThirdParty checks third_party.* (docs/thirdparty.md): an enabled provider needs either an
+// OAuth client (client_id and secret, for the redirect flow) or id_token_audiences (for POST
+// /thirdparty/id_token; GitHub has no ID tokens, so it needs the client); a custom provider needs an
+// http(s) issuer; the redirect flow needs redirect_url and error_redirect_url.
+func (c Config) validateThirdParty(ps *problems) {
+	t := c.ThirdParty
+	web := false
+	check := func(key string, enabled bool, clientID, secret string, audiences []string, idTokens bool) {
+		if !enabled {
+			return
+		}
+		hasClient := clientID != "" && secret != ""
+		if clientID != "" || secret != "" {
+			if clientID == "" {
+				ps.add(key+".client_id", "must be set together with secret")
+			}
+			if secret == "" {
+				ps.add(key+".secret", "must be set together with client_id")
+			}
+		}
+		web = web || hasClient
+		switch {
+		case !idTokens && !hasClient:
+			ps.add(key+".client_id", "must be set (with secret) when the provider is enabled")
+		case idTokens && !hasClient && len(audiences) == 0 && clientID == "":
+			ps.add(key+".id_token_audiences", "must list the client ids of your apps (or set client_id and secret) when the provider is enabled")
+		}
+		for i, a := range audiences {
+			if strings.TrimSpace(a) == "" {
+				ps.add(fmt.Sprintf("%s.id_token_audiences[%d]", key, i), "must not be empty")
+			}
+		}
+	}
+	p := t.Providers
+	check("third_party.providers.apple", p.Apple.Enabled, p.Apple.ClientID, p.Apple.Secret, p.Apple.IDTokenAudiences, true)
+	check("third_party.providers.google", p.Google.Enabled, p.Google.ClientID, p.Google.Secret, p.Google.IDTokenAudiences, true)
+	check("third_party.providers.github", p.GitHub.Enabled, p.GitHub.ClientID, p.GitHub.Secret, nil, false)
+	if len(p.GitHub.IDTokenAudiences) > 0 {
+		ps.add("third_party.providers.github.id_token_audiences", "GitHub issues no ID tokens: remove the key")
+	}
+	for name, cp := range t.CustomProviders {
+		key := "third_party.custom_providers." + name
+		if !validProviderKey(name) {
+			ps.add(key, "the key must be 1-32 lower-case letters, digits, \"_\" or \"-\"")
+		}
+		if !cp.Enabled {
+			continue
+		}
+		if err := checkIssuer(cp.Issuer); err != nil {
+			ps.add(key+".issuer", "%v", err)
+		}
+		check(key, true, cp.ClientID, cp.Secret, cp.IDTokenAudiences, true)
+	}
+	if !web {
+		return
+	}
+	for _, u := range []struct{ key, v string }{{"third_party.redirect_url", t.RedirectURL}, {"third_party.error_redirect_url", t.ErrorRedirectURL}} {
+		if u.v == "" {
+			ps.add(u.key, "must be set when a provider has client_id and secret (the redirect flow)")
+			continue
+		}
+		if pu, err := url.Parse(u.v); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			ps.add(u.key, "must be an absolute http(s) URL, got %q", u.v)
+		} else if strings.HasSuffix(u.v, "/") {
+			ps.add(u.key, "must not end in \"/\"")
+		}
+	}
+}
+
+// validProviderKey: a custom provider key is 1-32 of [a-z0-9_-].
+func validProviderKey(k string) bool {
+	if k == "" || len(k) > 32 {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkIssuer accepts an https URL, or http on a loopback host (development and tests), without
+// query or fragment (OpenID Connect Discovery 1.0 §2).
+func checkIssuer(s string) error {
+	u, err := url.Parse(s)
+	if s == "" {
+		return fmt.Errorf("must be set when the provider is enabled")
+	}
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("must be an https URL without query or fragment, got %q", s)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+		return fmt.Errorf("must use https (http only on a loopback host), got %q", s)
+	}
+	return nil
 }
 
 // checkWebOrigin accepts "http(s)://host[:port]" with no path, query, fragment or user info.
