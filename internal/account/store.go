@@ -14,6 +14,7 @@ import (
 type Store interface {
 	EmailStore
 	AdminStore
+	IdentityStore
 	// Journal writes a change and its event in one transaction.
 	inkan.Journal
 	// GetUser returns the user with the given id.

@@ -78,7 +78,7 @@ type rule struct {
 // testHelpers are the packages with real parts for tests (a database per
 // test, an SMTP server, a software authenticator, the outbox reader, a
 // fake clock): _test.go files only, never code that ships.
-var testHelpers = []string{"internal/dbtest", "internal/smtptest", "internal/webauthntest", "internal/outboxtest", "internal/clocktest"}
+var testHelpers = []string{"internal/dbtest", "internal/smtptest", "internal/webauthntest", "internal/outboxtest", "internal/clocktest", "internal/oidctest"}
 
 var sqlAndMail = []string{"database/sql", "github.com/uptrace/bun", "github.com/jackc/pgx", "github.com/go-sql-driver/mysql", "modernc.org/sqlite", "github.com/wneessen/go-mail", "github.com/knadh/koanf"}
 
@@ -109,6 +109,8 @@ var rules = []rule{
 	domain("internal/keys", "signing keys: storage through an interface, no HTTP"),
 	domain("internal/login", "the one place every sign-in ends: below HTTP, storage only through inkan.Journal and the domain services",
 		"internal/account", "internal/passcode", "internal/passkey", "internal/password", "internal/session"),
+	{pkg: "internal/thirdparty", why: "OAuth 2.0 / OpenID Connect providers behind a small interface: an HTTP client of the providers only (x/oauth2, go-oidc, jwx for their key sets), never storage, mail or the config loader",
+		internals: []string{"internal/inkan"}, forbidden: append([]string{module + "/internal/store", module + "/internal/config", module + "/internal/httpapi"}, sqlAndMail...)},
 	{pkg: "internal/aaguid", why: "a data table of authenticator providers: no dependencies", internals: []string{}, stdOnly: true, thirdOK: []string{"github.com/google/uuid"}},
 	{pkg: "internal/mail", why: "the only package that speaks SMTP; it never touches the database", internals: []string{"internal/inkan"}, forbidden: []string{"database/sql", module + "/internal/store"}},
 	{pkg: "internal/ratelimit", why: "the only package that speaks Redis; independent of the domain", internals: []string{}, forbidden: []string{"database/sql", module + "/internal/inkan"}},
@@ -131,6 +133,7 @@ var rules = []rule{
 	{pkg: "internal/webauthntest", why: "test helper: a software authenticator, independent of inkan's WebAuthn code it tests", internals: []string{}, forbidden: []string{"github.com/go-webauthn/webauthn"}},
 	{pkg: "internal/outboxtest", why: "test helper: reads the development outbox and logs", internals: []string{}, stdOnly: true},
 	{pkg: "internal/clocktest", why: "test helper: a settable clock", internals: []string{}, stdOnly: true},
+	{pkg: "internal/oidctest", why: "test helper: a real OpenID Connect provider (discovery, key set, signed ID tokens), independent of inkan's verification code it tests", internals: []string{}, forbidden: []string{"github.com/coreos/go-oidc", "golang.org/x/oauth2"}},
 }
 
 // check returns every violation of rules in pkgs: packages without a row,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/inkan-auth/inkan/internal/account"
 	"github.com/inkan-auth/inkan/internal/inkan"
 	"github.com/inkan-auth/inkan/internal/session"
 )
@@ -20,6 +21,9 @@ type Deps struct {
 	Passwords Passwords // nil without password.enabled
 	Sessions  Sessions
 	Now       func() time.Time // nil = time.Now; the time of events
+	// ThirdParty verifies provider ID tokens (internal/thirdparty); nil
+	// makes IDToken answer KindNotFound (no provider enabled).
+	ThirdParty ThirdParty
 }
 
 // Accounts is the part of *account.Service a sign-in needs.
@@ -33,6 +37,9 @@ type Accounts interface {
 	// Claim assigns e to userID as verified (primary when the user has
 	// none) and records its events, in ctx's transaction.
 	Claim(ctx context.Context, e inkan.Email, userID uuid.UUID) (inkan.Email, error)
+	// ResolveIdentity finds or makes the user a provider's identity signs
+	// in, with the linking rules (see account.Service.ResolveIdentity).
+	ResolveIdentity(ctx context.Context, pu inkan.ProviderUser, allowLinking bool) (inkan.Identity, account.IdentityOutcome, error)
 	// PrimaryEmail returns the user's primary address, ok=false when none.
 	PrimaryEmail(ctx context.Context, userID uuid.UUID) (e inkan.Email, ok bool, err error)
 }
@@ -55,6 +62,16 @@ type Passwords interface {
 	// Login checks the user's password (KindUnauthorized when wrong, the
 	// user unknown or without a password).
 	Login(ctx context.Context, userID uuid.UUID, password string) error
+}
+
+// ThirdParty is the part of *thirdparty.Providers a native sign-in needs.
+type ThirdParty interface {
+	// VerifyIDToken checks a provider's ID token and its nonce and returns
+	// the identity it vouches for (KindNotFound for a provider that is not
+	// enabled, KindUnauthorized naming the failed check).
+	VerifyIDToken(ctx context.Context, provider, rawToken, nonce string) (inkan.ProviderUser, error)
+	// AllowLinking is the provider's allow_linking.
+	AllowLinking(provider string) bool
 }
 
 // Sessions is the part of *session.Manager the completion step needs.

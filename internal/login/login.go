@@ -53,6 +53,7 @@ type Service struct {
 	passkeys  Passkeys
 	passwords Passwords
 	sessions  Sessions
+	third     ThirdParty
 	now       func() time.Time
 }
 
@@ -62,7 +63,7 @@ type Service struct {
 func New(d Deps) *Service {
 	s := &Service{
 		journal: d.Journal, accounts: d.Accounts, passcodes: d.Passcodes, passkeys: d.Passkeys,
-		passwords: d.Passwords, sessions: d.Sessions, now: d.Now,
+		passwords: d.Passwords, sessions: d.Sessions, third: d.ThirdParty, now: d.Now,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -1,0 +1,72 @@
+package login
+
+import (
+	"context"
+
+	"github.com/inkan-auth/inkan/internal/account"
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// ThirdPartyResult is a completed third-party sign-in.
+type ThirdPartyResult struct {
+	Result
+	// Identity is the identity that signed in (new or known).
+	Identity inkan.Identity
+	// Outcome says whether it signed in, was linked or signed up.
+	Outcome account.IdentityOutcome
+}
+
+// IDToken signs a user in with a provider's ID token obtained natively on
+// the device (POST /thirdparty/id_token of api/openapi.yaml; checks in
+// docs/thirdparty.md "Native sign-in"): the verifier checks the token and
+// its nonce, then ThirdParty resolves the user and completes. A refused
+// token records thirdparty_signin_signup_failed and writes nothing else.
+// Errors: the verifier's (KindNotFound, KindUnauthorized), ThirdParty's.
+func (s *Service) IDToken(ctx context.Context, provider, rawToken, nonce string) (ThirdPartyResult, error) {
+	if s.third == nil {
+		return ThirdPartyResult{}, inkan.E(inkan.KindNotFound, "provider not enabled")
+	}
+	pu, err := s.third.VerifyIDToken(ctx, provider, rawToken, nonce)
+	if err != nil {
+		if inkan.KindOf(err) == inkan.KindNotFound {
+			return ThirdPartyResult{}, err
+		}
+		return ThirdPartyResult{}, s.failed(ctx, inkan.EventThirdPartySignInSignUpFailed, inkan.Actor{}, err, map[string]any{"provider": provider, "flow": "id_token"})
+	}
+	return s.ThirdParty(ctx, pu, s.third.AllowLinking(provider), "id_token")
+}
+
+// ThirdParty signs in the user whom the provider's identity pu belongs to,
+// as one unit: resolve the identity with the linking rules
+// (account.Service.ResolveIdentity: sign-in, linking or sign-up), then
+// complete with thirdparty_signin_succeeded, thirdparty_linking_succeeded
+// or thirdparty_signup_succeeded. flow ("id_token" or "redirect") goes into
+// the event's details. A refusal records thirdparty_signin_signup_failed.
+// Errors: account.ErrUserConflict (KindConflict), ErrSignupDisabled and
+// ErrUnverifiedEmail (KindForbidden), KindInvalid, KindInternal.
+func (s *Service) ThirdParty(ctx context.Context, pu inkan.ProviderUser, allowLinking bool, flow string) (ThirdPartyResult, error) {
+	var out ThirdPartyResult
+	details := map[string]any{"provider": pu.Provider, "flow": flow}
+	err := s.journal.Atomically(ctx, func(ctx context.Context) error {
+		id, outcome, err := s.accounts.ResolveIdentity(ctx, pu, allowLinking)
+		if err != nil {
+			return err
+		}
+		event := map[account.IdentityOutcome]inkan.EventType{
+			account.IdentitySignIn: inkan.EventThirdPartySignInSucceeded,
+			account.IdentityLinked: inkan.EventThirdPartyLinkingSucceeded,
+			account.IdentitySignUp: inkan.EventThirdPartySignUpSucceeded,
+		}[outcome]
+		out = ThirdPartyResult{Identity: id, Outcome: outcome}
+		out.Result, err = s.complete(ctx, completion{
+			userID:  id.UserID,
+			event:   event,
+			details: map[string]any{"provider": pu.Provider, "flow": flow, "identity_id": id.ID.String()},
+		})
+		return err
+	})
+	if err != nil {
+		return ThirdPartyResult{}, s.failed(ctx, inkan.EventThirdPartySignInSignUpFailed, inkan.Actor{}, err, details)
+	}
+	return out, nil
+}
