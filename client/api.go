@@ -109,6 +109,43 @@ func (c *Client) FinalizePasscode(ctx context.Context, passcodeID, code string) 
 	return sess, nil
 }
 
+// IDTokenSignIn is a native third-party sign-in: the ID token the platform
+// handed the app and the nonce the app generated for it.
+type IDTokenSignIn struct {
+	// Provider is "apple", "google" or "custom_<key>".
+	Provider string `json:"provider"`
+	// IDToken is the token: ASAuthorizationAppleIDCredential.identityToken
+	// (UTF-8), GoogleIdTokenCredential.idToken.
+	IDToken string `json:"id_token"`
+	// Nonce is the app's nonce as generated: for Apple, the app passes its
+	// SHA-256 (lower-case hex) to ASAuthorizationAppleIDRequest.nonce and
+	// sends the nonce itself here; for Google it passes the nonce as it is.
+	Nonce string `json:"nonce"`
+	// GivenName and FamilyName are ASAuthorizationAppleIDCredential.fullName,
+	// which Apple gives only on the first authorization (optional).
+	GivenName  string `json:"given_name,omitempty"`
+	FamilyName string `json:"family_name,omitempty"`
+}
+
+// SignInWithIDToken signs in with a provider's ID token obtained natively:
+// POST /thirdparty/id_token (api/openapi.yaml). It keeps the issued session
+// token and returns the user's id. Errors: 400 (a missing field, a provider
+// that is not enabled), 401 (the token is refused; the message names the
+// check), 403 signup_disabled / unverified_email, 409 user_conflict, 429.
+func (c *Client) SignInWithIDToken(ctx context.Context, in IDTokenSignIn) (*Session, string, error) {
+	var out struct {
+		UserID string `json:"user_id"`
+	}
+	sess, err := c.do(ctx, http.MethodPost, "/thirdparty/id_token", in, &out)
+	if err != nil {
+		return nil, "", err
+	}
+	if sess == nil {
+		return nil, "", errNoSession
+	}
+	return sess, out.UserID, nil
+}
+
 // PasskeyResult is the answer of both WebAuthn finalize endpoints
 // (docs/compatibility.md "Passkeys").
 type PasskeyResult struct {
@@ -181,6 +218,18 @@ type Email struct {
 	Address    string `json:"address"`
 	IsVerified bool   `json:"is_verified"`
 	IsPrimary  bool   `json:"is_primary"`
+	// Identities are the third-party identities that vouched for the
+	// address (nil when none).
+	Identities []Identity `json:"identities,omitempty"`
+}
+
+// Identity is a third-party identity of the user (GET /me, GET /emails).
+type Identity struct {
+	// ID is the provider's subject (the ID token's sub).
+	ID string `json:"id"`
+	// Provider is the provider's display name ("Apple", "Google", …).
+	Provider   string `json:"provider"`
+	IdentityID string `json:"identity_id"`
 }
 
 // Passkey is a WebAuthn credential in the profile (docs/compatibility.md "Users" "cred").
@@ -244,6 +293,15 @@ type Me struct {
 	// SignalCurrentUserDetails nil without a primary address).
 	SignalAllAcceptedCredentials *AllAcceptedCredentials `json:"signal_all_accepted_credentials,omitempty"`
 	SignalCurrentUserDetails     *CurrentUserDetails     `json:"signal_current_user_details,omitempty"`
+	// Identities are the user's third-party identities (inkan; present
+	// when a provider is enabled).
+	Identities []Identity `json:"identities,omitempty"`
+	// Name, GivenName, FamilyName and Picture are the profile ("" when
+	// empty).
+	Name       string `json:"name,omitempty"`
+	GivenName  string `json:"given_name,omitempty"`
+	FamilyName string `json:"family_name,omitempty"`
+	Picture    string `json:"picture,omitempty"`
 }
 
 // PrimaryEmail returns the primary address, or nil when there is none.

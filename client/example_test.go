@@ -56,3 +56,20 @@ func Example() {
 	}
 	_ = c.Logout(ctx)
 }
+
+// Sign in with the ID token that Sign in with Apple or Sign in with Google
+// handed the app, and the nonce the app generated for it.
+func ExampleClient_SignInWithIDToken() {
+	ctx := context.Background()
+	c := client.New("https://auth.example.com")
+	var identityToken, rawNonce string // from the platform and the app
+	_, userID, err := c.SignInWithIDToken(ctx, client.IDTokenSignIn{
+		Provider: "apple",
+		IDToken:  identityToken,
+		Nonce:    rawNonce, // not the SHA-256 the app gave Apple
+	})
+	if err != nil {
+		log.Fatal(err) // 409 user_conflict: sign in with the address first, then link
+	}
+	fmt.Println("signed in as", userID) // c now sends the session token
+}

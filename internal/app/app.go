@@ -43,6 +43,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 	"github.com/inkan-auth/inkan/internal/session"
 	"github.com/inkan-auth/inkan/internal/store"
+	"github.com/inkan-auth/inkan/internal/thirdparty"
 )
 
 // App is a built inkan node.
@@ -272,26 +273,35 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	wk.Emails.MaxNumOfAddresses = cfg.Email.Limit
 	wk.Account.AllowDeletion = cfg.Account.AllowDeletion
 	wk.Account.AllowSignup = cfg.Account.AllowSignup
+	wk.Providers = wellKnownProviders(cfg)
 
 	accounts := account.New(a.store, account.Options{RequireVerification: cfg.Email.RequireVerification, AllowSignup: cfg.Account.AllowSignup, EmailLimit: cfg.Email.Limit}, time.Now)
 	logins := login.Deps{Journal: a.store, Accounts: accounts, Passcodes: passcodes, Passkeys: passkeys, Sessions: sessions, Now: time.Now}
 	if passwords != nil {
 		logins.Passwords = passwords
 	}
+	var idps *thirdparty.Providers
+	if cfgs := thirdPartyConfigs(ctx, cfg); len(cfgs) > 0 {
+		if idps, err = thirdparty.New(cfgs, thirdPartyOptions(ctx)); err != nil {
+			return nil, err
+		}
+		logins.ThirdParty = idps
+	}
 	a.api = httpapi.New(httpapi.API{
-		Accounts:  accounts,
-		Login:     login.New(logins),
-		Passcodes: passcodes,
-		Sessions:  sessions,
-		Keys:      km,
-		Passkeys:  passkeys,
-		Passwords: passwords,
-		Limiter:   limiter,
-		Mobile:    mobileHandler,
-		Ready:     a.store.Ping,
-		Observer:  observer,
-		Audit:     a.audit,
-		Metrics:   promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+		Accounts:      accounts,
+		Login:         login.New(logins),
+		Passcodes:     passcodes,
+		Sessions:      sessions,
+		Keys:          km,
+		Passkeys:      passkeys,
+		Passwords:     passwords,
+		Limiter:       limiter,
+		ProviderNames: func(id string) string { return idps.DisplayName(id) },
+		Mobile:        mobileHandler,
+		Ready:         a.store.Ping,
+		Observer:      observer,
+		Audit:         a.audit,
+		Metrics:       promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
 		Opts: httpapi.Options{
 			AuthTokenHeader: cfg.Session.EnableAuthTokenHeader,
 			Cookie: httpapi.CookieOptions{
@@ -324,6 +334,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			WellKnown:       wk,
 			RelatedOrigins:  cfg.Webauthn.RelatedOrigins,
 			AdminAPIKeys:    cfg.Server.Admin.APIKeys,
+			ThirdParty:      idps != nil,
+			ThirdPartyLimit: limit(cfg.RateLimiter.ThirdPartyLimits),
 		},
 	}, log)
 	return a, nil

@@ -38,6 +38,9 @@ type harness struct {
 	Log      *outboxtest.Buffer
 	Outbox   *outboxtest.Buffer
 	App      *app.App
+	// ctx is New's context (nil = context.Background()); tests put
+	// provider endpoints in it (app.WithProviderEndpoints).
+	ctx context.Context
 }
 
 func newHarness(t *testing.T, mutate func(*config.Config)) *harness {
@@ -95,7 +98,11 @@ func (h *harness) start(t *testing.T, cfg config.Config) *harness {
 	t.Helper()
 	h.Cfg, h.Log, h.Outbox = cfg, &outboxtest.Buffer{}, &outboxtest.Buffer{}
 	log := app.NewLogger(cfg, h.Log)
-	a, err := app.New(context.Background(), cfg, log, h.Outbox)
+	ctx := h.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	a, err := app.New(ctx, cfg, log, h.Outbox)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}

@@ -386,6 +386,9 @@ type RateLimiter struct {
 	// for that user answers 429 even with the right code; passkeys and
 	// passwords still work.
 	PasscodeFailureLimits Limit `koanf:"passcode_failure_limits"`
+	// ThirdPartyLimits caps POST /thirdparty/id_token per client address
+	// (inkan; default 30 per 1m).
+	ThirdPartyLimits Limit `koanf:"thirdparty_limits"`
 }
 
 // Redis is rate_limiter.redis.* (alias rate_limiter.redis_config.*). With store redis, URL or Address
@@ -659,6 +662,7 @@ func Default() Config {
 			// attempts per account; 10 an hour keeps the chance of
 			// guessing a 6-digit code under 0.03 % a day.
 			PasscodeFailureLimits: Limit{Tokens: 10, Interval: time.Hour},
+			ThirdPartyLimits:      Limit{Tokens: 30, Interval: time.Minute},
 		},
 		Account: Account{AllowSignup: true, UnfinishedSignupRetention: 24 * time.Hour},
 		AuditLog: AuditLog{

@@ -270,6 +270,7 @@ func (c Config) Validate() error {
 		"passcode_limits": rl.PasscodeLimits, "password_limits": rl.PasswordLimits, "token_limits": rl.TokenLimits,
 		"passcode_ip_limits": rl.PasscodeIPLimits, "signup_limits": rl.SignupLimits, "lookup_limits": rl.LookupLimits,
 		"webauthn_limits": rl.WebauthnLimits, "passcode_failure_limits": rl.PasscodeFailureLimits,
+		"thirdparty_limits": rl.ThirdPartyLimits,
 	} {
 		ps.atLeast("rate_limiter."+name+".tokens", int64(l.Tokens), 1)
 		ps.positive("rate_limiter."+name+".interval", l.Interval)

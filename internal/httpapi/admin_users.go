@@ -48,17 +48,18 @@ type metadataJSON struct {
 // fills id, e-mails, credentials and times; the single user adds the
 // password, metadata and profile.
 type adminUserJSON struct {
-	ID                  uuid.UUID        `json:"id"`
-	WebauthnCredentials []credentialJSON `json:"webauthn_credentials,omitempty"`
-	Emails              []adminEmailJSON `json:"emails,omitempty"`
-	CreatedAt           time.Time        `json:"created_at"`
-	UpdatedAt           time.Time        `json:"updated_at"`
-	Password            *passwordJSON    `json:"password,omitempty"`
-	Metadata            *metadataJSON    `json:"metadata,omitempty"`
-	Name                string           `json:"name,omitempty"`
-	GivenName           string           `json:"given_name,omitempty"`
-	FamilyName          string           `json:"family_name,omitempty"`
-	Picture             string           `json:"picture,omitempty"`
+	ID                  uuid.UUID           `json:"id"`
+	WebauthnCredentials []credentialJSON    `json:"webauthn_credentials,omitempty"`
+	Emails              []adminEmailJSON    `json:"emails,omitempty"`
+	CreatedAt           time.Time           `json:"created_at"`
+	UpdatedAt           time.Time           `json:"updated_at"`
+	Password            *passwordJSON       `json:"password,omitempty"`
+	Metadata            *metadataJSON       `json:"metadata,omitempty"`
+	Identities          []adminIdentityJSON `json:"identities,omitempty"`
+	Name                string              `json:"name,omitempty"`
+	GivenName           string              `json:"given_name,omitempty"`
+	FamilyName          string              `json:"family_name,omitempty"`
+	Picture             string              `json:"picture,omitempty"`
 }
 
 // adminUserSummary is the list variant of u: e-mails and credentials.
@@ -98,6 +99,11 @@ func (a *API) adminUserFull(r *http.Request, u inkan.User) (adminUserJSON, error
 	if !md.Empty() {
 		out.Metadata = &metadataJSON{Public: md.Public, Private: md.Private, Unsafe: md.Unsafe}
 	}
+	ids, err := a.Accounts.Identities(r.Context(), u.ID)
+	if err != nil {
+		return out, err
+	}
+	out.Identities = mapSlice(ids, toAdminIdentity)
 	return out, nil
 }
 

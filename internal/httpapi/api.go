@@ -107,6 +107,13 @@ type Options struct {
 	// RelatedOrigins (webauthn.related_origins) are served as {"origins":
 	// […]} at GET /.well-known/webauthn (WebAuthn L3 §5.11); empty = 404.
 	RelatedOrigins []string
+	// ThirdParty registers the third-party routes (a provider is enabled)
+	// and shows identities in GET /me, GET /emails and the admin user
+	// object.
+	ThirdParty bool
+	// ThirdPartyLimit is rate_limiter.thirdparty_limits: POST
+	// /thirdparty/id_token per client address; zero Tokens = no limit.
+	ThirdPartyLimit ratelimit.Limit
 	// AdminAPIKeys (server.admin.api_keys) protect the admin routes but
 	// /health/*; empty = no authentication.
 	AdminAPIKeys []string
@@ -132,6 +139,9 @@ type API struct {
 	// Passwords handles the admin password routes and, with
 	// Opts.PasswordEnabled, the public /password* routes.
 	Passwords *password.Service
+	// ProviderNames returns a provider id's display name ("" when
+	// unknown); nil shows the ids.
+	ProviderNames func(provider string) string
 	// Limiter enforces rate limits; nil disables them.
 	Limiter ratelimit.Limiter
 	// Mobile serves /.well-known/assetlinks.json and

@@ -31,15 +31,18 @@ func emailPathID(r *http.Request) (uuid.UUID, error) {
 }
 
 // listEmails is GET /emails (docs/compatibility.md "E-mail addresses"): the caller's addresses,
-// oldest first, as [{id, address, is_verified, is_primary}].
+// oldest first, as [{id, address, is_verified, is_primary, identities?}].
 func (a *API) listEmails(w http.ResponseWriter, r *http.Request) error {
-	emails, err := a.Accounts.Emails(r.Context(), claimsFrom(r.Context()).Subject)
+	userID := claimsFrom(r.Context()).Subject
+	emails, err := a.Accounts.Emails(r.Context(), userID)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, mapSlice(emails, func(e inkan.Email) emailJSON {
-		return emailJSON{ID: e.ID, Address: e.Address, IsVerified: e.Verified, IsPrimary: e.Primary}
-	}))
+	ids, err := a.identities(r, userID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a.toEmailJSONs(emails, ids))
 }
 
 type addEmailRequest struct {

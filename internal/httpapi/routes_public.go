@@ -42,6 +42,10 @@ func (a *API) Public() http.Handler {
 		mux.Handle("DELETE /webauthn/credentials/{id}", h(a.requireSession(a.deleteCredential)))
 	}
 
+	if a.Opts.ThirdParty {
+		mux.Handle("POST /thirdparty/id_token", h(a.idTokenSignIn))
+	}
+
 	mux.Handle("GET /sessions/validate", h(a.validateSession))
 	mux.Handle("POST /sessions/validate", h(a.validateSessionToken))
 

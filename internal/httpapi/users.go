@@ -143,6 +143,22 @@ type emailJSON struct {
 	Address    string    `json:"address"`
 	IsVerified bool      `json:"is_verified"`
 	IsPrimary  bool      `json:"is_primary"`
+	// Identities are the third-party identities that vouched for the
+	// address (omitted when none).
+	Identities []identityJSON `json:"identities,omitempty"`
+}
+
+// toEmailJSONs renders emails with the identities linked to each.
+func (a *API) toEmailJSONs(emails []inkan.Email, ids []inkan.Identity) []emailJSON {
+	return mapSlice(emails, func(e inkan.Email) emailJSON {
+		out := emailJSON{ID: e.ID, Address: e.Address, IsVerified: e.Verified, IsPrimary: e.Primary}
+		for _, i := range ids {
+			if i.EmailID == e.ID {
+				out.Identities = append(out.Identities, a.toIdentityJSON(i))
+			}
+		}
+		return out
+	})
 }
 
 // getUser is GET /users/{id} (docs/compatibility.md "Users"): only the session's own user
@@ -190,6 +206,10 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ids, err := a.identities(r, u.ID)
+	if err != nil {
+		return err
+	}
 	out := map[string]any{
 		"id":         u.ID,
 		"user_id":    u.ID,
@@ -198,9 +218,15 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 		"mfa_config": map[string]bool{"auth_app_set_up": false, "totp_enabled": false, "security_keys_enabled": false},
 	}
 	if len(emails) > 0 {
-		out["emails"] = mapSlice(emails, func(e inkan.Email) emailJSON {
-			return emailJSON{ID: e.ID, Address: e.Address, IsVerified: e.Verified, IsPrimary: e.Primary}
-		})
+		out["emails"] = a.toEmailJSONs(emails, ids)
+	}
+	if a.Opts.ThirdParty {
+		out["identities"] = mapSlice(ids, a.toIdentityJSON)
+	}
+	for k, v := range map[string]string{"name": u.Name, "given_name": u.GivenName, "family_name": u.FamilyName, "picture": u.Picture} {
+		if v != "" {
+			out[k] = v // Hanko's profile fields, omitted when empty
+		}
 	}
 	if len(creds) > 0 {
 		out["passkeys"] = mapSlice(creds, a.toCredentialJSON)

@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"strings"
 
 	"github.com/inkan-auth/inkan/internal/account"
 	"github.com/inkan-auth/inkan/internal/inkan"
@@ -16,24 +17,39 @@ type ThirdPartyResult struct {
 	Outcome account.IdentityOutcome
 }
 
+// IDTokenRequest is a native sign-in: the body of POST /thirdparty/id_token.
+type IDTokenRequest struct {
+	Provider string // "apple", "google" or "custom_<key>"
+	Token    string // the ID token (JWS compact serialization)
+	Nonce    string // the nonce the app generated for it
+	// GivenName and FamilyName are the name the app got from the provider
+	// outside the token (Apple gives it to the app once, on the first
+	// authorization); they fill only what the token leaves empty.
+	GivenName, FamilyName string
+}
+
 // IDToken signs a user in with a provider's ID token obtained natively on
 // the device (POST /thirdparty/id_token of api/openapi.yaml; checks in
 // docs/thirdparty.md "Native sign-in"): the verifier checks the token and
 // its nonce, then ThirdParty resolves the user and completes. A refused
 // token records thirdparty_signin_signup_failed and writes nothing else.
 // Errors: the verifier's (KindNotFound, KindUnauthorized), ThirdParty's.
-func (s *Service) IDToken(ctx context.Context, provider, rawToken, nonce string) (ThirdPartyResult, error) {
+func (s *Service) IDToken(ctx context.Context, r IDTokenRequest) (ThirdPartyResult, error) {
 	if s.third == nil {
 		return ThirdPartyResult{}, inkan.E(inkan.KindNotFound, "provider not enabled")
 	}
-	pu, err := s.third.VerifyIDToken(ctx, provider, rawToken, nonce)
+	pu, err := s.third.VerifyIDToken(ctx, r.Provider, r.Token, r.Nonce)
 	if err != nil {
 		if inkan.KindOf(err) == inkan.KindNotFound {
 			return ThirdPartyResult{}, err
 		}
-		return ThirdPartyResult{}, s.failed(ctx, inkan.EventThirdPartySignInSignUpFailed, inkan.Actor{}, err, map[string]any{"provider": provider, "flow": "id_token"})
+		return ThirdPartyResult{}, s.failed(ctx, inkan.EventThirdPartySignInSignUpFailed, inkan.Actor{}, err, map[string]any{"provider": r.Provider, "flow": "id_token"})
 	}
-	return s.ThirdParty(ctx, pu, s.third.AllowLinking(provider), "id_token")
+	if pu.GivenName == "" && pu.FamilyName == "" && pu.Name == "" {
+		pu.GivenName, pu.FamilyName = strings.TrimSpace(r.GivenName), strings.TrimSpace(r.FamilyName)
+		pu.Name = strings.TrimSpace(pu.GivenName + " " + pu.FamilyName)
+	}
+	return s.ThirdParty(ctx, pu, s.third.AllowLinking(pu.Provider), "id_token")
 }
 
 // ThirdParty signs in the user whom the provider's identity pu belongs to,

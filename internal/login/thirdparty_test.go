@@ -158,17 +158,17 @@ func TestIDToken(t *testing.T) {
 	tok := iss.Token(t, oidctest.Claims{"sub": "g-1", "aud": "app", "nonce": "n", "email": "g@example.test", "email_verified": true})
 	before := e.rows(t)
 	n := len(e.events(t))
-	_, err = l.IDToken(e.ctx, "google", tok, "wrong")
+	_, err = l.IDToken(e.ctx, login.IDTokenRequest{Provider: "google", Token: tok, Nonce: "wrong"})
 	wantKind(t, err, inkan.KindUnauthorized)
 	if evs := e.eventsAfter(t, n); e.rows(t) != before || types(evs) != "thirdparty_signin_signup_failed" {
 		t.Errorf("refused token wrote %v → %v, events %s", before, e.rows(t), types(evs))
 	}
-	res, err := l.IDToken(e.ctx, "google", tok, "n")
+	res, err := l.IDToken(e.ctx, login.IDTokenRequest{Provider: "google", Token: tok, Nonce: "n"})
 	if err != nil || res.Outcome != account.IdentitySignUp || res.Claims.Subject != res.UserID {
 		t.Fatalf("%+v %v", res, err)
 	}
-	_, err = l.IDToken(e.ctx, "apple", tok, "n")
+	_, err = l.IDToken(e.ctx, login.IDTokenRequest{Provider: "apple", Token: tok, Nonce: "n"})
 	wantKind(t, err, inkan.KindNotFound)
-	_, err = e.login.IDToken(e.ctx, "google", tok, "n") // no providers at all
+	_, err = e.login.IDToken(e.ctx, login.IDTokenRequest{Provider: "google", Token: tok, Nonce: "n"}) // no providers at all
 	wantKind(t, err, inkan.KindNotFound)
 }

@@ -44,7 +44,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "sign_ins_total",
-			Help: "Sign-in attempts by method (passcode, passkey, password, admin) and result (success, failure), from the recorded events.",
+			Help: "Sign-in attempts by method (passcode, passkey, password, admin, thirdparty) and result (success, failure), from the recorded events.",
 		}, []string{"method", "result"}),
 		mails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "passcode_mails_total",
@@ -187,6 +187,10 @@ var signInEvents = map[inkan.EventType][2]string{
 	inkan.EventPasswordLoginSucceeded:               {"password", "success"},
 	inkan.EventPasswordLoginFailed:                  {"password", "failure"},
 	inkan.EventLoginSuccess:                         {"admin", "success"},
+	inkan.EventThirdPartySignUpSucceeded:            {"thirdparty", "success"},
+	inkan.EventThirdPartySignInSucceeded:            {"thirdparty", "success"},
+	inkan.EventThirdPartyLinkingSucceeded:           {"thirdparty", "success"},
+	inkan.EventThirdPartySignInSignUpFailed:         {"thirdparty", "failure"},
 }
 
 // Event counts a committed event: sign-ins by method and result, passcode

@@ -63,8 +63,8 @@ type Options struct {
 	// Now is the clock of expiry checks (default time.Now).
 	Now func() time.Time
 	// MinKeyRefresh is the least time between two fetches of a key set
-	// (default 1 minute); MaxKeyAge the longest a fetched set is used
-	// (default 1 hour).
+	// (default 10 s); MaxKeyAge the longest a fetched set is used (default
+	// 1 hour).
 	MinKeyRefresh, MaxKeyAge time.Duration
 }
 
@@ -95,7 +95,7 @@ func New(cfgs []Config, o Options) (*Providers, error) {
 		o.Now = time.Now
 	}
 	if o.MinKeyRefresh == 0 {
-		o.MinKeyRefresh = time.Minute
+		o.MinKeyRefresh = 10 * time.Second
 	}
 	if o.MaxKeyAge == 0 {
 		o.MaxKeyAge = time.Hour
@@ -226,6 +226,9 @@ func verifyWith(ctx context.Context, o Options, providerID string, keys oidc.Key
 			if strings.Contains(err.Error(), known.Error()) {
 				return refuse("%s", known.Error())
 			}
+		}
+		if strings.Contains(err.Error(), "malformed jwt") {
+			return refuse("signature: the token is not a compact JWS")
 		}
 		return refuse("signature: %s", strings.TrimPrefix(err.Error(), "oidc: "))
 	}
