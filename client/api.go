@@ -180,6 +180,52 @@ func (c *Client) FinishPasskeyRegistration(ctx context.Context, credential json.
 	return &r, nil
 }
 
+// PasskeySignUp is the answer of a finished passkey-first sign-up.
+type PasskeySignUp struct {
+	PasskeyResult
+	// EmailID is the new address row: with email.require_verification it
+	// belongs to nobody until InitPasscode(UserID, EmailID) and
+	// FinalizePasscode verify it.
+	EmailID string `json:"email_id"`
+}
+
+// BeginPasskeySignUp starts a passkey-first sign-up for a new user with
+// the address email: POST /webauthn/registration/initialize with
+// {"email"} and no session token (the client's stored token, if any, is
+// not sent; api/openapi.yaml). It returns the raw {"publicKey":
+// PublicKeyCredentialCreationOptions} JSON for the platform API. Errors:
+// 403 sign-up disabled (account.allow_signup), 409 a user owns the
+// address, 400 invalid address, 429 rate_limiter.signup_limits.
+func (c *Client) BeginPasskeySignUp(ctx context.Context, email string) (json.RawMessage, error) {
+	in := struct {
+		Email string `json:"email"`
+	}{email}
+	var raw json.RawMessage
+	if _, err := c.send(ctx, http.MethodPost, "/webauthn/registration/initialize", in, &raw, false); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// FinishPasskeySignUp sends the platform's PublicKeyCredential JSON of the
+// sign-up BeginPasskeySignUp started: POST /webauthn/registration/finalize
+// without a session token. The server creates the user, its address and
+// the passkey, and signs the user in; the session token is kept. Errors:
+// 400 invalid attestation or challenge, 403 sign-up disabled, 409 the
+// address was taken meanwhile or the credential exists, 422 user
+// verification missing.
+func (c *Client) FinishPasskeySignUp(ctx context.Context, credential json.RawMessage) (*Session, *PasskeySignUp, error) {
+	var r PasskeySignUp
+	sess, err := c.send(ctx, http.MethodPost, "/webauthn/registration/finalize", credential, &r, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess == nil {
+		return nil, nil, errNoSession
+	}
+	return sess, &r, nil
+}
+
 // BeginPasskeyLogin starts a passkey login: POST /webauthn/login/initialize
 // (docs/compatibility.md "Passkeys"). userID "" sends {} and asks for discoverable-credential
 // options; a user id gets options listing that user's credentials. It

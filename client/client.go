@@ -206,6 +206,12 @@ type Session struct {
 // nil, receives the decoded 2xx body. It returns the session the response
 // carried, if any; a non-2xx answer is an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) (*Session, error) {
+	return c.send(ctx, method, path, body, out, true)
+}
+
+// send is do; withToken false leaves the stored session token out of the
+// request (a passkey-first sign-up must carry none).
+func (c *Client) send(ctx context.Context, method, path string, body, out any, withToken bool) (*Session, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -225,7 +231,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (*S
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if t := c.Token(); t != "" {
+	if t := c.Token(); t != "" && withToken {
 		req.Header.Set("Authorization", "Bearer "+t)
 	}
 	resp, err := c.HTTP.Do(req)

@@ -75,15 +75,23 @@ func (s *Service) Lookup(ctx context.Context, rawEmail string) (Lookup, error) {
 // (nothing is written then). The user and its user_created event are written
 // in one transaction (the caller's, when ctx carries one).
 func (s *Service) SignUp(ctx context.Context, rawEmail string) (inkan.User, inkan.Email, error) {
-	if !s.opts.AllowSignup {
-		return inkan.User{}, inkan.Email{}, inkan.E(inkan.KindForbidden, "sign-up is disabled")
+	return s.SignUpAs(ctx, uuid.New(), rawEmail)
+}
+
+// SignUpAs is SignUp for a user whose id is already chosen: a
+// passkey-first sign-up, whose authenticator stored the id as user handle
+// (api/openapi.yaml POST /webauthn/registration/finalize). A taken id is
+// KindConflict too.
+func (s *Service) SignUpAs(ctx context.Context, userID uuid.UUID, rawEmail string) (inkan.User, inkan.Email, error) {
+	if err := s.SignUpAllowed(); err != nil {
+		return inkan.User{}, inkan.Email{}, err
 	}
 	addr, err := inkan.NormalizeEmail(rawEmail)
 	if err != nil {
 		return inkan.User{}, inkan.Email{}, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	u := inkan.User{ID: uuid.New(), CreatedAt: now, UpdatedAt: now}
+	u := inkan.User{ID: userID, CreatedAt: now, UpdatedAt: now}
 	e := inkan.Email{ID: uuid.New(), Address: addr, CreatedAt: now, UpdatedAt: now}
 	if !s.opts.RequireVerification {
 		e.UserID = u.ID
@@ -105,6 +113,45 @@ func (s *Service) SignUp(ctx context.Context, rawEmail string) (inkan.User, inka
 		return inkan.User{}, inkan.Email{}, err
 	}
 	return u, stored, nil
+}
+
+// errSignupDisabled answers a sign-up without account.allow_signup: 403, as
+// Hanko's POST /users.
+var errSignupDisabled = inkan.E(inkan.KindForbidden, "sign-up is disabled")
+
+// SignUpAllowed is nil with account.allow_signup, else KindForbidden "sign-up
+// is disabled" (Hanko's 403 of POST /users).
+func (s *Service) SignUpAllowed() error {
+	if !s.opts.AllowSignup {
+		return errSignupDisabled
+	}
+	return nil
+}
+
+// CheckSignUp decides, before a passkey-first sign-up stores anything,
+// whether rawEmail may sign up (the rules of SignUp, read without writing)
+// and returns the normalised address. Errors: KindForbidden when sign-up
+// is disabled, KindInvalid for a bad address, KindConflict "email address
+// already exists" when a user owns it. SignUpAs decides again when the
+// sign-up is finished.
+func (s *Service) CheckSignUp(ctx context.Context, rawEmail string) (string, error) {
+	if err := s.SignUpAllowed(); err != nil {
+		return "", err
+	}
+	addr, err := inkan.NormalizeEmail(rawEmail)
+	if err != nil {
+		return "", err
+	}
+	e, _, err := s.store.FindOwner(ctx, addr)
+	switch {
+	case errors.Is(err, inkan.ErrNotFound):
+		return addr, nil
+	case err != nil:
+		return "", err
+	case e.UserID != uuid.Nil:
+		return "", inkan.E(inkan.KindConflict, "email address already exists")
+	}
+	return addr, nil
 }
 
 // User returns the user (KindNotFound "user not found").

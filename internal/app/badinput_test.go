@@ -125,7 +125,10 @@ func TestBadInput(t *testing.T) {
 		{"pc final: code wrong type", "POST", "/passcode/login/finalize", `{"id":"` + pending.ID + `","code":123456}`, nil, 400, "Unmarshal type error"},
 		// WebAuthn registration
 		{"reg init: no session", "POST", "/webauthn/registration/initialize", "", nil, 401, ""},
-		{"reg final: no session", "POST", "/webauthn/registration/finalize", string(wrongOrigin), nil, 401, ""},
+		{"reg final: no session", "POST", "/webauthn/registration/finalize", "", nil, 401, ""},
+		// Without a session a body is a passkey-first sign-up, which a
+		// signed-in user's ceremony cannot finish.
+		{"reg final: no session, user's ceremony", "POST", "/webauthn/registration/finalize", string(wrongOrigin), nil, 400, "challenge"},
 		{"reg final: empty body", "POST", "/webauthn/registration/finalize", "", []string{bearerA}, 400, ""},
 		{"reg final: garbage", "POST", "/webauthn/registration/finalize", `{"id":"x","type":"public-key"}`, []string{bearerA}, 400, ""},
 		{"reg final: wrong origin", "POST", "/webauthn/registration/finalize", string(wrongOrigin), []string{bearerA}, 400, "failed to validate attestation"},

@@ -82,7 +82,8 @@ type Options struct {
 	// (rate_limiter.signup_limits), LookupLimit (rate_limiter.lookup_limits)
 	// and WebauthnLimit (rate_limiter.webauthn_limits) cap, per client
 	// address (an IPv6 client per /64), passcode initialize and finalize
-	// together, POST /users, POST /user and POST /webauthn/login/initialize;
+	// together, POST /users (and passkey-first sign-up initialize, the same
+	// bucket), POST /user and POST /webauthn/login/initialize;
 	// zero Tokens = no limit.
 	PasscodeIPLimit, SignupLimit, LookupLimit, WebauthnLimit ratelimit.Limit
 	// PasswordEnabled (password.enabled) registers PUT /password and POST

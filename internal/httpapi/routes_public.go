@@ -33,8 +33,9 @@ func (a *API) Public() http.Handler {
 	}
 
 	if !a.Opts.PasskeysDisabled {
-		mux.Handle("POST /webauthn/registration/initialize", h(a.requireSession(a.webauthnRegistrationInitialize)))
-		mux.Handle("POST /webauthn/registration/finalize", h(a.requireSession(a.webauthnRegistrationFinalize)))
+		// Session, or passkey-first sign-up without one.
+		mux.Handle("POST /webauthn/registration/initialize", h(a.webauthnRegistrationInitialize))
+		mux.Handle("POST /webauthn/registration/finalize", h(a.webauthnRegistrationFinalize))
 		mux.Handle("POST /webauthn/login/initialize", h(a.webauthnLoginInitialize))
 		mux.Handle("POST /webauthn/login/finalize", h(a.webauthnLoginFinalize))
 		mux.Handle("GET /webauthn/credentials", h(a.requireSession(a.listCredentials)))

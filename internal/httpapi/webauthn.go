@@ -25,30 +25,119 @@ type passkeyResult struct {
 }
 
 // webauthnRegistrationInitialize is POST /webauthn/registration/initialize
-// (docs/compatibility.md "Passkeys"): creation options for the session's user.
+// (docs/compatibility.md "Passkeys"): creation options for the session's
+// user; a request that carries no session token but {"email"} starts a
+// passkey-first sign-up instead (webauthnSignUpInitialize).
 func (a *API) webauthnRegistrationInitialize(w http.ResponseWriter, r *http.Request) error {
-	b, err := a.Passkeys.BeginRegistration(r.Context(), claimsFrom(r.Context()).Subject)
+	if len(a.tokenCandidates(r)) == 0 {
+		return a.webauthnSignUpInitialize(w, r)
+	}
+	return a.requireSession(func(w http.ResponseWriter, r *http.Request) error {
+		b, err := a.Passkeys.BeginRegistration(r.Context(), claimsFrom(r.Context()).Subject)
+		if err != nil {
+			return err
+		}
+		return a.writeRawJSON(w, b)
+	})(w, r)
+}
+
+// webauthnRegistrationFinalize is POST /webauthn/registration/finalize
+// (docs/compatibility.md "Passkeys"): verifies the attestation and stores
+// the credential of the session's user; without a session token it
+// finishes a passkey-first sign-up (webauthnSignUpFinalize).
+func (a *API) webauthnRegistrationFinalize(w http.ResponseWriter, r *http.Request) error {
+	if len(a.tokenCandidates(r)) == 0 {
+		return a.webauthnSignUpFinalize(w, r)
+	}
+	return a.requireSession(func(w http.ResponseWriter, r *http.Request) error {
+		body, err := readRaw(r)
+		if err != nil {
+			return err
+		}
+		if len(body) == 0 {
+			return inkan.E(inkan.KindInvalid, "Parse error for Registration")
+		}
+		c, err := a.Passkeys.FinishRegistration(r.Context(), claimsFrom(r.Context()).Subject, body)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, passkeyResult{CredentialID: base64.RawURLEncoding.EncodeToString(c.ID), UserID: c.UserID})
+	})(w, r)
+}
+
+// signUpRequest is the body of a passkey-first sign-up's initialize.
+type signUpRequest struct {
+	Email *string `json:"email"`
+}
+
+// webauthnSignUpInitialize starts a passkey-first sign-up (api/openapi.yaml
+// POST /webauthn/registration/initialize without a session): {"email"}
+// under the rules of POST /users (account.allow_signup, 403 when off;
+// 409 when a user owns the address), limited per client address by
+// rate_limiter.signup_limits, the bucket POST /users spends. No body, or
+// one without "email", is the 401 of a request without a session.
+func (a *API) webauthnSignUpInitialize(w http.ResponseWriter, r *http.Request) error {
+	var req signUpRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Email == nil {
+		return inkan.E(inkan.KindUnauthorized, "")
+	}
+	if err := a.Accounts.SignUpAllowed(); err != nil {
+		return err
+	}
+	if err := a.limitClient(w, r, a.Opts.SignupLimit, "signup_limits"); err != nil {
+		return err
+	}
+	var p problems
+	p.required("email", *req.Email)
+	if err := p.err(); err != nil {
+		return err
+	}
+	addr, err := a.Accounts.CheckSignUp(r.Context(), *req.Email)
+	if err != nil {
+		return err
+	}
+	b, err := a.Passkeys.BeginSignUp(r.Context(), addr)
 	if err != nil {
 		return err
 	}
 	return a.writeRawJSON(w, b)
 }
 
-// webauthnRegistrationFinalize is POST /webauthn/registration/finalize
-// (docs/compatibility.md "Passkeys"): verifies the attestation and stores the credential.
-func (a *API) webauthnRegistrationFinalize(w http.ResponseWriter, r *http.Request) error {
+// signUpResult is the body of a finished passkey-first sign-up: Hanko's
+// registration result and the new address row, whose passcode verifies
+// it when email.require_verification is on.
+type signUpResult struct {
+	passkeyResult
+	EmailID uuid.UUID `json:"email_id"`
+}
+
+// webauthnSignUpFinalize finishes a passkey-first sign-up
+// (login.Service.PasskeySignUp): the user, the address, the passkey and
+// the session in one transaction; the session is delivered as every
+// sign-in's. An empty body is the 401 of a request without a session.
+func (a *API) webauthnSignUpFinalize(w http.ResponseWriter, r *http.Request) error {
 	body, err := readRaw(r)
 	if err != nil {
 		return err
 	}
 	if len(body) == 0 {
-		return inkan.E(inkan.KindInvalid, "Parse error for Registration")
+		return inkan.E(inkan.KindUnauthorized, "")
 	}
-	c, err := a.Passkeys.FinishRegistration(r.Context(), claimsFrom(r.Context()).Subject, body)
+	if err := a.Accounts.SignUpAllowed(); err != nil {
+		return err
+	}
+	res, err := a.Login.PasskeySignUp(r.Context(), body)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, passkeyResult{CredentialID: base64.RawURLEncoding.EncodeToString(c.ID), UserID: c.UserID})
+	a.deliverSession(w, res.Token)
+	return writeJSON(w, http.StatusOK, signUpResult{
+		passkeyResult: passkeyResult{CredentialID: base64.RawURLEncoding.EncodeToString(res.Credential.ID), UserID: res.UserID},
+		EmailID:       res.Address.ID,
+	})
 }
 
 type loginInitRequest struct {

@@ -73,6 +73,9 @@ type Credential struct {
 const (
 	OperationRegistration   = "registration"
 	OperationAuthentication = "authentication"
+	// OperationSignUp is the registration of a passkey-first sign-up: its
+	// UserID is the id the new user will get (no users row yet).
+	OperationSignUp = "sign_up"
 )
 
 // Ceremony is the server-side state of a WebAuthn registration or
@@ -83,7 +86,7 @@ type Ceremony struct {
 	Challenge            string    // base64url without padding, 32 random bytes
 	UserID               uuid.UUID // uuid.Nil for a discoverable login
 	UserVerification     string    // required | preferred | discouraged
-	Operation            string    // OperationRegistration | OperationAuthentication
+	Operation            string    // OperationRegistration | OperationAuthentication | OperationSignUp
 	AllowedCredentialIDs [][]byte  // raw ids; empty for discoverable login
 	SessionData          []byte    // go-webauthn SessionData as JSON
 	CreatedAt            time.Time

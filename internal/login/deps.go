@@ -8,6 +8,7 @@ import (
 
 	"github.com/inkan-auth/inkan/internal/account"
 	"github.com/inkan-auth/inkan/internal/inkan"
+	"github.com/inkan-auth/inkan/internal/passkey"
 	"github.com/inkan-auth/inkan/internal/session"
 )
 
@@ -30,6 +31,8 @@ type Deps struct {
 type Accounts interface {
 	// SignUp creates a user with its address and records user_created.
 	SignUp(ctx context.Context, rawEmail string) (inkan.User, inkan.Email, error)
+	// SignUpAs is SignUp with the user's id chosen (passkey-first sign-up).
+	SignUpAs(ctx context.Context, userID uuid.UUID, rawEmail string) (inkan.User, inkan.Email, error)
 	// CheckClaim decides whether userID may sign in with (and take) the
 	// address emailID; sessionUser is the subject of a session sent along
 	// (uuid.Nil when none). It returns the address as read.
@@ -55,6 +58,10 @@ type Passkeys interface {
 	// FinishLogin verifies an assertion, uses up its ceremony and updates
 	// the credential (see passkey.Service).
 	FinishLogin(ctx context.Context, body []byte) (inkan.Credential, error)
+	// VerifySignUp verifies a passkey-first sign-up's attestation without
+	// writing; FinishSignUp uses up its ceremony and stores the credential.
+	VerifySignUp(ctx context.Context, body []byte) (passkey.SignUp, error)
+	FinishSignUp(ctx context.Context, su passkey.SignUp) (inkan.Credential, error)
 }
 
 // Passwords is the part of *password.Service a password sign-in needs.

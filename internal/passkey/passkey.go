@@ -243,23 +243,42 @@ func (s *Service) beginRegistration(ctx context.Context, userID uuid.UUID) ([]by
 //   - credential id already registered: KindConflict (inkan decision;
 //     Hanko answers 500).
 func (s *Service) finishRegistration(ctx context.Context, userID uuid.UUID, body []byte) (inkan.Credential, error) {
+	cer, cred, err := s.attest(ctx, body, inkan.OperationRegistration, func(cer inkan.Ceremony) error {
+		if cer.UserID != userID {
+			return inkan.E(inkan.KindInvalid, msgChallengeMismatch)
+		}
+		if _, err := s.store.GetUser(ctx, userID); err != nil {
+			return userErr(err, inkan.KindInvalid, msgUserNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return inkan.Credential{}, err
+	}
+	return cred, s.storeCredential(ctx, cer.ID, cred)
+}
+
+// attest verifies a registration response (WebAuthn L3 §7.1) against the
+// unexpired ceremony of operation op named by its challenge, after owner
+// accepted the ceremony's user, and returns the ceremony and the
+// credential to store for cer.UserID (see finishRegistration for its
+// fields and the errors). It writes nothing.
+func (s *Service) attest(ctx context.Context, body []byte, op string, owner func(inkan.Ceremony) error) (inkan.Ceremony, inkan.Credential, error) {
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, protocolDetails(err, msgRegistrationParse), err)
+		return inkan.Ceremony{}, inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, protocolDetails(err, msgRegistrationParse), err)
 	}
-	cer, session, err := s.ceremony(ctx, parsed.Response.CollectedClientData.Challenge, inkan.OperationRegistration)
+	cer, session, err := s.ceremony(ctx, parsed.Response.CollectedClientData.Challenge, op)
 	if err != nil {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgChallengeMismatch, err)
+		return inkan.Ceremony{}, inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgChallengeMismatch, err)
 	}
-	if cer.UserID != userID {
-		return inkan.Credential{}, inkan.E(inkan.KindInvalid, msgChallengeMismatch)
+	if err := owner(cer); err != nil {
+		return inkan.Ceremony{}, inkan.Credential{}, err
 	}
-	if _, err := s.store.GetUser(ctx, userID); err != nil {
-		return inkan.Credential{}, userErr(err, inkan.KindInvalid, msgUserNotFound)
-	}
+	userID := cer.UserID
 	now := s.now().UTC()
 	if !now.Before(cer.ExpiresAt) {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAttestation, errors.New("ceremony expired"))
+		return inkan.Ceremony{}, inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAttestation, errors.New("ceremony expired"))
 	}
 	wc, err := s.wa.CreateCredential(&user{id: userID}, session, parsed)
 	if err != nil {
@@ -267,9 +286,9 @@ func (s *Service) finishRegistration(ctx context.Context, userID uuid.UUID, body
 		// log only; the client gets our own words.
 		s.opts.Log.InfoContext(ctx, "passkey attestation refused", "user_id", userID.String(), "detail", protocolMessage(err))
 		if session.UserVerification == protocol.VerificationRequired && !parsed.Response.AttestationObject.AuthData.Flags.HasUserVerified() {
-			return inkan.Credential{}, inkan.Wrap(inkan.KindUnprocessable, msgInvalidAttestation+": "+msgUVRequired, err)
+			return inkan.Ceremony{}, inkan.Credential{}, inkan.Wrap(inkan.KindUnprocessable, msgInvalidAttestation+": "+msgUVRequired, err)
 		}
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAttestation, err)
+		return inkan.Ceremony{}, inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgInvalidAttestation, err)
 	}
 	cred := inkan.Credential{
 		ID:              wc.ID,
@@ -295,17 +314,24 @@ func (s *Service) finishRegistration(ctx context.Context, userID uuid.UUID, body
 			cred.Transports = append(cred.Transports, t)
 		}
 	}
-	switch err := s.store.FinishRegistration(ctx, cer.ID, cred); {
+	return cer, cred, nil
+}
+
+// storeCredential uses up the ceremony and inserts cred in one
+// transaction (the caller's, when ctx carries one); errors as
+// finishRegistration's.
+func (s *Service) storeCredential(ctx context.Context, ceremonyID uuid.UUID, cred inkan.Credential) error {
+	switch err := s.store.FinishRegistration(ctx, ceremonyID, cred); {
 	case errors.Is(err, inkan.ErrStale):
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgChallengeMismatch, err)
+		return inkan.Wrap(inkan.KindInvalid, msgChallengeMismatch, err)
 	case errors.Is(err, inkan.ErrConflict):
-		return inkan.Credential{}, inkan.Wrap(inkan.KindConflict, msgCredentialExists, err)
+		return inkan.Wrap(inkan.KindConflict, msgCredentialExists, err)
 	case errors.Is(err, inkan.ErrNotFound): // user deleted meanwhile
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInvalid, msgUserNotFound, err)
+		return inkan.Wrap(inkan.KindInvalid, msgUserNotFound, err)
 	case err != nil:
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+		return inkan.Wrap(inkan.KindInternal, "", err)
 	}
-	return cred, nil
+	return nil
 }
 
 // beginLogin starts an authentication ceremony (WebAuthn L3 §5.5, see
@@ -526,7 +552,20 @@ func (s *Service) refuse(ctx context.Context, reason string, credID []byte, user
 // saveCeremony stores go-webauthn's session data as a Ceremony (see
 // docs/compatibility.md "Ceremonies") expiring after timeout.
 func (s *Service) saveCeremony(ctx context.Context, op string, userID uuid.UUID, allowed [][]byte, session *webauthn.SessionData, timeout time.Duration) error {
-	data, err := json.Marshal(session)
+	return s.saveCeremonyData(ctx, op, userID, allowed, ceremonyData{SessionData: *session}, timeout)
+}
+
+// ceremonyData is a ceremony's stored session data: go-webauthn's, and for
+// a passkey-first sign-up the address the user signs up with.
+type ceremonyData struct {
+	webauthn.SessionData
+	SignUpEmail string `json:"inkan_sign_up_email,omitempty"`
+}
+
+// saveCeremonyData stores d as a Ceremony expiring after timeout.
+func (s *Service) saveCeremonyData(ctx context.Context, op string, userID uuid.UUID, allowed [][]byte, d ceremonyData, timeout time.Duration) error {
+	session := &d.SessionData
+	data, err := json.Marshal(d)
 	if err != nil {
 		return inkan.Wrap(inkan.KindInternal, "", err)
 	}
