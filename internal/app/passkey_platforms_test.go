@@ -290,3 +290,69 @@ func TestBadAAGUIDMetadataFile(t *testing.T) {
 		t.Fatalf("app.New: %v", err)
 	}
 }
+
+// TestAdminPasskeyFields: the admin API shows each passkey as the public
+// API does — the provider named by the AAGUID with the metadata file's
+// icons, the backup flags and last use of the latest sign-in, the RP id
+// and the user handle — in the list, the single credential and the user.
+func TestAdminPasskeyFields(t *testing.T) {
+	const vault = "11111111-2222-3333-4444-555555555555"
+	icon := "data:image/svg+xml;base64,PHN2Zy8+"
+	file := filepath.Join(t.TempDir(), "aaguid.json")
+	if err := os.WriteFile(file, []byte(`{"`+vault+`": {"name": "Example Vault", "icon_light": "`+icon+`", "icon_dark": "`+icon+`"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *config.Config) {
+		c.Session.EnableAuthTokenHeader = true
+		c.Passkey.AAGUIDMetadataFile = file
+	})
+	p := h.newPasskeyUser(t, "admin-view@example.test", pkOptions{AAGUID: uuid.MustParse(vault)})
+	synced := p.opts
+	synced.BE, synced.BS = true, true
+	h.want(t, p.login(t, synced), 200, "login with BE 0→1")
+
+	userID := uuid.MustParse(p.userID)
+	handle := base64.RawURLEncoding.EncodeToString(userID[:])
+	type credOut struct {
+		ID                string  `json:"id"`
+		Name              string  `json:"name"`
+		ProviderName      string  `json:"provider_name"`
+		ProviderIconLight string  `json:"provider_icon_light"`
+		ProviderIconDark  string  `json:"provider_icon_dark"`
+		BackupEligible    bool    `json:"backup_eligible"`
+		BackupState       bool    `json:"backup_state"`
+		LastUsedAt        *string `json:"last_used_at"`
+		RPID              string  `json:"rp_id"`
+		UserHandle        string  `json:"user_handle"`
+	}
+	check := func(what string, c credOut) {
+		t.Helper()
+		if c.ID != p.credentialID || c.Name != "Example Vault" || c.ProviderName != "Example Vault" || c.ProviderIconLight != icon ||
+			c.ProviderIconDark != icon || !c.BackupEligible || !c.BackupState || c.LastUsedAt == nil || c.RPID != "login.example.test" || c.UserHandle != handle {
+			t.Errorf("%s: %+v", what, c)
+		}
+	}
+	var list []credOut
+	r := h.admin(t, "GET", "/users/"+p.userID+"/webauthn_credentials", "")
+	h.want(t, r, 200, "admin list")
+	r.json(t, &list)
+	if len(list) != 1 {
+		t.Fatalf("admin list: %s", r.Body)
+	}
+	check("GET /users/{user_id}/webauthn_credentials", list[0])
+	var one credOut
+	r = h.admin(t, "GET", "/users/"+p.userID+"/webauthn_credentials/"+p.credentialID, "")
+	h.want(t, r, 200, "admin credential")
+	r.json(t, &one)
+	check("GET /users/{user_id}/webauthn_credentials/{credential_id}", one)
+	var u struct {
+		WebauthnCredentials []credOut `json:"webauthn_credentials"`
+	}
+	r = h.admin(t, "GET", "/users/"+p.userID, "")
+	h.want(t, r, 200, "admin user")
+	r.json(t, &u)
+	if len(u.WebauthnCredentials) != 1 {
+		t.Fatalf("admin user: %s", r.Body)
+	}
+	check("GET /users/{id}", u.WebauthnCredentials[0])
+}
