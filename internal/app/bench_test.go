@@ -207,6 +207,18 @@ func BenchmarkHotPaths(b *testing.B) {
 					benchCall(b, "POST", url+"/webauthn/login/finalize", "", string(assertion), 200)
 				}
 			})
+			b.Run("passkey-first-sign-up", func(b *testing.B) {
+				n := 0
+				for b.Loop() {
+					n++
+					opts, _ := benchCall(b, "POST", url+"/webauthn/registration/initialize", "", fmt.Sprintf(`{"email":"passkey-first-%d@example.test"}`, n), 200)
+					cred, _, err := webauthntest.New().Register(opts, o)
+					if err != nil {
+						b.Fatal(err)
+					}
+					benchCall(b, "POST", url+"/webauthn/registration/finalize", "", string(cred), 200)
+				}
+			})
 		})
 	}
 }

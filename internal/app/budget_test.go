@@ -148,6 +148,18 @@ func TestRouteBudgets(t *testing.T) {
 			measure("POST /passcode/login/finalize (returning user)", budget{11, true, true}, func() response {
 				return h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"`+h.code(t, address)+`"}`)
 			})
+			// A passkey-first sign-up: initialize stores only the ceremony;
+			// finalize is one transaction from the attestation to the session.
+			r = measure("POST /webauthn/registration/initialize (passkey-first sign-up)", budget{6, false, true}, func() response {
+				return h.do(t, "POST", "/webauthn/registration/initialize", `{"email":"first-`+address+`"}`)
+			})
+			cred, _, err = webauthntest.New().Register(r.Body, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			measure("POST /webauthn/registration/finalize (passkey-first sign-up)", budget{15, true, true}, func() response {
+				return h.do(t, "POST", "/webauthn/registration/finalize", string(cred))
+			})
 		})
 	}
 }

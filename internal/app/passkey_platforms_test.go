@@ -51,13 +51,22 @@ func TestPasskeyBackupStateThroughAPI(t *testing.T) {
 	}
 }
 
-// TestUnknownCredentialThroughAPI: after the passkey is deleted on the
-// server, signing in with it answers 401 with credential_id and rp_id for
+// TestUnknownCredentialThroughAPI: a bad signature on an existing passkey
+// is the ordinary 401; after the passkey is deleted on the server, signing
+// in with it answers 401 with credential_id and rp_id for
 // signalUnknownCredential, and writes nothing.
 func TestUnknownCredentialThroughAPI(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Session.EnableAuthTokenHeader = true })
 	p := h.newPasskeyUser(t, "gone@example.test", pkOptions{})
 	credID := p.credentialID
+
+	// While it exists, a bad signature gets the ordinary 401, never the
+	// unknown-credential body.
+	bad := p.opts
+	bad.TamperSignature = true
+	if r := p.login(t, bad); r.Status != 401 || strings.TrimSpace(string(r.Body)) != `{"code":401,"message":"failed to validate assertion"}` {
+		t.Fatalf("bad signature on an existing credential: %d %s", r.Status, r.Body)
+	}
 	h.want(t, h.do(t, "DELETE", "/webauthn/credentials/"+credID, "", p.bearer), 204, "delete")
 
 	r := h.do(t, "POST", "/webauthn/login/initialize", "")
