@@ -53,6 +53,9 @@ func TestCheckAndServeAgree(t *testing.T) {
 		{name: "redis address with TLS", yaml: "rate_limiter:\n  store: redis\n  redis_config:\n    address: 127.0.0.1:1\n  redis:\n    tls: true\n"},
 		{name: "TLS certificate without its key", env: map[string]string{"SERVER_PUBLIC_TLS_CERT_FILE": "/nonexistent/tls.crt"}, problem: "server.public.tls: cert_file and key_file must be set together"},
 		{name: "TLS files missing", env: map[string]string{"SERVER_ADMIN_TLS_CERT_FILE": "/nonexistent/tls.crt", "SERVER_ADMIN_TLS_KEY_FILE": "/nonexistent/tls.key"}, problem: "server.admin.tls: cannot load the certificate: open /nonexistent/tls.crt"},
+		{name: "related origins", yaml: "webauthn:\n  related_origins: [https://example.shop, https://shop.example.co.uk, https://example.de]\n"},
+		{name: "related origin over http", yaml: "webauthn:\n  related_origins: [http://example.shop]\n", problem: "webauthn.related_origins[0]: must be an https origin"},
+		{name: "related origins over the label limit", env: map[string]string{"WEBAUTHN_RELATED_ORIGINS": "https://a.example,https://b.example,https://c.example,https://d.example,https://e.example,https://f.example"}, problem: "webauthn.related_origins: has 6 distinct registrable-domain labels"},
 		{name: "bad value from the environment", yaml: "log:\n  level: info\n", env: map[string]string{"DATABASE_URL": "file:x.db?cache=shared"}, problem: "database.url: must be a plain sqlite file path"},
 	}
 	for _, dialect := range []string{"postgres", "mysql"} {
