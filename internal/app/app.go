@@ -281,11 +281,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		logins.Passwords = passwords
 	}
 	var idps *thirdparty.Providers
+	var flow *thirdparty.Flow
 	if cfgs := thirdPartyConfigs(ctx, cfg); len(cfgs) > 0 {
 		if idps, err = thirdparty.New(cfgs, thirdPartyOptions(ctx)); err != nil {
 			return nil, err
 		}
-		logins.ThirdParty = idps
+		logins.ThirdParty, logins.Tokens = idps, a.store
+		if webFlow(cfgs) {
+			tp := cfg.ThirdParty
+			flow, err = thirdparty.NewFlow(idps, thirdparty.FlowOptions{
+				Secret:      string(derive(secrets[0], "inkan/thirdparty-state/v1")),
+				RedirectURL: tp.RedirectURL, ErrorRedirectURL: tp.ErrorRedirectURL,
+				DefaultRedirectURL: tp.DefaultRedirectURL, AllowedRedirectURLs: tp.AllowedRedirectURLs,
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
 	}
 	a.api = httpapi.New(httpapi.API{
 		Accounts:      accounts,
@@ -297,6 +309,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		Passwords:     passwords,
 		Limiter:       limiter,
 		ProviderNames: func(id string) string { return idps.DisplayName(id) },
+		Flow:          flow,
 		Mobile:        mobileHandler,
 		Ready:         a.store.Ping,
 		Observer:      observer,
@@ -336,6 +349,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			AdminAPIKeys:    cfg.Server.Admin.APIKeys,
 			ThirdParty:      idps != nil,
 			ThirdPartyLimit: limit(cfg.RateLimiter.ThirdPartyLimits),
+			TokenLimit:      limit(cfg.RateLimiter.TokenLimits),
 		},
 	}, log)
 	return a, nil

@@ -87,3 +87,14 @@ func wellKnownProviders(cfg config.Config) []string {
 	}
 	return out
 }
+
+// webFlow reports whether a provider has an OAuth client (client_id and
+// secret): the redirect flow is served then.
+func webFlow(cfgs []thirdparty.Config) bool {
+	for _, c := range cfgs {
+		if c.ClientID != "" && c.Secret != "" {
+			return true
+		}
+	}
+	return false
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/password"
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 	"github.com/inkan-auth/inkan/internal/session"
+	"github.com/inkan-auth/inkan/internal/thirdparty"
 )
 
 // CookieOptions are the session cookie's attributes (session.cookie.*,
@@ -115,6 +116,9 @@ type Options struct {
 	// ThirdPartyLimit is rate_limiter.thirdparty_limits: POST
 	// /thirdparty/id_token per client address; zero Tokens = no limit.
 	ThirdPartyLimit ratelimit.Limit
+	// TokenLimit is rate_limiter.token_limits: POST /token per client
+	// address; zero Tokens = no limit.
+	TokenLimit ratelimit.Limit
 	// AdminAPIKeys (server.admin.api_keys) protect the admin routes but
 	// /health/*; empty = no authentication.
 	AdminAPIKeys []string
@@ -140,6 +144,10 @@ type API struct {
 	// Passwords handles the admin password routes and, with
 	// Opts.PasswordEnabled, the public /password* routes.
 	Passwords *password.Service
+	// Flow runs the third-party web redirect flow; nil leaves out
+	// /thirdparty/auth, /thirdparty/callback and /token (no provider has
+	// client_id and secret).
+	Flow *thirdparty.Flow
 	// ProviderNames returns a provider id's display name ("" when
 	// unknown); nil shows the ids.
 	ProviderNames func(provider string) string

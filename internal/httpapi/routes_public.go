@@ -46,6 +46,12 @@ func (a *API) Public() http.Handler {
 	if a.Opts.ThirdParty {
 		mux.Handle("POST /thirdparty/id_token", h(a.idTokenSignIn))
 	}
+	if a.Flow != nil {
+		mux.Handle("GET /thirdparty/auth", h(a.thirdPartyAuth))
+		mux.Handle("GET /thirdparty/callback", h(a.thirdPartyCallback))
+		mux.Handle("POST /thirdparty/callback", h(a.thirdPartyCallbackPost))
+		mux.Handle("POST /token", h(a.exchangeToken))
+	}
 
 	mux.Handle("GET /sessions/validate", h(a.validateSession))
 	mux.Handle("POST /sessions/validate", h(a.validateSessionToken))

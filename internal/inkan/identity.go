@@ -55,3 +55,26 @@ const (
 	// EventThirdPartySignInSignUpFailed: an ID token or callback was refused.
 	EventThirdPartySignInSignUpFailed EventType = "thirdparty_signin_signup_failed"
 )
+
+// OneTimeToken is the token the third-party redirect flow hands the app
+// (docs/thirdparty.md "Web redirect flow"): exchanged once, before
+// ExpiresAt, for a session of UserID. Only ValueHash, the SHA-256 of the
+// value, is stored.
+type OneTimeToken struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	ValueHash string // lower-case hex SHA-256 of the value
+	Provider  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// OneTimeTokenTTL is how long a one-time token may be exchanged (Hanko's
+// 60 seconds).
+const OneTimeTokenTTL = 60 * time.Second
+
+// Event types of the one-time token exchange (POST /token, Hanko's names).
+const (
+	EventTokenExchangeSucceeded EventType = "token_exchange_succeeded"
+	EventTokenExchangeFailed    EventType = "token_exchange_failed"
+)

@@ -25,6 +25,17 @@ type Deps struct {
 	// ThirdParty verifies provider ID tokens (internal/thirdparty); nil
 	// makes IDToken answer KindNotFound (no provider enabled).
 	ThirdParty ThirdParty
+	// Tokens keeps the one-time tokens of the redirect flow (internal/store).
+	Tokens OneTimeTokens
+}
+
+// OneTimeTokens stores the one-time tokens of the third-party redirect flow.
+type OneTimeTokens interface {
+	// CreateOneTimeToken inserts t, in ctx's transaction.
+	CreateOneTimeToken(ctx context.Context, t inkan.OneTimeToken) error
+	// ConsumeOneTimeToken deletes and returns the unexpired token with the
+	// hash (inkan.ErrNotFound when none, inkan.ErrStale when expired).
+	ConsumeOneTimeToken(ctx context.Context, valueHash string, now time.Time) (inkan.OneTimeToken, error)
 }
 
 // Accounts is the part of *account.Service a sign-in needs.

@@ -54,6 +54,7 @@ type Service struct {
 	passwords Passwords
 	sessions  Sessions
 	third     ThirdParty
+	tokens    OneTimeTokens
 	now       func() time.Time
 }
 
@@ -63,7 +64,7 @@ type Service struct {
 func New(d Deps) *Service {
 	s := &Service{
 		journal: d.Journal, accounts: d.Accounts, passcodes: d.Passcodes, passkeys: d.Passkeys,
-		passwords: d.Passwords, sessions: d.Sessions, third: d.ThirdParty, now: d.Now,
+		passwords: d.Passwords, sessions: d.Sessions, third: d.ThirdParty, tokens: d.Tokens, now: d.Now,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -68,11 +68,7 @@ func (s *Service) ThirdParty(ctx context.Context, pu inkan.ProviderUser, allowLi
 		if err != nil {
 			return err
 		}
-		event := map[account.IdentityOutcome]inkan.EventType{
-			account.IdentitySignIn: inkan.EventThirdPartySignInSucceeded,
-			account.IdentityLinked: inkan.EventThirdPartyLinkingSucceeded,
-			account.IdentitySignUp: inkan.EventThirdPartySignUpSucceeded,
-		}[outcome]
+		event := outcomeEvents[outcome]
 		out = ThirdPartyResult{Identity: id, Outcome: outcome}
 		out.Result, err = s.complete(ctx, completion{
 			userID:  id.UserID,
@@ -85,4 +81,18 @@ func (s *Service) ThirdParty(ctx context.Context, pu inkan.ProviderUser, allowLi
 		return ThirdPartyResult{}, s.failed(ctx, inkan.EventThirdPartySignInSignUpFailed, inkan.Actor{}, err, details)
 	}
 	return out, nil
+}
+
+// outcomeEvents are the *_succeeded events of the identity outcomes.
+var outcomeEvents = map[account.IdentityOutcome]inkan.EventType{
+	account.IdentitySignIn: inkan.EventThirdPartySignInSucceeded,
+	account.IdentityLinked: inkan.EventThirdPartyLinkingSucceeded,
+	account.IdentitySignUp: inkan.EventThirdPartySignUpSucceeded,
+}
+
+// ThirdPartyRefused records thirdparty_signin_signup_failed for a redirect
+// flow refused before an identity was known (a bad state, a provider
+// error, a failed code exchange) and returns cause.
+func (s *Service) ThirdPartyRefused(ctx context.Context, provider string, cause error) error {
+	return s.failed(ctx, inkan.EventThirdPartySignInSignUpFailed, inkan.Actor{}, cause, map[string]any{"provider": provider, "flow": "redirect"})
 }

@@ -3,6 +3,7 @@ package login_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/inkan-auth/inkan/internal/account"
 	"github.com/inkan-auth/inkan/internal/inkan"
@@ -81,7 +82,9 @@ func TestThirdPartyAccounts(t *testing.T) {
 	if !errors.Is(err, account.ErrUserConflict) || e.rows(t) != before {
 		t.Errorf("unverified address linked: %v", err)
 	}
-	// With linking: the same user, the identity added.
+	// With linking: the same user, the identity added (a second later, so
+	// that the identities' order is their creation's).
+	e.clock.Advance(time.Second)
 	n = len(e.events(t))
 	res3, err := e.login.ThirdParty(e.ctx, google, true, "id_token")
 	if err != nil || res3.UserID != res.UserID || res3.Outcome != account.IdentityLinked {
@@ -171,4 +174,51 @@ func TestIDToken(t *testing.T) {
 	wantKind(t, err, inkan.KindNotFound)
 	_, err = e.login.IDToken(e.ctx, login.IDTokenRequest{Provider: "google", Token: tok, Nonce: "n"}) // no providers at all
 	wantKind(t, err, inkan.KindNotFound)
+}
+
+// TestOneTimeToken: the redirect flow's callback resolves the identity and
+// stores a one-time token (its event with it, no session); the token is
+// exchanged once for a session (token_exchange_succeeded); a second use is
+// 404, an expired token 422, each token_exchange_failed.
+func TestOneTimeToken(t *testing.T) {
+	e := newEnv(t, true)
+	l := login.New(login.Deps{Journal: e.st, Accounts: e.accounts, Passcodes: e.passcodes, Passkeys: e.passkeys, Sessions: e.sessions, Now: e.clock.Now, Tokens: e.st})
+	pu := inkan.ProviderUser{Provider: "github", Subject: "583231", Email: "octo@example.test", EmailVerified: true}
+	n := len(e.events(t))
+	red, err := l.ThirdPartyRedirect(e.ctx, pu, true)
+	if err != nil || len(red.Token) != 44 || red.Outcome != account.IdentitySignUp {
+		t.Fatalf("%+v %v", red, err)
+	}
+	if got := types(e.eventsAfter(t, n)); got != "user_created,thirdparty_signup_succeeded" {
+		t.Errorf("callback events: %s", got)
+	}
+	if e.count(t, "SELECT COUNT(*) FROM sessions") != 0 || e.count(t, "SELECT COUNT(*) FROM tokens WHERE value_hash = ?", red.Token) != 0 {
+		t.Error("a session before the exchange, or the token stored in the clear")
+	}
+	res, err := l.ExchangeToken(e.ctx, red.Token)
+	if err != nil || res.UserID != red.UserID || res.Token == "" {
+		t.Fatalf("exchange: %+v %v", res, err)
+	}
+	_, err = l.ExchangeToken(e.ctx, red.Token)
+	wantKind(t, err, inkan.KindNotFound)
+	_, err = l.ExchangeToken(e.ctx, "never-issued")
+	wantKind(t, err, inkan.KindNotFound)
+
+	red, err = l.ThirdPartyRedirect(e.ctx, pu, true)
+	if err != nil || red.Outcome != account.IdentitySignIn {
+		t.Fatalf("%+v %v", red, err)
+	}
+	e.clock.Advance(inkan.OneTimeTokenTTL + time.Second)
+	before := e.rows(t)
+	for range 2 {
+		_, err = l.ExchangeToken(e.ctx, red.Token)
+		wantKind(t, err, inkan.KindUnprocessable)
+	}
+	if e.rows(t) != before {
+		t.Error("an expired token wrote something")
+	}
+	evs := e.events(t)
+	if got := types(evs[len(evs)-6:]); got != "token_exchange_succeeded,token_exchange_failed,token_exchange_failed,thirdparty_signin_succeeded,token_exchange_failed,token_exchange_failed" {
+		t.Errorf("events: %s", got)
+	}
 }

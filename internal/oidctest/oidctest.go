@@ -35,6 +35,7 @@ type Issuer struct {
 	keys       []jwk.Key // private; the last one signs; all are published
 	jwksHits   atomic.Int64
 	extraPaths map[string]http.Handler
+	authz      *authz
 }
 
 // New starts an issuer with one signing key; it stops with the test.

@@ -86,3 +86,62 @@ func mustAdd(t *testing.T, s *store.Store, userID uuid.UUID) inkan.Email {
 	}
 	return e
 }
+
+// TestOneTimeTokens: a token is used once (a second consume, or a racing
+// one, is ErrNotFound), an expired one is ErrStale and stays refused.
+func TestOneTimeTokens(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
+		s := openMigrated(t, o)
+		ctx := context.Background()
+		u := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+		if _, err := s.CreateUser(ctx, u, inkan.Email{ID: uuid.New(), UserID: u.ID, Address: addr(), Verified: true}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		mk := func(hash string, exp time.Time) {
+			t.Helper()
+			if err := s.CreateOneTimeToken(ctx, inkan.OneTimeToken{ID: uuid.New(), UserID: u.ID, ValueHash: hash, Provider: "google", CreatedAt: now, ExpiresAt: exp}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mk("aa", now.Add(time.Minute))
+		if err := s.CreateOneTimeToken(ctx, inkan.OneTimeToken{ID: uuid.New(), UserID: u.ID, ValueHash: "aa", Provider: "google", CreatedAt: now, ExpiresAt: now}); !errors.Is(err, inkan.ErrConflict) {
+			t.Errorf("duplicate hash: %v", err)
+		}
+		got, err := s.ConsumeOneTimeToken(ctx, "aa", now)
+		if err != nil || got.UserID != u.ID || got.Provider != "google" {
+			t.Fatalf("consume: %+v %v", got, err)
+		}
+		if _, err := s.ConsumeOneTimeToken(ctx, "aa", now); !errors.Is(err, inkan.ErrNotFound) {
+			t.Errorf("second use: %v", err)
+		}
+		mk("bb", now.Add(-time.Second))
+		for range 2 {
+			if _, err := s.ConsumeOneTimeToken(ctx, "bb", now); !errors.Is(err, inkan.ErrStale) {
+				t.Errorf("expired: %v", err)
+			}
+		}
+		// Racing consumers: exactly one wins.
+		mk("cc", now.Add(time.Minute))
+		wins := make(chan error, 4)
+		for range 4 {
+			go func() {
+				wins <- s.Atomically(ctx, func(ctx context.Context) error {
+					_, err := s.ConsumeOneTimeToken(ctx, "cc", now)
+					return err
+				})
+			}()
+		}
+		ok := 0
+		for range 4 {
+			if err := <-wins; err == nil {
+				ok++
+			} else if !errors.Is(err, inkan.ErrNotFound) && !errors.Is(err, inkan.ErrUnavailable) {
+				t.Errorf("racing consume: %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%d racing consumers won, want 1", ok)
+		}
+	})
+}

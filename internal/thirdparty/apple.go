@@ -3,6 +3,9 @@ package thirdparty
 import (
 	"context"
 
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
@@ -39,4 +42,17 @@ func (a *apple) config() Config { return a.c }
 
 func (a *apple) verifyIDToken(ctx context.Context, raw, nonce string) (inkan.ProviderUser, error) {
 	return verifyWith(ctx, a.o, a.c.ID, a.keys, a.rules, raw, nonce)
+}
+
+// oauth: Sign in with Apple for the web ("Incorporating Sign in with Apple
+// into other platforms"): the name and email scopes require
+// response_mode=form_post, so Apple POSTs the callback.
+func (a *apple) oauth(context.Context) (*oauth2.Config, []oauth2.AuthCodeOption, error) {
+	ep := oauth2.Endpoint{AuthURL: "https://appleid.apple.com/auth/authorize", TokenURL: "https://appleid.apple.com/auth/token", AuthStyle: oauth2.AuthStyleInParams}
+	return oauthConfig(a.c, ep, []string{"name", "email"}), []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("response_mode", "form_post")}, nil
+}
+
+func (a *apple) exchange(ctx context.Context, oc *oauth2.Config, code, verifier, nonce string) (inkan.ProviderUser, error) {
+	keys := func(context.Context) (oidc.KeySet, error) { return a.keys, nil }
+	return exchangeIDToken(ctx, a.o, a.c, keys, a.rules, oc, code, verifier, nonce)
 }

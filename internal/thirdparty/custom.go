@@ -2,9 +2,11 @@ package thirdparty
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
@@ -48,6 +50,28 @@ func (p *custom) discover(ctx context.Context) (*oidc.Provider, *keySet, error) 
 	}
 	p.provider, p.keys = pr, newKeySet(doc.JWKSURI, p.o)
 	return p.provider, p.keys, nil
+}
+
+// oauth: the endpoints of the discovery document; scopes default to openid,
+// email and profile (openid is always requested).
+func (p *custom) oauth(ctx context.Context) (*oauth2.Config, []oauth2.AuthCodeOption, error) {
+	pr, _, err := p.discover(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	oc := oauthConfig(p.c, pr.Endpoint(), []string{oidc.ScopeOpenID, "email", "profile"})
+	if !slices.Contains(oc.Scopes, oidc.ScopeOpenID) {
+		oc.Scopes = append([]string{oidc.ScopeOpenID}, oc.Scopes...)
+	}
+	return oc, nil, nil
+}
+
+func (p *custom) exchange(ctx context.Context, oc *oauth2.Config, code, verifier, nonce string) (inkan.ProviderUser, error) {
+	keys := func(ctx context.Context) (oidc.KeySet, error) {
+		_, ks, err := p.discover(ctx)
+		return ks, err
+	}
+	return exchangeIDToken(ctx, p.o, p.c, keys, idTokenRules{issuers: []string{p.c.Issuer}}, oc, code, verifier, nonce)
 }
 
 func (p *custom) verifyIDToken(ctx context.Context, raw, nonce string) (inkan.ProviderUser, error) {

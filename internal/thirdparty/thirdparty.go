@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
@@ -77,6 +78,35 @@ type provider interface {
 	config() Config
 	// verifyIDToken checks a native ID token and its nonce.
 	verifyIDToken(ctx context.Context, raw, nonce string) (inkan.ProviderUser, error)
+	// oauth returns the OAuth 2.0 client of the redirect flow (without
+	// RedirectURL) and the provider's extra authorization parameters.
+	oauth(ctx context.Context) (*oauth2.Config, []oauth2.AuthCodeOption, error)
+	// exchange trades an authorization code for the identity.
+	exchange(ctx context.Context, oc *oauth2.Config, code, verifier, nonce string) (inkan.ProviderUser, error)
+}
+
+// keyGetter returns a provider's key set (after discovery, for custom
+// providers).
+type keyGetter func(ctx context.Context) (oidc.KeySet, error)
+
+// oauth2Context makes x/oauth2 use the providers' HTTP client.
+func oauth2Context(ctx context.Context, o Options) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, o.HTTPClient)
+}
+
+// oauthConfig is the client of c with endpoint ep (each replaced by c's
+// AuthURL/TokenURL when set) and scopes (c.Scopes when set).
+func oauthConfig(c Config, ep oauth2.Endpoint, scopes []string) *oauth2.Config {
+	if c.AuthURL != "" {
+		ep.AuthURL = c.AuthURL
+	}
+	if c.TokenURL != "" {
+		ep.TokenURL = c.TokenURL
+	}
+	if len(c.Scopes) > 0 {
+		scopes = c.Scopes
+	}
+	return &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.Secret, Endpoint: ep, Scopes: scopes}
 }
 
 // Providers are the enabled providers by id. Safe for concurrent use.
@@ -247,12 +277,12 @@ func verifyWith(ctx context.Context, o Options, providerID string, keys oidc.Key
 	case tok.Nonce == "":
 		return refuse("nonce: the token carries no nonce")
 	}
-	want := nonce
+	got, want := tok.Nonce, nonce
 	if rules.hashedNonce {
 		sum := sha256.Sum256([]byte(nonce))
-		want = hex.EncodeToString(sum[:])
+		got, want = strings.ToLower(got), hex.EncodeToString(sum[:])
 	}
-	if subtle.ConstantTimeCompare([]byte(strings.ToLower(tok.Nonce)), []byte(want)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return refuse("nonce: the token's nonce does not match the request's")
 	}
 	var c idClaims

@@ -90,6 +90,7 @@ func TestVerifyIDToken(t *testing.T) {
 		{"no exp", "google", iss["google"].Token(t, with("exp", nil)), "n", "exp:"},
 		{"issued in the future", "google", iss["google"].Token(t, with("iat", clock.Now().Add(2*thirdparty.Leeway).Unix())), "n", "iat:"},
 		{"wrong nonce", "google", iss["google"].Token(t, good), "m", "nonce:"},
+		{"nonce in another case", "google", iss["google"].Token(t, with("nonce", "N")), "n", "nonce:"},
 		{"no nonce in the request", "google", iss["google"].Token(t, good), "", "nonce:"},
 		{"no nonce in the token", "google", iss["google"].Token(t, with("nonce", nil)), "n", "nonce:"},
 		{"apple with the plain nonce", "apple", iss["apple"].Token(t, oidctest.Claims{"sub": "a", "aud": "com.example.app", "nonce": "n"}), "n", "nonce:"},
