@@ -97,7 +97,7 @@ func relatedOriginProblems(cfg config.Config) []config.Problem {
 	var ok []string
 	var index []int
 	for i, o := range cfg.Webauthn.RelatedOrigins {
-		if strings.HasPrefix(o, "https://") {
+		if strings.HasPrefix(strings.ToLower(o), "https://") {
 			ok = append(ok, o)
 			index = append(index, i)
 		}
