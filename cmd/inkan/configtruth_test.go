@@ -40,7 +40,7 @@ func TestCheckAndServeAgree(t *testing.T) {
 		{name: "typo", yaml: "log:\n  formatt: json\n", problem: "log.formatt: unknown key; did you mean log.format?"},
 		{name: "unknown section", yaml: "sesion:\n  lifespan: 1h\n", problem: "sesion.lifespan: unknown key; did you mean session.lifespan?"},
 		{name: "ignored Hanko key", yaml: "session:\n  allow_revocation: true\n", warn: "session.allow_revocation"},
-		{name: "feature turned off", yaml: "webhooks:\n  enabled: false\n", warn: "webhooks.enabled"},
+		{name: "feature turned off", yaml: "webhooks:\n  allow_time_expiration: false\n", warn: "webhooks.allow_time_expiration"},
 		{name: "unsupported feature", yaml: "saml:\n  enabled: true\n", problem: "saml.enabled: SAML is not supported"},
 		{name: "provider that is not built in", yaml: "third_party:\n  providers:\n    discord:\n      enabled: true\n", problem: "third_party.providers.discord.enabled: this provider is not built in"},
 		{name: "provider without a client", yaml: "third_party:\n  providers:\n    github:\n      enabled: true\n", problem: "third_party.providers.github.client_id: must be set (with secret) when the provider is enabled"},

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,6 +46,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/session"
 	"github.com/inkan-auth/inkan/internal/store"
 	"github.com/inkan-auth/inkan/internal/thirdparty"
+	"github.com/inkan-auth/inkan/internal/webhook"
 )
 
 // App is a built inkan node.
@@ -53,6 +56,7 @@ type App struct {
 	store   *store.Store
 	api     *httpapi.API
 	audit   *audit.Log
+	hooks   *webhook.Service
 	closers []func() error
 }
 
@@ -264,7 +268,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	a.audit = newAuditLog(a.store, cfg, outbox)
-	a.store.SetEventSink(eventSink{audit: a.audit, metrics: observer})
+	a.hooks, err = newWebhooks(a, cfg, secrets, sessions, observer, log)
+	if err != nil {
+		return nil, err
+	}
+	a.store.SetHookedTypes(webhook.Hooked)
+	a.store.SetEventSink(eventSink{audit: a.audit, metrics: observer, hooks: a.hooks})
 
 	var wk httpapi.WellKnownConfig
 	wk.Password.Enabled = cfg.Password.Enabled
@@ -432,6 +441,11 @@ func (a *App) Serve(ctx context.Context) error {
 		defer wg.Done()
 		a.purgeLoop(jobs)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.hooks.Run(jobs, webhookPoll)
+	}()
 	for _, l := range ls {
 		a.log.Info(l.name+" API listening", "addr", l.ln.Addr().String(), "tls", l.tls)
 		wg.Add(1)
@@ -482,6 +496,9 @@ func (a *App) purgeLoop(ctx context.Context) {
 	for {
 		if _, err := a.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purging expired rows failed", "error", err)
+		}
+		if _, err := a.store.PurgeWebhookDeliveries(ctx, time.Now().Add(-webhookRetention)); err != nil && ctx.Err() == nil {
+			a.log.Warn("purging finished webhook deliveries failed", "error", err)
 		}
 		if n, err := a.audit.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purging old audit log entries failed", "error", err)
@@ -742,6 +759,7 @@ func newAuditLog(st *store.Store, cfg config.Config, stdout io.Writer) *audit.Lo
 type eventSink struct {
 	audit   *audit.Log
 	metrics *metrics.Metrics
+	hooks   *webhook.Service
 }
 
 func (s eventSink) Record(ctx context.Context, e inkan.Event) error { return s.audit.Record(ctx, e) }
@@ -749,6 +767,9 @@ func (s eventSink) Record(ctx context.Context, e inkan.Event) error { return s.a
 func (s eventSink) Committed(e inkan.Event) {
 	s.audit.Print(e)
 	s.metrics.Event(e)
+	if webhook.Hooked(e.Type) {
+		s.hooks.Notify()
+	}
 }
 
 // PurgeAuditLog runs the audit log's retention purge at now once (the
@@ -756,3 +777,41 @@ func (s eventSink) Committed(e inkan.Event) {
 func (a *App) PurgeAuditLog(ctx context.Context, now time.Time) (int64, error) {
 	return a.audit.Purge(ctx, now)
 }
+
+// webhookPoll is how often a node looks for due webhook deliveries besides
+// being woken by its own events; webhookRetention how long finished
+// deliveries and their attempts are kept (the admin API lists them).
+const (
+	webhookPoll      = time.Second
+	webhookRetention = 7 * 24 * time.Hour
+)
+
+// newWebhooks builds the webhook deliveries of webhooks.*: the file's hooks
+// (with webhooks.enabled) and the stored ones, JWTs signed by the session
+// manager, user objects from the admin API, hook secrets sealed under a
+// key derived from the configured secrets.
+func newWebhooks(a *App, cfg config.Config, secrets []string, sessions *session.Manager, observer *metrics.Metrics, log *slog.Logger) (*webhook.Service, error) {
+	hooks := make([]webhook.Hook, len(cfg.Webhooks.Hooks))
+	for i, h := range cfg.Webhooks.Hooks {
+		hooks[i] = webhook.Hook{Callback: h.Callback, Events: h.Events, Secret: h.Secret}
+	}
+	if cfg.Webhooks.Enabled && len(hooks) > 0 {
+		log.Info("webhooks: hooks of the configuration file", "hooks", len(hooks))
+	}
+	user := func(ctx context.Context, id uuid.UUID) (json.RawMessage, error) {
+		return a.api.AdminUserObject(ctx, id)
+	}
+	return webhook.New(a.store, sessions, user, webhook.Options{
+		Hooks:               hooks,
+		ConfigEnabled:       cfg.Webhooks.Enabled,
+		MaxFailures:         cfg.Webhooks.MaxFailures,
+		RequireVerification: cfg.Email.RequireVerification,
+		SecretKeys:          deriveAll(secrets, "inkan/webhook-secret/v1"),
+		Log:                 log,
+		Observer:            observer,
+	}, time.Now)
+}
+
+// Webhooks is the node's webhook service (tests run its rounds with
+// RunOnce).
+func (a *App) Webhooks() *webhook.Service { return a.hooks }

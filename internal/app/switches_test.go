@@ -49,11 +49,13 @@ func TestFeatureSwitches(t *testing.T) {
 }
 
 // TestIgnoredKeysAreNamed: Hanko keys inkan accepts but does not use are
-// named in a warning at start, so an operator sees that e.g. webhooks do
-// nothing.
+// named in a warning at start, so an operator sees that e.g. webhook
+// expiry does nothing.
 func TestIgnoredKeysAreNamed(t *testing.T) {
-	h := newHarness(t, func(c *config.Config) { c.IgnoredKeys = []string{"webhooks.enabled", "third_party.providers"} })
-	if log := h.Log.String(); !strings.Contains(log, "webhooks.enabled,third_party.providers") || !strings.Contains(log, `"level":"WARN"`) {
+	h := newHarness(t, func(c *config.Config) {
+		c.IgnoredKeys = []string{"webhooks.allow_time_expiration", "third_party.providers"}
+	})
+	if log := h.Log.String(); !strings.Contains(log, "webhooks.allow_time_expiration,third_party.providers") || !strings.Contains(log, `"level":"WARN"`) {
 		t.Fatalf("start-up log does not warn about the ignored keys:\n%s", log)
 	}
 }

@@ -116,6 +116,7 @@ var rules = []rule{
 	{pkg: "internal/ratelimit", why: "the only package that speaks Redis; independent of the domain", internals: []string{}, forbidden: []string{"database/sql", module + "/internal/inkan"}},
 	noHTTPAtAll(domain("internal/userimport", "Hanko's user import format: validation and conversion, storage through an interface", "internal/password")),
 	noHTTPAtAll(domain("internal/audit", "the audit log over the recorded events: masking, console lines, retention; storage through an interface")),
+	{pkg: "internal/webhook", why: "deliveries of recorded events to hooks over the stdlib HTTP client: storage, signing keys and user objects through interfaces", internals: []string{"internal/inkan"}, forbidden: append([]string{module + "/internal/store", module + "/internal/httpapi", "github.com/lestrrat-go/"}, sqlAndMail...)},
 	{pkg: "internal/metrics", why: "Prometheus collectors on an injected registry; reads numbers and events, not the store", internals: []string{"internal/inkan"}, forbidden: []string{module + "/internal/store", "github.com/uptrace/bun"}},
 	{pkg: "internal/mobile", why: "Android/iOS app association files and signing-certificate digests: no domain, no storage", internals: []string{}, forbidden: append([]string{module + "/internal/store"}, sqlAndMail...)},
 	{pkg: "internal/store", why: "the only package that speaks SQL; it serves the domain, never HTTP", internals: []string{"internal/inkan"}, forbidden: []string{"net/http", module + "/internal/httpapi"}},

@@ -61,6 +61,7 @@ type Config struct {
 	Log           Log           `koanf:"log"`
 	Mobile        Mobile        `koanf:"mobile"`
 	ThirdParty    ThirdParty    `koanf:"third_party"`
+	Webhooks      Webhooks      `koanf:"webhooks"`
 
 	// IgnoredKeys lists, sorted, the keys present in the YAML file that inkan does not use: Hanko keys
 	// inkan accepts and ignores, and unknown keys. It is filled by Load (never from the environment) so
@@ -570,6 +571,28 @@ func (t ThirdParty) EnabledProviders() []string {
 	return out
 }
 
+// Webhooks is webhooks.* (README "Webhooks"). Hooks created through the
+// admin API are always delivered; the file's hooks only with Enabled.
+type Webhooks struct {
+	// Enabled turns on the hooks listed in Hooks (Hanko; default false).
+	Enabled bool          `koanf:"enabled"`
+	Hooks   []WebhookHook `koanf:"hooks"`
+	// MaxFailures disables a hook created through the admin API after
+	// that many consecutive events whose delivery failed for good (Hanko's
+	// limit; default 5). The file's hooks are never disabled.
+	MaxFailures int `koanf:"max_failures"`
+}
+
+// WebhookHook is one webhooks.hooks entry.
+type WebhookHook struct {
+	// Callback is the http or https URL the events are POSTed to.
+	Callback string `koanf:"callback"`
+	// Events are event names or prefixes of them (user, user.update, email.send, …).
+	Events []string `koanf:"events"`
+	// Secret signs the Standard Webhooks headers: whsec_ followed by base64 (inkan).
+	Secret string `koanf:"secret" secret:"true"`
+}
+
 // Default returns inkan's built-in defaults (the first layer of Load). With them Validate passes.
 func Default() Config {
 	return Config{
@@ -682,6 +705,7 @@ func Default() Config {
 			},
 			CustomProviders: map[string]CustomProvider{},
 		},
+		Webhooks: Webhooks{Hooks: []WebhookHook{}, MaxFailures: 5},
 	}
 }
 

@@ -139,7 +139,9 @@ webhooks:
 			eq(t, c.TrustedProxyPrefixes()[1].String(), "192.168.1.1/32")
 			eq(t, c.Mobile.Android[0].PackageName, "com.example.app")
 			eq(t, c.Mobile.Apple[0].TeamID, "ABCDE12345")
-			eq(t, c.IgnoredKeys, []string{"webhooks.enabled"})
+			eq(t, len(c.IgnoredKeys), 0)
+			eq(t, c.Webhooks.Enabled, false)
+			eq(t, c.Webhooks.MaxFailures, 5)
 		}},
 		{"env overrides file", []string{
 			"SESSION_LIFESPAN=2h", "SESSION_COOKIE_SAME_SITE=none", "EMAIL_DELIVERY_SMTP_PORT=465",
@@ -307,14 +309,14 @@ func TestKeyJudgement(t *testing.T) {
 		{"session.lifespn", "unknown key; did you mean session.lifespan?"},
 		{"third_party.providers.discord.enabled", "this provider is not built in (apple, github and google are): configure it as an OpenID Connect provider under third_party.custom_providers.<key> (remove the key or set it to false)"},
 	})
-	eq(t, c.IgnoredKeys, []string{"session.allow_revocation", "third_party.providers.facebook.enabled", "webhooks.enabled"})
+	eq(t, c.IgnoredKeys, []string{"session.allow_revocation", "third_party.providers.facebook.enabled"})
 	eq(t, c.RateLimiter.Redis.Address, "x:1")
 
 	c, err = Load(writeYAML(t, "session:\n  limit: 3\nwebhooks:\n  hooks: []\n"), nil)
 	if err != nil {
 		t.Errorf("clean file: %v", err)
 	}
-	eq(t, c.IgnoredKeys, []string{"webhooks.hooks"})
+	eq(t, len(c.IgnoredKeys), 0)
 	ps = problemsOf(t, func() error { _, err := Load(writeYAML(t, "bogus: 1\nsession:\n  limit: 0\n"), nil); return err }())
 	eq(t, len(ps), 2)
 }
@@ -404,7 +406,7 @@ func TestShowRedacts(t *testing.T) {
 
 func TestIgnoredEnvVars(t *testing.T) {
 	ig := IgnoredEnvVars()
-	for name, key := range map[string]string{"MFA_ENABLED": "mfa.enabled", "WEBHOOKS_*": "webhooks", "SESSION_ALLOW_REVOCATION": "session.allow_revocation"} {
+	for name, key := range map[string]string{"MFA_ENABLED": "mfa.enabled", "WEBHOOKS_ALLOW_TIME_EXPIRATION": "webhooks.allow_time_expiration", "SESSION_ALLOW_REVOCATION": "session.allow_revocation"} {
 		if ig[name] != key {
 			t.Errorf("%s → %q, want %q", name, ig[name], key)
 		}
@@ -542,4 +544,33 @@ func TestThirdParty(t *testing.T) {
 		{"third_party.error_redirect_url", "must be set when a provider has client_id and secret (the redirect flow)"},
 		{"third_party.redirect_url", "must be set when a provider has client_id and secret (the redirect flow)"},
 	})
+}
+
+// TestWebhooksConfig: webhooks.* is read from the file and the
+// environment (WEBHOOKS_HOOKS as a JSON array), and every bad hook is a
+// problem naming its key.
+func TestWebhooksConfig(t *testing.T) {
+	c, err := Load(writeYAML(t, "webhooks:\n  enabled: true\n  max_failures: 3\n  hooks:\n    - callback: https://app.example.com/hooks\n      events: [user, email.send]\n      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, c.Webhooks.Enabled, true)
+	eq(t, c.Webhooks.MaxFailures, 3)
+	eq(t, c.Webhooks.Hooks, []WebhookHook{{Callback: "https://app.example.com/hooks", Events: []string{"user", "email.send"}, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
+
+	c, err = Load("", []string{`WEBHOOKS_HOOKS=[{"callback":"http://127.0.0.1:9/h","events":["session.delete"]}]`, "WEBHOOKS_ENABLED=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, c.Webhooks.Hooks, []WebhookHook{{Callback: "http://127.0.0.1:9/h", Events: []string{"session.delete"}}})
+
+	ps := problemsOf(t, func() error {
+		_, err := Load(writeYAML(t, "webhooks:\n  max_failures: 0\n  hooks:\n    - callback: ftp://x/y\n      events: [user.logi, user.update.email]\n    - callback: https://x/y\n"), nil)
+		return err
+	}())
+	var keys []string
+	for _, p := range ps {
+		keys = append(keys, p.Key)
+	}
+	eq(t, keys, []string{"webhooks.hooks[0].callback", "webhooks.hooks[0].events[0]", "webhooks.hooks[1].events", "webhooks.max_failures"})
 }

@@ -70,7 +70,6 @@ var keyAliases = map[string]string{
 // accepted and ignored. A "*" segment matches any one segment. Once a field of Config carries the key,
 // the field wins and the entry no longer applies.
 var hankoUnsupported = map[string]string{
-	"webhooks.enabled":                "webhooks configured in the file are not supported",
 	"saml.enabled":                    "SAML is not supported",
 	"username.enabled":                "usernames are not supported; inkan signs users in by e-mail address",
 	"third_party.providers.*.enabled": "this provider is not built in (apple, github and google are): configure it as an OpenID Connect provider under third_party.custom_providers.<key>",
@@ -116,7 +115,7 @@ var hankoIgnored = []string{
 	"webauthn.relying_party.icon", "webauthn.timeout", "webauthn.user_verification",
 	"rate_limiter.otp_limits",
 	"third_party.providers.discord", "third_party.providers.linkedin", "third_party.providers.microsoft", "third_party.providers.facebook",
-	"webhooks", "saml", "username", "privacy", "security_notifications", "mfa",
+	"webhooks.allow_time_expiration", "saml", "username", "privacy", "security_notifications", "mfa",
 }
 
 // field is one leaf key of Config.

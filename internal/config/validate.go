@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/inkan-auth/inkan/internal/aaguid"
+	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
 // Problem is one configuration problem: the key (Hanko's dotted name, list items as key[i]) and what
@@ -307,6 +308,24 @@ func (c Config) Validate() error {
 	}
 
 	c.validateThirdParty(&ps)
+	// webhooks
+	if c.Webhooks.MaxFailures < 1 {
+		ps.add("webhooks.max_failures", "must be at least 1")
+	}
+	for i, h := range c.Webhooks.Hooks {
+		key := fmt.Sprintf("webhooks.hooks[%d]", i)
+		if inkan.ValidWebhookCallback(h.Callback) != nil {
+			ps.add(key+".callback", "must be an absolute http or https URL, got %q", h.Callback)
+		}
+		if len(h.Events) == 0 {
+			ps.add(key+".events", "must list at least one event")
+		}
+		for j, e := range h.Events {
+			if !inkan.ValidWebhookSubscription(e) {
+				ps.add(fmt.Sprintf("%s.events[%d]", key, j), "%q is not a webhook event (one of %s, or a prefix ending before a dot)", e, strings.Join(inkan.WebhookEventNames, ", "))
+			}
+		}
+	}
 
 	if len(ps) == 0 {
 		return nil

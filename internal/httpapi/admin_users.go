@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -64,12 +65,16 @@ type adminUserJSON struct {
 
 // adminUserSummary is the list variant of u: e-mails and credentials.
 func (a *API) adminUserSummary(r *http.Request, u inkan.User) (adminUserJSON, error) {
+	return a.userSummary(r.Context(), u)
+}
+
+func (a *API) userSummary(ctx context.Context, u inkan.User) (adminUserJSON, error) {
 	out := adminUserJSON{ID: u.ID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
-	emails, err := a.Accounts.Emails(r.Context(), u.ID)
+	emails, err := a.Accounts.Emails(ctx, u.ID)
 	if err != nil {
 		return out, err
 	}
-	creds, err := a.Passkeys.Credentials(r.Context(), u.ID)
+	creds, err := a.Passkeys.Credentials(ctx, u.ID)
 	if err != nil {
 		return out, err
 	}
@@ -80,26 +85,45 @@ func (a *API) adminUserSummary(r *http.Request, u inkan.User) (adminUserJSON, er
 
 // adminUserFull is the full admin user object of u.
 func (a *API) adminUserFull(r *http.Request, u inkan.User) (adminUserJSON, error) {
-	out, err := a.adminUserSummary(r, u)
+	return a.userFull(r.Context(), u)
+}
+
+// AdminUserObject returns the full admin user object of the user id as
+// JSON (GET /users/{id} of api/admin.yaml), the data of the user.*
+// webhook events; KindNotFound "user not found" when there is none.
+func (a *API) AdminUserObject(ctx context.Context, id uuid.UUID) (json.RawMessage, error) {
+	u, err := a.Accounts.User(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out, err := a.userFull(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+func (a *API) userFull(ctx context.Context, u inkan.User) (adminUserJSON, error) {
+	out, err := a.userSummary(ctx, u)
 	if err != nil {
 		return out, err
 	}
 	out.Name, out.GivenName, out.FamilyName, out.Picture = u.Name, u.GivenName, u.FamilyName, u.Picture
-	switch c, err := a.Passwords.Credential(r.Context(), u.ID); {
+	switch c, err := a.Passwords.Credential(ctx, u.ID); {
 	case err == nil:
 		p := toPasswordJSON(c)
 		out.Password = &p
 	case inkan.KindOf(err) != inkan.KindNotFound:
 		return out, err
 	}
-	md, err := a.Accounts.Metadata(r.Context(), u.ID)
+	md, err := a.Accounts.Metadata(ctx, u.ID)
 	if err != nil {
 		return out, err
 	}
 	if !md.Empty() {
 		out.Metadata = &metadataJSON{Public: md.Public, Private: md.Private, Unsafe: md.Unsafe}
 	}
-	ids, err := a.Accounts.Identities(r.Context(), u.ID)
+	ids, err := a.Accounts.Identities(ctx, u.ID)
 	if err != nil {
 		return out, err
 	}

@@ -58,6 +58,14 @@ const (
 	// EventPasswordDeleted is a password removed through the admin API
 	// (Hanko's flow-API name).
 	EventPasswordDeleted EventType = "password_deleted"
+
+	// EventSessionEvicted: a new session pushed the user's oldest one out
+	// beyond session.limit (detail session_id; inkan, for the webhook
+	// session.delete.passive.limit).
+	EventSessionEvicted EventType = "session_evicted"
+	// EventSessionExpired: an expired session row was removed (detail
+	// session_id; inkan, for the webhook session.delete.passive.expire).
+	EventSessionExpired EventType = "session_expired"
 )
 
 // Event is one recorded fact: a change of state or the outcome of a login
@@ -109,6 +117,11 @@ type Event struct {
 	Details map[string]any
 	// CreatedAt is when it happened (UTC, microseconds).
 	CreatedAt time.Time
+	// HookData is what only webhook deliveries may read (the mail of
+	// email.send, passcode included): JSON, stored with the event until a
+	// node fans it out to the hooks, then removed; never part of the audit
+	// log or Details. Nil for most events.
+	HookData []byte
 }
 
 // Actor is the user an event is about: UserID is uuid.Nil and Email "" when

@@ -28,6 +28,9 @@ type Metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
+	hooks       *prometheus.CounterVec
+	hookTries   *prometheus.HistogramVec
+	hookAge     *prometheus.HistogramVec
 }
 
 // New registers the event, request and rate-limit metrics on reg:
@@ -37,6 +40,9 @@ type Metrics struct {
 //	inkan_http_requests_total{listener, route, method, status}
 //	inkan_http_request_duration_seconds{listener, route, method} (histogram, seconds)
 //	inkan_rate_limit_refusals_total{limit}
+//	inkan_webhook_attempts_total{event, result}
+//	inkan_webhook_delivery_attempts{result} (histogram: attempts a finished delivery took)
+//	inkan_webhook_queue_age_seconds{result} (histogram: event to attempt, seconds)
 //
 // route is the matched route pattern ("/users/{id}"), never the raw path;
 // requests matching no route are counted under "unmatched".
@@ -63,8 +69,22 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: Namespace, Name: "rate_limit_refusals_total",
 			Help: "Requests refused with 429, by rate_limiter limit name.",
 		}, []string{"limit"}),
+		hooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "webhook", Name: "attempts_total",
+			Help: "Webhook delivery attempts by event name and result: delivered, retry (failed, retried later) or failed (given up).",
+		}, []string{"event", "result"}),
+		hookTries: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Subsystem: "webhook", Name: "delivery_attempts",
+			Help:    "Attempts a finished webhook delivery took, by result (delivered, failed).",
+			Buckets: []float64{1, 2, 3, 4, 6, 8, 10, 12},
+		}, []string{"result"}),
+		hookAge: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Subsystem: "webhook", Name: "queue_age_seconds",
+			Help:    "Time from an event to each attempt of its webhook delivery, in seconds, by result.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600},
+		}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.signIns, m.mails, m.requests, m.duration, m.rateLimited} {
+	for _, c := range []prometheus.Collector{m.signIns, m.mails, m.requests, m.duration, m.rateLimited, m.hooks, m.hookTries, m.hookAge} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -204,5 +224,19 @@ func (m *Metrics) Event(e inkan.Event) {
 		m.mails.WithLabelValues("success").Inc()
 	case inkan.EventPasscodeLoginInitFailed:
 		m.mails.WithLabelValues("failure").Inc()
+	}
+}
+
+// WebhookAttempt records one webhook delivery attempt (internal/webhook):
+// its event name, result (delivered, retry, failed), the attempt's number
+// and the time since the event happened.
+func (m *Metrics) WebhookAttempt(event, result string, attempt int, age time.Duration) {
+	if m == nil {
+		return
+	}
+	m.hooks.WithLabelValues(event, result).Inc()
+	m.hookAge.WithLabelValues(result).Observe(age.Seconds())
+	if result != "retry" {
+		m.hookTries.WithLabelValues(result).Observe(float64(attempt))
 	}
 }

@@ -3,6 +3,11 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
 // Purged counts the rows Purge removed.
@@ -31,7 +36,9 @@ type Cutoffs struct {
 // or passcode past its expiry can no longer be finished, a session past it
 // no longer verifies, and an unfinished sign-up has nothing but its
 // (expired) passcodes. Every delete is one independent statement, safe to
-// run on several nodes at once.
+// run on several nodes at once; the sessions' delete records a
+// session_expired event for each session in its transaction (a session
+// another node removed meanwhile is recorded once, by that node).
 func (s *Store) Purge(ctx context.Context, c Cutoffs) (Purged, error) {
 	var p Purged
 	for _, d := range []struct {
@@ -41,7 +48,6 @@ func (s *Store) Purge(ctx context.Context, c Cutoffs) (Purged, error) {
 	}{
 		{"webauthn_session_data", c.Ceremonies, &p.Ceremonies},
 		{"passcodes", c.Passcodes, &p.Passcodes},
-		{"sessions", c.Sessions, &p.Sessions},
 	} {
 		if d.before.IsZero() {
 			continue
@@ -53,6 +59,13 @@ func (s *Store) Purge(ctx context.Context, c Cutoffs) (Purged, error) {
 		if *d.n, err = affected(res); err != nil {
 			return p, err
 		}
+	}
+	if !c.Sessions.IsZero() {
+		n, err := s.purgeSessions(ctx, utc(c.Sessions))
+		if err != nil {
+			return p, err
+		}
+		p.Sessions = n
 	}
 	if c.Signups.IsZero() {
 		return p, nil
@@ -81,4 +94,48 @@ func (s *Store) Purge(ctx context.Context, c Cutoffs) (Purged, error) {
 	}
 	p.Emails, err = affected(res)
 	return p, err
+}
+
+// purgeSessions deletes the sessions that expired before cutoff, in
+// batches, each batch in one transaction with a session_expired event per
+// session it removed; it returns how many.
+func (s *Store) purgeSessions(ctx context.Context, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			n = 0
+			var rows []sessionRow
+			q := tx.NewSelect().Model(&rows).Column("id", "user_id", "expires_at").
+				Where("s.expires_at < ?", cutoff).OrderExpr("s.expires_at ASC").Limit(500)
+			if s.dialect != DialectSQLite {
+				q = q.For("UPDATE SKIP LOCKED")
+			}
+			if err := q.Scan(ctx); err != nil || len(rows) == 0 {
+				return err
+			}
+			ids := make([]uuid.UUID, len(rows))
+			for i, r := range rows {
+				ids[i] = r.ID
+			}
+			if _, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
+				return err
+			}
+			for _, r := range rows {
+				ev := inkan.NewEvent(ctx, inkan.EventSessionExpired, inkan.Actor{UserID: r.UserID}, now()).With("session_id", r.ID.String())
+				if err := s.RecordEvent(ctx, ev); err != nil {
+					return err
+				}
+			}
+			n = int64(len(rows))
+			return nil
+		})
+		if err != nil {
+			return total, mapErr(err)
+		}
+		total += n
+		if n < 500 {
+			return total, nil
+		}
+	}
 }

@@ -27,6 +27,15 @@ type eventRow struct {
 	CreatedAt     time.Time `bun:"created_at,notnull"`
 }
 
+// eventHookRow is an event row as RecordEvent writes it: with the webhook
+// fan-out's columns (see SetHookedTypes), which readers do not select.
+type eventHookRow struct {
+	bun.BaseModel `bun:"table:events,alias:ev"`
+	eventRow
+	HookState *int    `bun:"hook_state"`
+	HookData  *string `bun:"hook_data"`
+}
+
 func nullable(s string) *string {
 	if s == "" {
 		return nil
@@ -61,9 +70,18 @@ func (s *Store) RecordEvent(ctx context.Context, e inkan.Event) error {
 		r.Details = &d
 	}
 	e.ID, e.CreatedAt = r.ID, r.CreatedAt
+	hr := eventHookRow{eventRow: r}
+	if s.hooked != nil && e.Error == "" && s.hooked(e.Type) {
+		state := hookPending
+		hr.HookState = &state
+		if e.HookData != nil {
+			d := string(e.HookData)
+			hr.HookData = &d
+		}
+	}
 	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// Seq is left out of the INSERT so that every dialect assigns it.
-		if _, err := tx.NewInsert().Model(&r).ExcludeColumn("seq").Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(&hr).ExcludeColumn("seq").Exec(ctx); err != nil {
 			return mapErr(err)
 		}
 		if s.sink == nil {

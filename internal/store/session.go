@@ -27,7 +27,8 @@ type sessionRow struct {
 // CreateSession inserts s and then, in the same transaction, deletes the
 // user's oldest unexpired sessions (expires_at > s.CreatedAt; ordered by
 // created_at, then id) so that at most limit remain (docs/compatibility.md "Issuing a session" step 2).
-// limit must be ≥ 1. inkan.ErrNotFound when the user is missing;
+// limit must be ≥ 1. Each evicted session is recorded as session_evicted
+// in the transaction. inkan.ErrNotFound when the user is missing;
 // inkan.ErrConflict when s.ID exists. Expired sessions are left to cleanup.
 func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int) error {
 	if limit < 1 {
@@ -60,8 +61,17 @@ func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int)
 		if len(ids) <= limit {
 			return nil
 		}
-		_, err = tx.NewDelete().Model((*sessionRow)(nil)).Where("id IN (?)", bun.List(ids[limit:])).Exec(ctx)
-		return err
+		if _, err = tx.NewDelete().Model((*sessionRow)(nil)).Where("id IN (?)", bun.List(ids[limit:])).Exec(ctx); err != nil {
+			return err
+		}
+		// Each eviction is a change of its own kind, recorded with it.
+		for _, id := range ids[limit:] {
+			ev := inkan.NewEvent(ctx, inkan.EventSessionEvicted, inkan.Actor{UserID: r.UserID}, r.CreatedAt).With("session_id", id.String())
+			if err := s.RecordEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -99,7 +99,10 @@ func (o Options) idleConns() int {
 // over one database. It is safe for concurrent use.
 type Store struct {
 	// sink sees every recorded event (SetEventSink); nil = none.
-	sink    EventSink
+	sink EventSink
+	// hooked says which event types wait for the webhook fan-out
+	// (SetHookedTypes); nil = none.
+	hooked  func(inkan.EventType) bool
 	db      *bun.DB
 	dialect string
 	// lockPath is the SQLite migration lock file ("<dbfile>.lock").

@@ -1,0 +1,277 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/inkan-auth/inkan/internal/config"
+	"github.com/inkan-auth/inkan/internal/webhook"
+)
+
+// hookReceiver is a real HTTP receiver for webhooks that keeps what it got.
+type hookReceiver struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got []hookRequest
+}
+
+// hookRequest is one received webhook request.
+type hookRequest struct {
+	Event  string
+	Token  string
+	Header http.Header
+	Body   []byte
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	t.Helper()
+	r := &hookReceiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		var body struct{ Token, Event string }
+		if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" || json.Unmarshal(b, &body) != nil {
+			t.Errorf("webhook request %s %s %q", req.Method, req.Header.Get("Content-Type"), b)
+		}
+		r.mu.Lock()
+		r.got = append(r.got, hookRequest{Event: body.Event, Token: body.Token, Header: req.Header.Clone(), Body: b})
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *hookReceiver) requests() []hookRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hookRequest(nil), r.got...)
+}
+
+// deliver runs h's webhook rounds until nothing is left to do.
+func (h *harness) deliver(t *testing.T) {
+	t.Helper()
+	for range 10 {
+		n, err := h.App.Webhooks().RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == (webhook.Round{}) {
+			return
+		}
+	}
+}
+
+// verifyHook checks one received request as a receiver would: the JWT
+// verifies against the node's /.well-known/jwks.json with Hanko's claims
+// (sub, iat, exp 5 minutes later, aud, evt = the body's event, data), and
+// the Standard Webhooks signature verifies with secret. It returns the
+// data claim.
+func (h *harness) verifyHook(t *testing.T, r hookRequest, secret string, audience string) map[string]any {
+	t.Helper()
+	set, err := jwk.Parse(h.do(t, "GET", "/.well-known/jwks.json", "").Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Parse([]byte(r.Token), jwt.WithKeySet(set), jwt.WithValidate(true), jwt.WithAudience(audience))
+	if err != nil {
+		t.Fatalf("%s: the token does not verify against the JWKS: %v", r.Event, err)
+	}
+	sub, _ := tok.Subject()
+	iat, _ := tok.IssuedAt()
+	exp, _ := tok.Expiration()
+	var evt string
+	var data map[string]any
+	if err := tok.Get("evt", &evt); err != nil || evt != r.Event {
+		t.Errorf("%s: evt claim %q (%v)", r.Event, evt, err)
+	}
+	if err := tok.Get("data", &data); err != nil {
+		t.Errorf("%s: data claim: %v", r.Event, err)
+	}
+	if sub != "hanko webhooks" || exp.Sub(iat) != 5*time.Minute {
+		t.Errorf("%s: sub %q, exp-iat %v", r.Event, sub, exp.Sub(iat))
+	}
+	ts, err := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
+	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > time.Minute {
+		t.Errorf("%s: webhook-timestamp %q", r.Event, r.Header.Get("webhook-timestamp"))
+	}
+	if !webhook.Verify(secret, r.Header.Get("webhook-id"), ts, r.Body, r.Header.Get("webhook-signature")) {
+		t.Errorf("%s: the Standard Webhooks signature does not verify", r.Event)
+	}
+	return data
+}
+
+// TestEveryWebhookEventArrives drives every change that fires a webhook
+// through the public and admin APIs and checks that a real receiver gets
+// each event name with a verifiable JWT, a valid Standard Webhooks
+// signature and Hanko's payload: the admin user object for user.*.
+func TestEveryWebhookEventArrives(t *testing.T) {
+	rc := newHookReceiver(t)
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	h := newHarness(t, func(c *config.Config) {
+		c.Session.EnableAuthTokenHeader = true
+		c.Session.Limit = 1
+		c.Password.Enabled = true
+		c.Account.AllowDeletion = true
+		c.RateLimiter.Enabled = false
+		c.Webhooks.Enabled = true
+		c.Webhooks.Hooks = []config.WebhookHook{{Callback: rc.URL, Events: []string{"user", "session", "email"}, Secret: secret}}
+	})
+	bearer := func(tok string) string { return "Authorization: Bearer " + tok }
+	address := "hooked@example.test"
+	userID, _, token := h.signUp(t, address) // user.create, user.update.email.create, .primary, user.login, session.create
+	// A node fans each event out right after its commit (Notify); the
+	// payload is the user as of then, so the test delivers step by step.
+	h.deliver(t)
+	h.want(t, h.do(t, "PUT", "/password", `{"user_id":"`+userID+`","password":"correct horse"}`, bearer(token)), 201, "set password")
+	h.deliver(t)
+	r := h.do(t, "POST", "/password/login", `{"user_id":"`+userID+`","password":"correct horse"}`) // evicts the first session (limit 1)
+	h.want(t, r, 200, "password login")
+	token = tokenOf(r)
+	h.want(t, h.do(t, "POST", "/logout", "", bearer(token)), 204, "logout")
+	h.deliver(t)
+
+	r = h.admin(t, "POST", "/sessions", `{"user_id":"`+userID+`"}`)
+	h.want(t, r, 200, "admin session")
+	var minted struct {
+		SessionToken string `json:"session_token"`
+	}
+	r.json(t, &minted)
+	var sessions []struct{ ID string }
+	h.admin(t, "GET", "/users/"+userID+"/sessions", "").json(t, &sessions)
+	if len(sessions) != 1 {
+		t.Fatalf("sessions %+v", sessions)
+	}
+	h.want(t, h.admin(t, "DELETE", "/users/"+userID+"/sessions/"+sessions[0].ID, ""), 204, "admin revokes")
+	h.deliver(t)
+	r = h.admin(t, "POST", "/users/"+userID+"/emails", `{"address":"second@example.test","is_verified":true}`)
+	h.want(t, r, 201, "admin adds an address")
+	h.deliver(t)
+	var second struct{ ID string }
+	r.json(t, &second)
+	h.want(t, h.admin(t, "DELETE", "/users/"+userID+"/emails/"+second.ID, ""), 204, "admin deletes the address")
+	h.deliver(t)
+
+	// An expired session, purged: session.delete.passive.expire.
+	r = h.do(t, "POST", "/password/login", `{"user_id":"`+userID+`","password":"correct horse"}`)
+	h.want(t, r, 200, "password login")
+	h.deliver(t)
+	if _, err := h.App.Purge(context.Background(), time.Now().Add(h.Cfg.Session.Lifespan+2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// The account goes: user.delete with the user as it was.
+	r = h.do(t, "POST", "/password/login", `{"user_id":"`+userID+`","password":"correct horse"}`)
+	h.want(t, r, 200, "password login")
+	h.deliver(t)
+	h.want(t, h.do(t, "DELETE", "/user", "", bearer(tokenOf(r))), 204, "delete account")
+
+	h.deliver(t)
+	got := map[string][]map[string]any{}
+	for _, req := range rc.requests() {
+		got[req.Event] = append(got[req.Event], h.verifyHook(t, req, secret, h.Cfg.Webauthn.RelyingParty.ID))
+	}
+	for _, name := range webhook.Names {
+		if name == webhook.EmailSend || name == webhook.UserUpdate {
+			continue // email.send: TestAppDeliversMail; user.update: passkey changes, the events test
+		}
+		if len(got[name]) == 0 {
+			t.Errorf("no %s arrived (got %v)", name, slices.Sorted(func(yield func(string) bool) {
+				for k := range got {
+					if !yield(k) {
+						return
+					}
+				}
+			}))
+		}
+	}
+	for _, name := range []string{webhook.UserCreate, webhook.UserLogin, webhook.UserEmailPrimary, webhook.UserPasswordUpdate} {
+		for _, data := range got[name] {
+			if data["id"] != userID || data["emails"] == nil || data["created_at"] == nil {
+				t.Errorf("%s: data is not the admin user object: %v", name, data)
+			}
+		}
+	}
+	if d := got[webhook.UserDelete]; len(d) != 1 || d[0]["id"] != userID {
+		t.Errorf("user.delete data %v", d)
+	}
+	if d := got[webhook.SessionCreate]; len(d) == 0 || d[0]["session_id"] == nil || d[0]["user_id"] != userID {
+		t.Errorf("session.create data %v", d)
+	}
+	if n := len(got[webhook.UserLogin]); n != 5 {
+		t.Errorf("user.login arrived %d times, want 5: every sign-in (passcode, 3 passwords, admin)", n)
+	}
+}
+
+// TestTwoNodesDeliverABurstOnce: two nodes on one PostgreSQL or MariaDB
+// database fan out and deliver while a burst of sign-ups is recorded
+// through both; the receiver gets every event exactly once.
+func TestTwoNodesDeliverABurstOnce(t *testing.T) {
+	for _, dialect := range []string{"postgres", "mysql"} {
+		t.Run(dialect, func(t *testing.T) {
+			rc := newHookReceiver(t)
+			a := newHarnessOn(t, dialect, func(c *config.Config) {
+				c.RateLimiter.Enabled = false
+				c.Webhooks.Enabled = true
+				c.Webhooks.Hooks = []config.WebhookHook{{Callback: rc.URL, Events: []string{"user.create"}}}
+			})
+			b := a.peer(t)
+			const burst = 40
+			var stop atomic.Bool // stops the loops between rounds, never mid-request
+			var wg sync.WaitGroup
+			for _, n := range []*harness{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for !stop.Load() {
+						if _, err := n.App.Webhooks().RunOnce(context.Background()); err != nil {
+							t.Errorf("RunOnce: %v", err)
+							return
+						}
+					}
+				}()
+			}
+			users := map[string]bool{}
+			for i := range burst {
+				n := []*harness{a, b}[i%2]
+				users[n.createUser(t, "burst"+strconv.Itoa(i)+"@example.test")[0]] = true
+			}
+			stop.Store(true)
+			wg.Wait()
+			a.deliver(t)
+			b.deliver(t)
+			got := rc.requests()
+			ids := map[string]bool{}
+			for _, r := range got {
+				ids[r.Header.Get("webhook-id")] = true
+				var body struct{ Token string }
+				json.Unmarshal(r.Body, &body)
+				tok, err := jwt.ParseInsecure([]byte(body.Token))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var data map[string]any
+				if err := tok.Get("data", &data); err != nil {
+					t.Fatal(err)
+				}
+				if !users[data["id"].(string)] {
+					t.Errorf("user.create for an unknown user %v", data["id"])
+				}
+				delete(users, data["id"].(string))
+			}
+			if len(got) != burst || len(ids) != burst || len(users) != 0 {
+				t.Fatalf("%d requests, %d distinct webhook-ids, %d users without their event; want %d each, none missing", len(got), len(ids), len(users), burst)
+			}
+		})
+	}
+}

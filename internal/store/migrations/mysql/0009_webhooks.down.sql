@@ -1,0 +1,6 @@
+DROP TABLE webhook_attempts;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_events;
+DROP TABLE webhooks;
+DROP INDEX events_hook_state_idx ON events;
+ALTER TABLE events DROP COLUMN hook_data, DROP COLUMN hook_state;

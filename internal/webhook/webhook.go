@@ -1,0 +1,518 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/inkan-auth/inkan/internal/inkan"
+)
+
+// Store is what deliveries need from the database; internal/store
+// satisfies it.
+type Store interface {
+	inkan.Journal
+	// PendingHookEvents returns up to limit events not yet fanned out,
+	// locked until ctx's transaction ends (rows another node holds are
+	// skipped); ClearHookEvents marks them done.
+	PendingHookEvents(ctx context.Context, limit int) ([]inkan.Event, error)
+	ClearHookEvents(ctx context.Context, seqs []int64) error
+	// Webhooks returns the stored hooks (only enabled ones with
+	// enabledOnly); Webhook one (inkan.ErrNotFound).
+	Webhooks(ctx context.Context, enabledOnly bool) ([]inkan.Webhook, error)
+	Webhook(ctx context.Context, id uuid.UUID) (inkan.Webhook, error)
+	CreateWebhook(ctx context.Context, w inkan.Webhook) error
+	UpdateWebhook(ctx context.Context, w inkan.Webhook) error
+	DeleteWebhook(ctx context.Context, id uuid.UUID) error
+	InsertWebhookDeliveries(ctx context.Context, ds []inkan.WebhookDelivery) error
+	// ClaimWebhookDeliveries takes due deliveries for one attempt each
+	// under a lease until leaseUntil.
+	ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]inkan.WebhookDelivery, error)
+	// FinishWebhookDelivery records an attempt's outcome; inkan.ErrStale
+	// when another node took the delivery meanwhile.
+	FinishWebhookDelivery(ctx context.Context, d inkan.WebhookDelivery, o inkan.WebhookOutcome) error
+	WebhookAttempts(ctx context.Context, id uuid.UUID, callback string, limit int) ([]inkan.WebhookAttempt, error)
+}
+
+// Signer signs the JWT of a request: claims sub, iat, exp, aud, evt and
+// data, with the current session signing key (internal/session).
+type Signer interface {
+	SignWebhook(ctx context.Context, event string, data json.RawMessage) (string, error)
+}
+
+// UserObject returns the admin API's user object of id as JSON (the data
+// of user.* events); inkan.ErrNotFound when the user is gone.
+type UserObject func(ctx context.Context, id uuid.UUID) (json.RawMessage, error)
+
+// Observer is told the outcome of every attempt (internal/metrics):
+// result is "delivered", "retry" or "failed", attempt counts from 1, age
+// is the time since the event happened.
+type Observer interface {
+	WebhookAttempt(event, result string, attempt int, age time.Duration)
+}
+
+// Hook is a hook of the configuration file (webhooks.hooks).
+type Hook struct {
+	Callback string
+	Events   []string
+	Secret   string // Standard Webhooks secret; "" signs with an empty key
+}
+
+// Options configure the deliveries.
+type Options struct {
+	// Hooks are the configuration file's hooks, used only with
+	// ConfigEnabled (webhooks.enabled). They are never disabled.
+	Hooks         []Hook
+	ConfigEnabled bool
+	// MaxFailures disables a stored hook after that many consecutive
+	// events whose delivery failed (webhooks.max_failures; default 5).
+	MaxFailures int
+	// RequireVerification is email.require_verification (see namesOf).
+	RequireVerification bool
+	// SecretKeys seal the stored hooks' secrets: the first seals, all
+	// open (32 bytes each, derived from the configured secrets).
+	SecretKeys [][]byte
+	// Timeout bounds one request (default 10 s).
+	Timeout time.Duration
+	// Transport sends the requests (default: http.DefaultTransport's
+	// settings). Redirects are never followed.
+	Transport http.RoundTripper
+	// Workers is how many requests one node sends at once (default 4).
+	Workers  int
+	Log      *slog.Logger
+	Observer Observer
+}
+
+// Service fans events out to the hooks and delivers them.
+type Service struct {
+	store  Store
+	signer Signer
+	user   UserObject
+	opts   Options
+	client *http.Client
+	now    func() time.Time
+	log    *slog.Logger
+	wake   chan struct{}
+}
+
+// New returns the webhook service. Config hooks must have http or https
+// callbacks (ValidCallback) and valid subscriptions.
+func New(store Store, signer Signer, user UserObject, o Options, now func() time.Time) (*Service, error) {
+	if o.MaxFailures <= 0 {
+		o.MaxFailures = 5
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if len(o.SecretKeys) == 0 {
+		return nil, errors.New("webhook: no key to seal hook secrets")
+	}
+	for _, h := range o.Hooks {
+		if err := ValidCallback(h.Callback); err != nil {
+			return nil, err
+		}
+	}
+	tr := o.Transport
+	if tr == nil {
+		tr = http.DefaultTransport
+	}
+	return &Service{
+		store: store, signer: signer, user: user, opts: o, now: now, log: o.Log,
+		wake: make(chan struct{}, 1),
+		client: &http.Client{
+			Transport: tr,
+			Timeout:   o.Timeout,
+			// Redirects are not followed: the callback is the hook's
+			// address, and a redirect could lead the token elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}, nil
+}
+
+// ValidCallback is inkan.ValidWebhookCallback.
+func ValidCallback(s string) error { return inkan.ValidWebhookCallback(s) }
+
+// Hooked reports whether events of type t can reach a hook (see the
+// package's mapping); the store keeps those events for the fan-out.
+func (s *Service) Hooked(t inkan.EventType) bool { return Hooked(t) }
+
+// Notify wakes the node's delivery loop (called when an event it can
+// deliver committed), so that deliveries start without waiting for the
+// next poll.
+func (s *Service) Notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// SubscribesTo reports whether some hook — of the configuration (when
+// enabled) or stored and enabled — receives the event name.
+func (s *Service) SubscribesTo(ctx context.Context, name string) (bool, error) {
+	if s.opts.ConfigEnabled {
+		for _, h := range s.opts.Hooks {
+			for _, e := range h.Events {
+				if Matches(e, name) {
+					return true, nil
+				}
+			}
+		}
+	}
+	hooks, err := s.store.Webhooks(ctx, true)
+	if err != nil {
+		return false, err
+	}
+	for _, h := range hooks {
+		for _, e := range h.Events {
+			if Matches(e, name) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// Run fans out and delivers until ctx ends: at once when Notify is called,
+// else every poll.
+func (s *Service) Run(ctx context.Context, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("webhook deliveries", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// Round counts what one RunOnce did.
+type Round struct {
+	FannedOut  int // events fanned out
+	Deliveries int // deliveries written by the fan-out
+	Attempts   int // attempts made
+}
+
+// RunOnce fans out every pending event, then attempts every delivery due
+// now (Workers at a time) and records the outcomes. Deliveries another
+// node holds are left to it.
+func (s *Service) RunOnce(ctx context.Context) (Round, error) {
+	var r Round
+	for {
+		n, d, err := s.fanOut(ctx, 200)
+		r.FannedOut += n
+		r.Deliveries += d
+		if err != nil {
+			return r, err
+		}
+		if n < 200 {
+			break
+		}
+	}
+	for ctx.Err() == nil {
+		now := s.now()
+		ds, err := s.store.ClaimWebhookDeliveries(ctx, now, now.Add(s.lease()), 50)
+		if err != nil {
+			return r, err
+		}
+		if len(ds) == 0 {
+			return r, nil
+		}
+		hooks, err := s.hooksByID(ctx)
+		if err != nil {
+			return r, err
+		}
+		sem := make(chan struct{}, s.opts.Workers)
+		var wg sync.WaitGroup
+		for _, d := range ds {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				s.attempt(ctx, d, hooks)
+			}()
+		}
+		wg.Wait()
+		r.Attempts += len(ds)
+	}
+	return r, ctx.Err()
+}
+
+// lease is how long a claimed delivery belongs to this node: the request
+// timeout and time to record the outcome.
+func (s *Service) lease() time.Duration { return s.opts.Timeout + 20*time.Second }
+
+func (s *Service) hooksByID(ctx context.Context) (map[uuid.UUID]inkan.Webhook, error) {
+	hooks, err := s.store.Webhooks(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[uuid.UUID]inkan.Webhook, len(hooks))
+	for _, h := range hooks {
+		m[h.ID] = h
+	}
+	return m, nil
+}
+
+// target is one hook a fan-out writes deliveries for.
+type target struct {
+	id       uuid.UUID // uuid.Nil for a configuration hook
+	callback string
+	events   []string
+}
+
+// fanOut takes up to limit pending events and, in one transaction, writes
+// a delivery for each (event name, matching hook) and marks the events
+// done. Returns the events taken and the deliveries written.
+func (s *Service) fanOut(ctx context.Context, limit int) (events, deliveries int, err error) {
+	err = s.store.Atomically(ctx, func(ctx context.Context) error {
+		events, deliveries = 0, 0
+		evs, err := s.store.PendingHookEvents(ctx, limit)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		stored, err := s.store.Webhooks(ctx, true)
+		if err != nil {
+			return err
+		}
+		var targets []target
+		if s.opts.ConfigEnabled {
+			for _, h := range s.opts.Hooks {
+				targets = append(targets, target{callback: h.Callback, events: h.Events})
+			}
+		}
+		for _, h := range stored {
+			targets = append(targets, target{id: h.ID, callback: h.Callback, events: h.Events})
+		}
+		now := s.now()
+		var ds []inkan.WebhookDelivery
+		seqs := make([]int64, len(evs))
+		for i, e := range evs {
+			seqs[i] = e.Seq
+			for _, name := range namesOf(e, s.opts.RequireVerification) {
+				var data json.RawMessage
+				for _, t := range targets {
+					if !subscribed(t.events, name) {
+						continue
+					}
+					if data == nil {
+						if data, err = s.payload(ctx, e, name); err != nil {
+							return err
+						}
+					}
+					ds = append(ds, inkan.WebhookDelivery{
+						ID: uuid.New(), WebhookID: t.id, Callback: t.callback, Event: name, EventID: e.ID,
+						Data: data, NextAttemptAt: now, EventCreatedAt: e.CreatedAt, CreatedAt: now,
+					})
+				}
+			}
+		}
+		if err := s.store.InsertWebhookDeliveries(ctx, ds); err != nil {
+			return err
+		}
+		events, deliveries = len(evs), len(ds)
+		return s.store.ClearHookEvents(ctx, seqs)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("webhook fan-out: %w", err)
+	}
+	return events, deliveries, nil
+}
+
+func subscribed(subs []string, name string) bool {
+	for _, sub := range subs {
+		if Matches(sub, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// payload is the data claim of event name fired by e: the admin user
+// object for user.* (the id and the address the event names when the user
+// is gone, as after user.delete), the mail for email.send, the session and
+// user ids for session.*.
+func (s *Service) payload(ctx context.Context, e inkan.Event, name string) (json.RawMessage, error) {
+	switch {
+	case name == EmailSend:
+		return json.RawMessage(e.HookData), nil
+	case Matches("session", name):
+		return json.Marshal(map[string]any{"session_id": e.Details["session_id"], "user_id": e.Actor.UserID})
+	}
+	u, err := s.user(ctx, e.Actor.UserID)
+	if err == nil {
+		return u, nil
+	}
+	if !errors.Is(err, inkan.ErrNotFound) && inkan.KindOf(err) != inkan.KindNotFound {
+		return nil, err
+	}
+	gone := map[string]any{"id": e.Actor.UserID}
+	if e.Actor.Email != "" {
+		gone["emails"] = []map[string]any{{"address": e.Actor.Email, "is_primary": true}}
+	}
+	return json.Marshal(gone)
+}
+
+// attempt sends d once and records the outcome.
+func (s *Service) attempt(ctx context.Context, d inkan.WebhookDelivery, hooks map[uuid.UUID]inkan.Webhook) {
+	now := s.now()
+	out := inkan.WebhookOutcome{
+		Attempt:     inkan.WebhookAttempt{ID: uuid.New(), DeliveryID: d.ID, WebhookID: d.WebhookID, Callback: d.Callback, Event: d.Event, Attempt: d.Attempts, CreatedAt: now},
+		MaxFailures: s.opts.MaxFailures,
+		Renewed:     now.Add(30 * 24 * time.Hour),
+	}
+	secret, final, err := s.secretOf(d, hooks)
+	if err == nil {
+		out.Attempt.Status, err = s.send(ctx, d, secret)
+		final = final || (err != nil && !retryable(out.Attempt.Status))
+	}
+	result := "delivered"
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The node is stopping: the attempt was cut short, not answered.
+		// The delivery is due again at once, for any node.
+		out.State, result = inkan.DeliveryPending, "retry"
+		out.NextAttemptAt = now
+		out.Attempt.Error = "interrupted: the node stopped"
+	case err == nil:
+		out.State = inkan.DeliveryDelivered
+	case final || d.Attempts >= MaxAttempts:
+		out.State, result = inkan.DeliveryFailed, "failed"
+		out.Attempt.Error = err.Error()
+	default:
+		out.State, result = inkan.DeliveryPending, "retry"
+		out.NextAttemptAt = now.Add(retryDelay(d.Attempts))
+		out.Attempt.Error = err.Error()
+	}
+	ferr := s.store.FinishWebhookDelivery(context.WithoutCancel(ctx), d, out)
+	switch {
+	case errors.Is(ferr, inkan.ErrStale):
+		return // another node took it after the lease ran out; its outcome counts
+	case ferr != nil:
+		s.log.Warn("webhook: recording the attempt failed; the delivery is retried when its lease ends", "delivery", d.ID, "error", ferr)
+		return
+	}
+	if s.opts.Observer != nil {
+		s.opts.Observer.WebhookAttempt(d.Event, result, d.Attempts, now.Sub(d.EventCreatedAt))
+	}
+	if result != "delivered" {
+		s.log.Info("webhook delivery attempt failed", "delivery", d.ID, "event", d.Event, "hook", hookName(d), "attempt", d.Attempts, "status", out.Attempt.Status, "error", out.Attempt.Error, "result", result)
+	}
+}
+
+func hookName(d inkan.WebhookDelivery) string {
+	if d.WebhookID != uuid.Nil {
+		return d.WebhookID.String()
+	}
+	return "config"
+}
+
+// secretOf returns the secret d is signed with. final is true when d can
+// never be sent: its stored hook is gone or disabled, or its configuration
+// hook was removed from the file.
+func (s *Service) secretOf(d inkan.WebhookDelivery, hooks map[uuid.UUID]inkan.Webhook) (secret string, final bool, err error) {
+	if d.WebhookID == uuid.Nil {
+		for _, h := range s.opts.Hooks {
+			if h.Callback == d.Callback && s.opts.ConfigEnabled {
+				return h.Secret, false, nil
+			}
+		}
+		return "", true, errors.New("the hook is no longer in the configuration")
+	}
+	h, ok := hooks[d.WebhookID]
+	switch {
+	case !ok:
+		return "", true, errors.New("the hook was deleted")
+	case !h.Enabled:
+		return "", true, errors.New("the hook is disabled")
+	}
+	secret, err = open(s.opts.SecretKeys, h.Secret)
+	return secret, err != nil, err
+}
+
+// send POSTs d's request and returns the response status (0 when none
+// arrived) and an error unless it was 2xx.
+func (s *Service) send(ctx context.Context, d inkan.WebhookDelivery, secret string) (int, error) {
+	if err := ValidCallback(d.Callback); err != nil {
+		return 0, err
+	}
+	token, err := s.signer.SignWebhook(ctx, d.Event, json.RawMessage(d.Data))
+	if err != nil {
+		return 0, fmt.Errorf("signing the token: %w", err)
+	}
+	body, err := json.Marshal(struct {
+		Token string `json:"token"`
+		Event string `json:"event"`
+	}{token, d.Event})
+	if err != nil {
+		return 0, err
+	}
+	ts := s.now().Unix()
+	id := d.ID.String()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Callback, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "inkan-webhooks")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", Sign(secret, id, ts, body))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return 0, fmt.Errorf("no answer within %v", s.opts.Timeout)
+		}
+		return 0, errors.New("request failed: " + scrub(err))
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, nil
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return resp.StatusCode, fmt.Errorf("answered %d; redirects are not followed", resp.StatusCode)
+	}
+	return resp.StatusCode, fmt.Errorf("answered %d", resp.StatusCode)
+}
+
+// scrub is err's text without the request URL, which may carry a token in
+// its query.
+func scrub(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// retryable reports whether an attempt that ended with status (0 = no
+// response) is retried: no response, 408, 429 and 5xx are; other answers
+// are final.
+func retryable(status int) bool {
+	return status == 0 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+}
