@@ -323,6 +323,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		Ready:         a.store.Ping,
 		Observer:      observer,
 		Audit:         a.audit,
+		Webhooks:      a.hooks,
 		Metrics:       promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
 		Opts: httpapi.Options{
 			AuthTokenHeader: cfg.Session.EnableAuthTokenHeader,

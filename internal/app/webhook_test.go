@@ -29,6 +29,7 @@ type hookReceiver struct {
 
 // hookRequest is one received webhook request.
 type hookRequest struct {
+	Path   string
 	Event  string
 	Token  string
 	Header http.Header
@@ -45,7 +46,7 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 			t.Errorf("webhook request %s %s %q", req.Method, req.Header.Get("Content-Type"), b)
 		}
 		r.mu.Lock()
-		r.got = append(r.got, hookRequest{Event: body.Event, Token: body.Token, Header: req.Header.Clone(), Body: b})
+		r.got = append(r.got, hookRequest{Path: req.URL.Path, Event: body.Event, Token: body.Token, Header: req.Header.Clone(), Body: b})
 		r.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -275,3 +276,120 @@ func TestTwoNodesDeliverABurstOnce(t *testing.T) {
 		})
 	}
 }
+
+// adminWebhook is a stored hook as the admin API answers it.
+type adminWebhook struct {
+	ID        string `json:"id"`
+	Callback  string `json:"callback"`
+	Enabled   bool   `json:"enabled"`
+	Failures  int    `json:"failures"`
+	ExpiresAt string `json:"expires_at"`
+	Events    []struct {
+		Event string `json:"event"`
+	} `json:"events"`
+	Secret string `json:"secret"`
+}
+
+// TestAdminWebhooks: the admin API creates a hook (its secret shown once
+// and signing what the hook receives), lists it beside the file's hooks,
+// changes, disables and deletes it, and lists its recent attempts; bad
+// input changes nothing.
+func TestAdminWebhooks(t *testing.T) {
+	rc := newHookReceiver(t)
+	forEachDialect(t, func(c *config.Config) {
+		c.Webhooks.Enabled = true
+		c.Webhooks.Hooks = []config.WebhookHook{{Callback: rc.URL + "/file", Events: []string{"user.delete"}}}
+	}, func(t *testing.T, h *harness) {
+		stored := rc.URL + "/stored/" + h.Dialect // the dialects run in parallel
+		r := h.admin(t, "POST", "/webhooks", `{"callback":"`+stored+`","events":["user.create","user.create","session"]}`)
+		h.want(t, r, 201, "create webhook")
+		var created adminWebhook
+		r.json(t, &created)
+		if !created.Enabled || created.Failures != 0 || len(created.Events) != 2 || created.ExpiresAt == "" || len(created.Secret) < 40 {
+			t.Fatalf("created %+v", created)
+		}
+		var got adminWebhook
+		r = h.admin(t, "GET", "/webhooks/"+created.ID, "")
+		h.want(t, r, 200, "get webhook")
+		r.json(t, &got)
+		if got.Secret != "" || got.Callback != stored {
+			t.Fatalf("GET shows %+v (the secret must not come back)", got)
+		}
+		var list struct {
+			Database []adminWebhook
+			Config   []struct {
+				Callback       string
+				Events         []string
+				RecentAttempts []map[string]any `json:"recent_attempts"`
+			}
+		}
+		h.admin(t, "GET", "/webhooks", "").json(t, &list)
+		if len(list.Database) != 1 || list.Database[0].ID != created.ID || len(list.Config) != 1 || list.Config[0].Callback != rc.URL+"/file" {
+			t.Fatalf("list %+v", list)
+		}
+
+		// The stored hook gets user.create, signed with its secret; its
+		// attempt is listed.
+		userID := h.adminCreate(t, "hooked@example.test", "").ID
+		h.deliver(t)
+		var mine []hookRequest
+		for _, req := range rc.requests() {
+			if req.Event == webhook.UserCreate && req.Path == "/stored/"+h.Dialect {
+				mine = append(mine, req)
+			}
+		}
+		if len(mine) == 0 {
+			t.Fatal("the stored hook got no user.create")
+		}
+		last := mine[len(mine)-1]
+		if data := h.verifyHook(t, last, created.Secret, h.Cfg.Webauthn.RelyingParty.ID); data["id"] != userID {
+			t.Fatalf("user.create data %v", data)
+		}
+		var attempts []map[string]any
+		h.admin(t, "GET", "/webhooks/"+created.ID+"/attempts", "").json(t, &attempts)
+		if len(attempts) != 1 || attempts[0]["status"] != float64(204) || attempts[0]["event"] != webhook.UserCreate || attempts[0]["delivery_id"] != last.Header.Get("webhook-id") {
+			t.Fatalf("attempts %v", attempts)
+		}
+
+		r = h.admin(t, "PUT", "/webhooks/"+created.ID, `{"callback":"`+rc.URL+`/moved","events":["user"],"enabled":false}`)
+		h.want(t, r, 200, "update webhook")
+		r.json(t, &got)
+		if got.Enabled || got.Callback != rc.URL+"/moved" || len(got.Events) != 1 || got.Events[0].Event != "user" {
+			t.Fatalf("updated %+v", got)
+		}
+		r = h.admin(t, "PUT", "/webhooks/"+created.ID, `{"callback":"`+rc.URL+`/moved","events":["user"]}`)
+		r.json(t, &got)
+		if got.Enabled {
+			t.Fatal("a PUT without enabled enabled the hook")
+		}
+
+		id := created.ID
+		h.wantBadInputs(t, []badInput{
+			{name: "no callback", method: "POST", path: "/webhooks", body: `{"events":["user"]}`, status: 400},
+			{name: "ftp callback", method: "POST", path: "/webhooks", body: `{"callback":"ftp://x/y","events":["user"]}`, status: 400},
+			{name: "relative callback", method: "POST", path: "/webhooks", body: `{"callback":"/hooks","events":["user"]}`, status: 400},
+			{name: "no events", method: "POST", path: "/webhooks", body: `{"callback":"https://x.example/h","events":[]}`, status: 400},
+			{name: "unknown event", method: "POST", path: "/webhooks", body: `{"callback":"https://x.example/h","events":["user.logi"]}`, status: 400},
+			{name: "events not a list", method: "POST", path: "/webhooks", body: `{"callback":"https://x.example/h","events":"user"}`, status: 400},
+			{name: "not JSON", method: "POST", path: "/webhooks", body: `callback=x`, status: 400},
+			{name: "bad id", method: "GET", path: "/webhooks/nope", status: 400},
+			{name: "unknown id", method: "GET", path: "/webhooks/" + uuidZeroish, status: 404},
+			{name: "put unknown", method: "PUT", path: "/webhooks/" + uuidZeroish, body: `{"callback":"https://x.example/h","events":["user"],"enabled":true}`, status: 404},
+			{name: "put bad event", method: "PUT", path: "/webhooks/" + id, body: `{"callback":"https://x.example/h","events":["nope"],"enabled":true}`, status: 400},
+			{name: "put bad callback", method: "PUT", path: "/webhooks/" + id, body: `{"callback":"javascript:alert(1)","events":["user"]}`, status: 400},
+			{name: "delete unknown", method: "DELETE", path: "/webhooks/" + uuidZeroish, status: 404},
+			{name: "delete bad id", method: "DELETE", path: "/webhooks/1", status: 400},
+			{name: "attempts bad limit", method: "GET", path: "/webhooks/" + id + "/attempts?limit=0", status: 400},
+			{name: "attempts unknown", method: "GET", path: "/webhooks/" + uuidZeroish + "/attempts", status: 404},
+		})
+
+		h.want(t, h.admin(t, "DELETE", "/webhooks/"+created.ID, ""), 204, "delete webhook")
+		h.want(t, h.admin(t, "GET", "/webhooks/"+created.ID, ""), 404, "deleted webhook")
+		h.admin(t, "GET", "/webhooks", "").json(t, &list)
+		if len(list.Database) != 0 {
+			t.Fatalf("after delete: %+v", list.Database)
+		}
+	})
+}
+
+const uuidZeroish = "00000000-0000-4000-8000-000000000001"

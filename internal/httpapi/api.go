@@ -25,6 +25,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/ratelimit"
 	"github.com/inkan-auth/inkan/internal/session"
 	"github.com/inkan-auth/inkan/internal/thirdparty"
+	"github.com/inkan-auth/inkan/internal/webhook"
 )
 
 // CookieOptions are the session cookie's attributes (session.cookie.*,
@@ -161,6 +162,8 @@ type API struct {
 	Ready func(ctx context.Context) error
 	// Audit answers GET /audit_logs on the admin listener.
 	Audit *audit.Log
+	// Webhooks answers the admin listener's /webhooks routes.
+	Webhooks *webhook.Service
 	// Observer receives the measurements of every request and rate-limit
 	// refusal (internal/metrics); nil = none.
 	Observer Observer

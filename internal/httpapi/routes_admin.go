@@ -40,6 +40,13 @@ func (a *API) Admin() http.Handler {
 
 	mux.Handle("GET /audit_logs", h(a.adminListAuditLogs))
 
+	mux.Handle("GET /webhooks", h(a.adminListWebhooks))
+	mux.Handle("POST /webhooks", h(a.adminCreateWebhook))
+	mux.Handle("GET /webhooks/{id}", h(a.adminGetWebhook))
+	mux.Handle("PUT /webhooks/{id}", h(a.adminUpdateWebhook))
+	mux.Handle("DELETE /webhooks/{id}", h(a.adminDeleteWebhook))
+	mux.Handle("GET /webhooks/{id}/attempts", h(a.adminListWebhookAttempts))
+
 	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.Handle("GET /health/alive", h(a.alive))
 	mux.Handle("GET /health/ready", h(a.ready))

@@ -145,3 +145,10 @@ func (s *Service) Attempts(ctx context.Context, id uuid.UUID, limit int) ([]inka
 	limit = min(max(limit, 1), MaxRecentAttempts)
 	return s.store.WebhookAttempts(ctx, id, "", limit)
 }
+
+// ConfigAttempts returns the newest attempts (at most limit) to the
+// configuration hook callback, newest first.
+func (s *Service) ConfigAttempts(ctx context.Context, callback string, limit int) ([]inkan.WebhookAttempt, error) {
+	limit = min(max(limit, 1), MaxRecentAttempts)
+	return s.store.WebhookAttempts(ctx, uuid.Nil, callback, limit)
+}
