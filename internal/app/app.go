@@ -179,9 +179,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	}
 	a.closers = append(a.closers, a.store.Close)
 
-	mailer, err := newMailer(cfg, log, outbox)
+	tmpl, err := mail.LoadTemplates(cfg.Email.TemplatesDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mail templates: %w", err)
+	}
+	var mailer passcode.Mailer
+	if cfg.EmailDelivery.Enabled {
+		if mailer, err = newMailer(cfg, tmpl, log, outbox); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Info("mailer: none (email_delivery.enabled false): passcodes reach users through the email.send webhook")
 	}
 
 	km, err := keys.New(ctx, a.store, keysOptions(cfg, secrets), time.Now)
@@ -210,6 +218,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		OldSecrets:   deriveAll(secrets[1:], "inkan/passcode-hmac/v1"),
 		FailureLimit: passcodeFailureLimit(cfg),
 		ServiceName:  cfg.Service.Name,
+		AppDelivers:  !cfg.EmailDelivery.Enabled,
+		HookMail: func(m inkan.PasscodeMail, validUntil time.Time, delivered bool) ([]byte, error) {
+			return hookMail(a.hooks, tmpl, cfg, m, validUntil, delivered)
+		},
 	}, time.Now, log)
 	if err != nil {
 		return nil, err
@@ -273,6 +285,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		return nil, err
 	}
 	a.store.SetHookedTypes(webhook.Hooked)
+	if !cfg.EmailDelivery.Enabled {
+		switch ok, err := a.hooks.SubscribesTo(ctx, webhook.EmailSend); {
+		case err != nil:
+			return nil, fmt.Errorf("webhooks: %w", err)
+		case !ok:
+			return nil, errors.New("email_delivery.enabled is false but no webhook subscribes to email.send, so passcodes would reach nobody: add a hook for email.send (webhooks.hooks with webhooks.enabled: true, or POST /webhooks while delivery is on)")
+		}
+	}
 	a.store.SetEventSink(eventSink{audit: a.audit, metrics: observer, hooks: a.hooks})
 
 	var wk httpapi.WellKnownConfig
@@ -566,11 +586,7 @@ func sameSite(s string) http.SameSite {
 // outbox (config.Config.DevelopmentMailer: asked for by name, or no SMTP
 // host on SQLite — databaseProblems refuses it on a server database), with
 // a warning at start.
-func newMailer(cfg config.Config, log *slog.Logger, outbox io.Writer) (passcode.Mailer, error) {
-	tmpl, err := mail.LoadTemplates(cfg.Email.TemplatesDir)
-	if err != nil {
-		return nil, fmt.Errorf("mail templates: %w", err)
-	}
+func newMailer(cfg config.Config, tmpl *mail.Templates, log *slog.Logger, outbox io.Writer) (passcode.Mailer, error) {
 	smtp := cfg.EmailDelivery.SMTP
 	if cfg.DevelopmentMailer() {
 		// With a server database CheckConfig (New's first step) has
@@ -816,3 +832,16 @@ func newWebhooks(a *App, cfg config.Config, secrets []string, sessions *session.
 // Webhooks is the node's webhook service (tests run its rounds with
 // RunOnce).
 func (a *App) Webhooks() *webhook.Service { return a.hooks }
+
+// hookMail is the sealed email.send data of the passcode mail m: the mail
+// rendered as it is (or would be) sent, the code and its validity.
+func hookMail(hooks *webhook.Service, tmpl *mail.Templates, cfg config.Config, m inkan.PasscodeMail, validUntil time.Time, delivered bool) ([]byte, error) {
+	r, err := tmpl.RenderPasscode(m, cfg.Email.PasscodeInSubject)
+	if err != nil {
+		return nil, err
+	}
+	return hooks.SealMail(webhook.Mail{
+		To: m.To, Subject: r.Subject, BodyPlain: r.Text, BodyHTML: r.HTML, Language: r.Language, AcceptLanguage: m.AcceptLanguage,
+		ServiceName: m.ServiceName, Code: m.Code, TTL: m.TTL, ValidUntil: validUntil, DeliveredByInkan: delivered,
+	})
+}

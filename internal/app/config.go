@@ -84,7 +84,7 @@ func databaseProblems(cfg config.Config) (store.Target, []config.Problem) {
 	if target.Dialect != "sqlite" && len(cfg.Secrets.Keys) == 0 {
 		ps = append(ps, config.Problem{Key: "secrets.keys", Message: "must list at least one secret with dialect " + target.Dialect + ": every node must share it (a generated secret file is only used with sqlite)"})
 	}
-	if target.Dialect != "sqlite" && cfg.EmailDelivery.Mailer == "" && strings.TrimSpace(cfg.EmailDelivery.SMTP.Host) == "" {
+	if target.Dialect != "sqlite" && cfg.EmailDelivery.Enabled && cfg.EmailDelivery.Mailer == "" && strings.TrimSpace(cfg.EmailDelivery.SMTP.Host) == "" {
 		ps = append(ps, config.Problem{Key: "email_delivery.smtp.host", Message: "must be set with dialect " + target.Dialect + ": passcodes would only be printed to standard output (set email_delivery.mailer: development to do that on purpose)"})
 	}
 	return target, ps

@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/inkan-auth/inkan/internal/app"
 	"github.com/inkan-auth/inkan/internal/config"
 	"github.com/inkan-auth/inkan/internal/webhook"
 )
@@ -393,3 +396,82 @@ func TestAdminWebhooks(t *testing.T) {
 }
 
 const uuidZeroish = "00000000-0000-4000-8000-000000000001"
+
+// TestAppDeliversMail: with email_delivery.enabled false no mail is sent;
+// POST /passcode/login/initialize answers 200 once email.send is queued, a
+// hook receives it with the code, the mail and delivered_by_hanko false,
+// and the passcode login finalizes with that code. The code is in no log
+// and, once delivered, in no row. Without a hook for email.send the node
+// refuses to start; with delivery on, email.send still fires with
+// delivered_by_hanko true.
+func TestAppDeliversMail(t *testing.T) {
+	rc := newHookReceiver(t)
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	hooked := func(c *config.Config) {
+		c.RateLimiter.Enabled = false
+		c.Webhooks.Enabled = true
+		c.Webhooks.Hooks = []config.WebhookHook{{Callback: rc.URL + "/mail", Events: []string{"email.send"}, Secret: secret}}
+	}
+	h := newHarness(t, func(c *config.Config) { hooked(c); c.EmailDelivery.Enabled = false })
+	address := "app-mail@example.test"
+	ids := h.createUser(t, address)
+	r := h.initPasscodeFrom(t, ids, "Accept-Language: de-DE,de;q=0.9")
+	h.want(t, r, 200, "passcode init without mail delivery")
+	var pc struct{ ID string }
+	r.json(t, &pc)
+	if h.Outbox.Count("") != 0 {
+		t.Fatalf("a mail was sent:\n%s", h.Outbox.String())
+	}
+	h.deliver(t)
+	got := rc.requests()
+	if len(got) != 1 || got[0].Event != webhook.EmailSend {
+		t.Fatalf("received %+v", got)
+	}
+	data := h.verifyHook(t, got[0], secret, h.Cfg.Webauthn.RelyingParty.ID)
+	inner, _ := data["data"].(map[string]any)
+	code, _ := inner["otp_code"].(string)
+	if data["delivered_by_hanko"] != false || data["to_email_address"] != address || data["type"] != "passcode" ||
+		data["language"] != "de" || data["accept_language"] != "de-DE,de;q=0.9" || data["subject"] == "" ||
+		data["body_plain"] == "" || data["body"] == "" || len(code) != 6 || inner["ttl"] != float64(300) || inner["valid_until"] == nil {
+		t.Fatalf("email.send data %v", data)
+	}
+	if !strings.Contains(data["body_plain"].(string), code) || !strings.Contains(data["body"].(string), code) {
+		t.Fatal("the bodies do not carry the code")
+	}
+	r = h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pc.ID+`","code":"`+code+`"}`)
+	h.want(t, r, 200, "finalize with the code from the webhook")
+	if strings.Contains(h.Log.String(), code) {
+		t.Fatal("the code is in the log")
+	}
+	db, err := sql.Open("sqlite", h.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var kept int
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM events WHERE hook_data IS NOT NULL) + (SELECT COUNT(*) FROM webhook_deliveries WHERE data IS NOT NULL)`).Scan(&kept); err != nil || kept != 0 {
+		t.Fatalf("rows still holding mail data: %d (%v)", kept, err)
+	}
+
+	// No hook for email.send: the node does not start.
+	cfg := h.Cfg
+	cfg.Webhooks.Hooks = []config.WebhookHook{{Callback: rc.URL, Events: []string{"user"}}}
+	if _, err := app.New(context.Background(), cfg, app.NewLogger(cfg, io.Discard), io.Discard); err == nil || !strings.Contains(err.Error(), "email.send") {
+		t.Fatalf("started without an email.send hook: %v", err)
+	}
+
+	// Delivery on: the mail is sent and email.send still fires.
+	h2 := newHarness(t, hooked)
+	ids = h2.createUser(t, "both@example.test")
+	h2.want(t, h2.initPasscodeFrom(t, ids), 200, "passcode init with delivery")
+	h2.deliver(t)
+	got = rc.requests()[1:]
+	if len(got) != 1 {
+		t.Fatalf("received %d more requests", len(got))
+	}
+	data = h2.verifyHook(t, got[0], secret, h2.Cfg.Webauthn.RelyingParty.ID)
+	inner, _ = data["data"].(map[string]any)
+	if data["delivered_by_hanko"] != true || inner["otp_code"] != h2.code(t, "both@example.test") {
+		t.Fatalf("email.send with delivery: %v (mailed code %s)", data, h2.code(t, "both@example.test"))
+	}
+}

@@ -256,9 +256,9 @@ type Email struct {
 
 // EmailDelivery is email_delivery.*.
 type EmailDelivery struct {
-	// Enabled must stay true: Hanko's false relies on the email.send
-	// webhook to deliver passcodes, and inkan has no webhooks (Validate
-	// reports it).
+	// Enabled false sends no mail: the app delivers passcodes from the
+	// email.send webhook, and serve refuses to start unless a hook
+	// subscribes to it (README "Webhooks").
 	Enabled     bool   `koanf:"enabled"`
 	FromAddress string `koanf:"from_address"`
 	FromName    string `koanf:"from_name"`

@@ -143,9 +143,6 @@ func (c Config) Validate() error {
 	if c.Email.RequireVerification && (!c.Email.Enabled || !c.Email.UseForAuthentication) {
 		ps.add("email.require_verification", "must be false when email.enabled or email.use_for_authentication is false: without passcodes no address could ever be verified")
 	}
-	if !c.EmailDelivery.Enabled {
-		ps.add("email_delivery.enabled", "false is not supported: inkan has no email.send webhook, so passcodes could not reach anyone")
-	}
 	ps.atLeast("server.max_request_body_bytes", c.Server.MaxRequestBodyBytes, 1)
 	ps.atLeast("server.max_connections", int64(c.Server.MaxConnections), 0)
 

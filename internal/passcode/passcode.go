@@ -51,6 +51,16 @@ type Options struct {
 	// user — the right one too — until a token is back (NIST SP 800-63B
 	// §5.2.2: limit failed attempts per account).
 	FailureLimit FailureLimit
+	// AppDelivers is email_delivery.enabled false: no mail is sent; the
+	// passcode reaches the user through the email.send webhook, whose
+	// event (with the mail, HookMail) is what Initialize waits for.
+	AppDelivers bool
+	// HookMail returns the email.send data for the mail m (the code,
+	// subject, bodies, language; sealed for storage, so that the code is
+	// never in the clear at rest) — delivered says whether inkan sent the
+	// mail itself. It becomes the HookData of passcode_login_init_succeeded.
+	// nil: no email.send (AppDelivers needs it).
+	HookMail func(m inkan.PasscodeMail, validUntil time.Time, delivered bool) ([]byte, error)
 }
 
 // FailureLimit is a bucket of Tokens attempts refilled evenly over Interval.
@@ -79,6 +89,9 @@ func New(store Store, mailer Mailer, o Options, now func() time.Time, log *slog.
 	if o.TTL <= 0 {
 		return nil, errors.New("passcode: TTL must be positive")
 	}
+	if o.AppDelivers && o.HookMail == nil {
+		return nil, errors.New("passcode: the app delivers the mail but there is no email.send hook data")
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -105,6 +118,10 @@ type Recipient struct {
 // deleted, so it can never be finalized, together with its
 // passcode_login_init_failed event, and a KindBadGateway error is returned
 // ("failed to send passcode"). The returned Passcode has no code in it.
+//
+// With HookMail the event carries the email.send data; with AppDelivers
+// no mail is sent and the committed event — the email.send webhook
+// durably queued — is the delivery (README "Webhooks").
 func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, error) {
 	code, err := generateCode()
 	if err != nil {
@@ -132,6 +149,26 @@ func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, 
 		Language:       r.Language,
 		AcceptLanguage: r.AcceptLanguage,
 	}
+	var hookData []byte
+	if s.opts.HookMail != nil {
+		if hookData, err = s.opts.HookMail(mail, p.ExpiresAt, !s.opts.AppDelivers); err != nil {
+			err = fmt.Errorf("passcode: email.send data: %w", err)
+			if s.opts.AppDelivers {
+				s.undeliverable(ctx, p, err)
+				return inkan.Passcode{}, inkan.Wrap(inkan.KindBadGateway, "failed to send passcode", err)
+			}
+			s.log.Error("passcode: no email.send webhook for this mail", "passcode_id", p.ID, "error", err)
+		}
+	}
+	if s.opts.AppDelivers {
+		ev := s.initEvent(ctx, inkan.EventPasscodeLoginInitSucceeded, p, nil)
+		ev.HookData = hookData
+		if err := s.store.RecordEvent(ctx, ev); err != nil {
+			s.undeliverable(ctx, p, err)
+			return inkan.Passcode{}, fmt.Errorf("passcode: record event: %w", err)
+		}
+		return p, nil
+	}
 	if err := s.mailer.SendPasscode(ctx, mail); err != nil {
 		// The code never reached the user: make sure nobody can use it. A
 		// fresh context, because ctx may be the one that timed out.
@@ -148,10 +185,22 @@ func (s *Service) Initialize(ctx context.Context, r Recipient) (inkan.Passcode, 
 		}
 		return inkan.Passcode{}, failure
 	}
-	if err := s.store.RecordEvent(ctx, s.initEvent(ctx, inkan.EventPasscodeLoginInitSucceeded, p, nil)); err != nil {
+	ev := s.initEvent(ctx, inkan.EventPasscodeLoginInitSucceeded, p, nil)
+	ev.HookData = hookData
+	if err := s.store.RecordEvent(ctx, ev); err != nil {
 		return inkan.Passcode{}, fmt.Errorf("passcode: record event: %w", err)
 	}
 	return p, nil
+}
+
+// undeliverable deletes the passcode p whose email.send could not be
+// queued (cause), so that nobody can ever use it.
+func (s *Service) undeliverable(ctx context.Context, p inkan.Passcode, cause error) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.DeletePasscode(dctx, p.ID); err != nil && !errors.Is(err, inkan.ErrNotFound) {
+		s.log.Error("passcode: could not delete undeliverable passcode", "passcode_id", p.ID, "error", err, "cause", cause)
+	}
 }
 
 // initEvent is the initialize event t for p (cause nil on success).

@@ -68,7 +68,17 @@ func Verify(secret, id string, timestamp int64, body []byte, header string) bool
 
 // seal encrypts a hook's secret for the database with AES-256-GCM under
 // key (12-byte nonce prepended, base64 as text).
-func seal(key []byte, secret string) ([]byte, error) {
+func seal(key []byte, secret string) ([]byte, error) { return sealAD(key, []byte(secret), secretAD) }
+
+// The additional data that binds a sealed value to its use.
+var (
+	secretAD = []byte("inkan webhook secret")
+	mailAD   = []byte("inkan email.send")
+)
+
+// sealAD encrypts plain with AES-256-GCM under key, bound to ad (12-byte
+// nonce prepended, base64 as text).
+func sealAD(key, plain, ad []byte) ([]byte, error) {
 	gcm, err := newGCM(key)
 	if err != nil {
 		return nil, err
@@ -77,30 +87,36 @@ func seal(key []byte, secret string) ([]byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	out := gcm.Seal(nonce, nonce, []byte(secret), []byte("inkan webhook secret"))
+	out := gcm.Seal(nonce, nonce, plain, ad)
 	return []byte(base64.StdEncoding.EncodeToString(out)), nil
 }
 
 // open decrypts a sealed secret with the first of keys that opens it.
 func open(keys [][]byte, sealed []byte) (string, error) {
+	b, err := openAD(keys, sealed, secretAD)
+	return string(b), err
+}
+
+// openAD decrypts what sealAD sealed with one of keys.
+func openAD(keys [][]byte, sealed, ad []byte) ([]byte, error) {
 	raw, err := base64.StdEncoding.DecodeString(string(sealed))
 	if err != nil {
-		return "", fmt.Errorf("webhook: sealed secret: %w", err)
+		return nil, fmt.Errorf("webhook: sealed value: %w", err)
 	}
 	for _, k := range keys {
 		gcm, err := newGCM(k)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if len(raw) < gcm.NonceSize() {
 			break
 		}
-		plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], []byte("inkan webhook secret"))
+		plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], ad)
 		if err == nil {
-			return string(plain), nil
+			return plain, nil
 		}
 	}
-	return "", errors.New("webhook: the hook's secret does not open with the configured secrets")
+	return nil, errors.New("webhook: a sealed value does not open with the configured secrets")
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

@@ -387,7 +387,8 @@ func (s *Service) attempt(ctx context.Context, d inkan.WebhookDelivery, hooks ma
 	secret, final, err := s.secretOf(d, hooks)
 	if err == nil {
 		out.Attempt.Status, err = s.send(ctx, d, secret)
-		final = final || (err != nil && !retryable(out.Attempt.Status))
+		var p permanent
+		final = final || (err != nil && (!retryable(out.Attempt.Status) || errors.As(err, &p)))
 	}
 	result := "delivered"
 	switch {
@@ -457,9 +458,16 @@ func (s *Service) secretOf(d inkan.WebhookDelivery, hooks map[uuid.UUID]inkan.We
 // arrived) and an error unless it was 2xx.
 func (s *Service) send(ctx context.Context, d inkan.WebhookDelivery, secret string) (int, error) {
 	if err := ValidCallback(d.Callback); err != nil {
-		return 0, err
+		return 0, permanent{err}
 	}
-	token, err := s.signer.SignWebhook(ctx, d.Event, json.RawMessage(d.Data))
+	data := json.RawMessage(d.Data)
+	if d.Event == EmailSend {
+		var err error
+		if data, err = s.openMail(d.Data, s.now()); err != nil {
+			return 0, permanent{err}
+		}
+	}
+	token, err := s.signer.SignWebhook(ctx, d.Event, data)
 	if err != nil {
 		return 0, fmt.Errorf("signing the token: %w", err)
 	}
@@ -499,6 +507,12 @@ func (s *Service) send(ctx context.Context, d inkan.WebhookDelivery, secret stri
 	}
 	return resp.StatusCode, fmt.Errorf("answered %d", resp.StatusCode)
 }
+
+// permanent is an error no retry can cure (a callback that is not
+// http(s), an email.send whose passcode expired).
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
 
 // scrub is err's text without the request URL, which may carry a token in
 // its query.
