@@ -123,6 +123,19 @@ func (s *Store) PendingHookEvents(ctx context.Context, limit int) ([]inkan.Event
 	return out, nil
 }
 
+// WebhookWork reports, without locking anything, whether events wait for
+// the fan-out and whether deliveries are due at now: a node looks before it
+// opens a write transaction (on SQLite one writer at a time).
+func (s *Store) WebhookWork(ctx context.Context, now time.Time) (events, due bool, err error) {
+	events, err = s.idb(ctx).NewSelect().Model((*eventRow)(nil)).Where("ev.hook_state = ?", hookPending).Exists(ctx)
+	if err != nil {
+		return false, false, mapErr(err)
+	}
+	due, err = s.idb(ctx).NewSelect().Model((*deliveryRow)(nil)).
+		Where("wd.state = ? AND wd.next_attempt_at <= ?", inkan.DeliveryPending, utc(now)).Exists(ctx)
+	return events, due, mapErr(err)
+}
+
 // ClearHookEvents marks the events seqs fanned out and removes their
 // HookData.
 func (s *Store) ClearHookEvents(ctx context.Context, seqs []int64) error {
@@ -330,57 +343,69 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time
 	return out, mapErr(err)
 }
 
-// FinishWebhookDelivery records the outcome o of attempt d.Attempts of d:
-// the attempt row, the delivery's new state (its data removed once it is
-// no longer pending) and, for a stored hook, its failure count (reset on
-// success, with expires_at renewed; one more when the delivery failed for
-// good, disabling the hook when it reaches o.MaxFailures). inkan.ErrStale
-// when the delivery is no longer at that attempt (another node took it
-// after the lease ran out): nothing is written then.
-func (s *Store) FinishWebhookDelivery(ctx context.Context, d inkan.WebhookDelivery, o inkan.WebhookOutcome) error {
-	at := utc(o.Attempt.CreatedAt)
-	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewUpdate().Model((*deliveryRow)(nil)).Set("state = ?", o.State).Set("updated_at = ?", at)
-		if o.State == inkan.DeliveryPending {
-			q = q.Set("next_attempt_at = ?", utc(o.NextAttemptAt))
-		} else {
-			q = q.Set("data = NULL")
+// FinishWebhookDeliveries records, in one transaction, the outcome os[i]
+// of attempt ds[i].Attempts of each delivery ds[i]: the attempt row, the
+// delivery's new state (its data removed once it is no longer pending)
+// and, for a stored hook, its failure count (reset on success, with
+// expires_at renewed; one more when the delivery failed for good,
+// disabling the hook when it reaches MaxFailures). done[i] is false when
+// ds[i] is no longer at that attempt (another node took it after the lease
+// ran out): nothing is written for it then.
+func (s *Store) FinishWebhookDeliveries(ctx context.Context, ds []inkan.WebhookDelivery, os []inkan.WebhookOutcome) (done []bool, err error) {
+	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		done = make([]bool, len(ds))
+		for i, d := range ds {
+			ok, err := s.finishDelivery(ctx, tx, d, os[i])
+			if err != nil {
+				return err
+			}
+			done[i] = ok
 		}
-		res, err := q.Where("id = ? AND attempts = ? AND state = ?", d.ID, d.Attempts, inkan.DeliveryPending).Exec(ctx)
-		if err != nil {
-			return mapErr(err)
-		}
-		if n, err := affected(res); err != nil {
-			return err
-		} else if n == 0 {
-			return inkan.ErrStale
-		}
-		a := o.Attempt
-		row := attemptRow{ID: a.ID, DeliveryID: d.ID, WebhookID: d.WebhookID, Callback: d.Callback, Event: d.Event,
-			Attempt: d.Attempts, Status: a.Status, Error: inkan.TruncateUTF8(a.Error, 512), CreatedAt: at}
-		if row.ID == uuid.Nil {
-			row.ID = uuid.New()
-		}
-		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
-			return mapErr(err)
-		}
-		if d.WebhookID == uuid.Nil {
-			return nil
-		}
-		switch o.State {
-		case inkan.DeliveryDelivered:
-			_, err = tx.NewUpdate().Model((*webhookRow)(nil)).Set("failures = 0").Set("expires_at = ?", utc(o.Renewed)).
-				Where("id = ?", d.WebhookID).Exec(ctx)
-		case inkan.DeliveryFailed:
-			// enabled is assigned before failures: MySQL evaluates SET
-			// left to right with the new values, the others with the old.
-			_, err = tx.NewUpdate().Model((*webhookRow)(nil)).
-				Set("enabled = CASE WHEN failures + 1 >= ? THEN ? ELSE enabled END", o.MaxFailures, false).
-				Set("failures = failures + 1").Set("updated_at = ?", at).
-				Where("id = ?", d.WebhookID).Exec(ctx)
-		}
-		return mapErr(err)
+		return nil
 	})
+	return done, mapErr(err)
+}
+
+func (s *Store) finishDelivery(ctx context.Context, tx bun.Tx, d inkan.WebhookDelivery, o inkan.WebhookOutcome) (bool, error) {
+	at := utc(o.Attempt.CreatedAt)
+	q := tx.NewUpdate().Model((*deliveryRow)(nil)).Set("state = ?", o.State).Set("updated_at = ?", at)
+	if o.State == inkan.DeliveryPending {
+		q = q.Set("next_attempt_at = ?", utc(o.NextAttemptAt))
+	} else {
+		q = q.Set("data = NULL")
+	}
+	res, err := q.Where("id = ? AND attempts = ? AND state = ?", d.ID, d.Attempts, inkan.DeliveryPending).Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	if n, err := affected(res); err != nil || n == 0 {
+		return false, err
+	}
+	a := o.Attempt
+	row := attemptRow{ID: a.ID, DeliveryID: d.ID, WebhookID: d.WebhookID, Callback: d.Callback, Event: d.Event,
+		Attempt: d.Attempts, Status: a.Status, Error: inkan.TruncateUTF8(a.Error, 512), CreatedAt: at}
+	if row.ID == uuid.Nil {
+		row.ID = uuid.New()
+	}
+	if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+		return false, err
+	}
+	if d.WebhookID == uuid.Nil {
+		return true, nil
+	}
+	switch o.State {
+	case inkan.DeliveryDelivered:
+		_, err = tx.NewUpdate().Model((*webhookRow)(nil)).Set("failures = 0").Set("expires_at = ?", utc(o.Renewed)).
+			Where("id = ?", d.WebhookID).Exec(ctx)
+	case inkan.DeliveryFailed:
+		// enabled is assigned before failures: MySQL evaluates SET
+		// left to right with the new values, the others with the old.
+		_, err = tx.NewUpdate().Model((*webhookRow)(nil)).
+			Set("enabled = CASE WHEN failures + 1 >= ? THEN ? ELSE enabled END", o.MaxFailures, false).
+			Set("failures = failures + 1").Set("updated_at = ?", at).
+			Where("id = ?", d.WebhookID).Exec(ctx)
+	}
+	return err == nil, err
 }
 
 // WebhookAttempts returns the newest attempts (at most limit) of the

@@ -325,3 +325,29 @@ func TestRolledBackChangeIsNeverDelivered(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkFanOutAndDeliver measures one event's way from the events
+// table to a receiver on the loopback: fan-out, claim, signed request,
+// outcome (ns/op per event; 4 workers).
+func BenchmarkFanOutAndDeliver(b *testing.B) {
+	for _, dialect := range dbtest.Dialects() {
+		b.Run(dialect, func(b *testing.B) {
+			st := dbtest.Open(b, dialect)
+			rc := newReceiver(&testing.T{})
+			defer rc.down()
+			r := newRig(&testing.T{}, st, webhook.Options{ConfigEnabled: true, Hooks: []webhook.Hook{{Callback: rc.URL, Events: []string{"user"}}}})
+			ctx := context.Background()
+			for i := 0; i < b.N; i++ {
+				e := inkan.NewEvent(ctx, inkan.EventUserCreated, inkan.Actor{UserID: uuid.New()}, r.clock.Now())
+				if err := st.RecordEvent(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			n, err := r.svc.RunOnce(ctx)
+			if err != nil || n.Attempts != b.N {
+				b.Fatalf("%+v %v", n, err)
+			}
+		})
+	}
+}

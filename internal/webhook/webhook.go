@@ -29,6 +29,9 @@ type Store interface {
 	// skipped); ClearHookEvents marks them done.
 	PendingHookEvents(ctx context.Context, limit int) ([]inkan.Event, error)
 	ClearHookEvents(ctx context.Context, seqs []int64) error
+	// WebhookWork says, without locking, whether events wait for the
+	// fan-out and whether deliveries are due.
+	WebhookWork(ctx context.Context, now time.Time) (events, due bool, err error)
 	// Webhooks returns the stored hooks (only enabled ones with
 	// enabledOnly); Webhook one (inkan.ErrNotFound).
 	Webhooks(ctx context.Context, enabledOnly bool) ([]inkan.Webhook, error)
@@ -40,9 +43,10 @@ type Store interface {
 	// ClaimWebhookDeliveries takes due deliveries for one attempt each
 	// under a lease until leaseUntil.
 	ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]inkan.WebhookDelivery, error)
-	// FinishWebhookDelivery records an attempt's outcome; inkan.ErrStale
-	// when another node took the delivery meanwhile.
-	FinishWebhookDelivery(ctx context.Context, d inkan.WebhookDelivery, o inkan.WebhookOutcome) error
+	// FinishWebhookDeliveries records attempts' outcomes in one
+	// transaction; done[i] is false when another node took ds[i]
+	// meanwhile (nothing written for it).
+	FinishWebhookDeliveries(ctx context.Context, ds []inkan.WebhookDelivery, os []inkan.WebhookOutcome) (done []bool, err error)
 	WebhookAttempts(ctx context.Context, id uuid.UUID, callback string, limit int) ([]inkan.WebhookAttempt, error)
 }
 
@@ -204,9 +208,19 @@ func (s *Service) Run(ctx context.Context, poll time.Duration) {
 			return
 		case <-t.C:
 		case <-s.wake:
+			// Under load every commit wakes the loop: a short pause lets
+			// the events of many requests go out in one round.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(minRoundGap):
+			}
 		}
 	}
 }
+
+// minRoundGap is the shortest time between two rounds woken by Notify.
+const minRoundGap = 50 * time.Millisecond
 
 // Round counts what one RunOnce did.
 type Round struct {
@@ -220,7 +234,11 @@ type Round struct {
 // node holds are left to it.
 func (s *Service) RunOnce(ctx context.Context) (Round, error) {
 	var r Round
-	for {
+	events, due, err := s.store.WebhookWork(ctx, s.now())
+	if err != nil || (!events && !due) {
+		return r, err
+	}
+	for events {
 		n, d, err := s.fanOut(ctx, 200)
 		r.FannedOut += n
 		r.Deliveries += d
@@ -244,18 +262,20 @@ func (s *Service) RunOnce(ctx context.Context) (Round, error) {
 		if err != nil {
 			return r, err
 		}
+		outs := make([]inkan.WebhookOutcome, len(ds))
 		sem := make(chan struct{}, s.opts.Workers)
 		var wg sync.WaitGroup
-		for _, d := range ds {
+		for i, d := range ds {
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				s.attempt(ctx, d, hooks)
+				outs[i] = s.attempt(ctx, d, hooks)
 			}()
 		}
 		wg.Wait()
+		s.finish(ctx, ds, outs)
 		r.Attempts += len(ds)
 	}
 	return r, ctx.Err()
@@ -376,8 +396,8 @@ func (s *Service) payload(ctx context.Context, e inkan.Event, name string) (json
 	return json.Marshal(gone)
 }
 
-// attempt sends d once and records the outcome.
-func (s *Service) attempt(ctx context.Context, d inkan.WebhookDelivery, hooks map[uuid.UUID]inkan.Webhook) {
+// attempt sends d once and returns the outcome.
+func (s *Service) attempt(ctx context.Context, d inkan.WebhookDelivery, hooks map[uuid.UUID]inkan.Webhook) inkan.WebhookOutcome {
 	now := s.now()
 	out := inkan.WebhookOutcome{
 		Attempt:     inkan.WebhookAttempt{ID: uuid.New(), DeliveryID: d.ID, WebhookID: d.WebhookID, Callback: d.Callback, Event: d.Event, Attempt: d.Attempts, CreatedAt: now},
@@ -390,37 +410,52 @@ func (s *Service) attempt(ctx context.Context, d inkan.WebhookDelivery, hooks ma
 		var p permanent
 		final = final || (err != nil && (!retryable(out.Attempt.Status) || errors.As(err, &p)))
 	}
-	result := "delivered"
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// The node is stopping: the attempt was cut short, not answered.
 		// The delivery is due again at once, for any node.
-		out.State, result = inkan.DeliveryPending, "retry"
+		out.State = inkan.DeliveryPending
 		out.NextAttemptAt = now
 		out.Attempt.Error = "interrupted: the node stopped"
 	case err == nil:
 		out.State = inkan.DeliveryDelivered
 	case final || d.Attempts >= MaxAttempts:
-		out.State, result = inkan.DeliveryFailed, "failed"
+		out.State = inkan.DeliveryFailed
 		out.Attempt.Error = err.Error()
 	default:
-		out.State, result = inkan.DeliveryPending, "retry"
+		out.State = inkan.DeliveryPending
 		out.NextAttemptAt = now.Add(retryDelay(d.Attempts))
 		out.Attempt.Error = err.Error()
 	}
-	ferr := s.store.FinishWebhookDelivery(context.WithoutCancel(ctx), d, out)
-	switch {
-	case errors.Is(ferr, inkan.ErrStale):
-		return // another node took it after the lease ran out; its outcome counts
-	case ferr != nil:
-		s.log.Warn("webhook: recording the attempt failed; the delivery is retried when its lease ends", "delivery", d.ID, "error", ferr)
+	return out
+}
+
+// finish records the outcomes of one batch of attempts in one transaction
+// and reports them to the metrics and the log.
+func (s *Service) finish(ctx context.Context, ds []inkan.WebhookDelivery, outs []inkan.WebhookOutcome) {
+	done, err := s.store.FinishWebhookDeliveries(context.WithoutCancel(ctx), ds, outs)
+	if err != nil {
+		s.log.Warn("webhook: recording the attempts failed; the deliveries are retried when their leases end", "deliveries", len(ds), "error", err)
 		return
 	}
-	if s.opts.Observer != nil {
-		s.opts.Observer.WebhookAttempt(d.Event, result, d.Attempts, now.Sub(d.EventCreatedAt))
-	}
-	if result != "delivered" {
-		s.log.Info("webhook delivery attempt failed", "delivery", d.ID, "event", d.Event, "hook", hookName(d), "attempt", d.Attempts, "status", out.Attempt.Status, "error", out.Attempt.Error, "result", result)
+	for i, d := range ds {
+		if !done[i] {
+			continue // another node took it after the lease ran out; its outcome counts
+		}
+		out := outs[i]
+		result := "delivered"
+		switch out.State {
+		case inkan.DeliveryFailed:
+			result = "failed"
+		case inkan.DeliveryPending:
+			result = "retry"
+		}
+		if s.opts.Observer != nil {
+			s.opts.Observer.WebhookAttempt(d.Event, result, d.Attempts, out.Attempt.CreatedAt.Sub(d.EventCreatedAt))
+		}
+		if result != "delivered" {
+			s.log.Info("webhook delivery attempt failed", "delivery", d.ID, "event", d.Event, "hook", hookName(d), "attempt", d.Attempts, "status", out.Attempt.Status, "error", out.Attempt.Error, "result", result)
+		}
 	}
 }
 
