@@ -64,6 +64,9 @@ var mapping = map[inkan.EventType][]string{
 	inkan.EventPasswordLoginSucceeded:               {UserLogin, SessionCreate},
 	inkan.EventWebAuthnAuthenticationFinalSucceeded: {UserLogin, SessionCreate},
 	inkan.EventLoginSuccess:                         {UserLogin, SessionCreate},
+	inkan.EventThirdPartySignUpSucceeded:            {UserLogin, SessionCreate}, // user_created fires user.create
+	inkan.EventThirdPartySignInSucceeded:            {UserLogin, SessionCreate},
+	inkan.EventThirdPartyLinkingSucceeded:           {UserUpdate, UserLogin, SessionCreate},
 	inkan.EventUserLoggedOut:                        {SessionLogout},
 	inkan.EventPasscodeLoginInitSucceeded:           {EmailSend},
 	inkan.EventSessionExpired:                       {SessionExpire},
