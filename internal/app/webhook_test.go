@@ -215,6 +215,16 @@ func TestEveryWebhookEventArrives(t *testing.T) {
 	if n := len(got[webhook.UserLogin]); n != 5 {
 		t.Errorf("user.login arrived %d times, want 5: every sign-in (passcode, 3 passwords, admin)", n)
 	}
+	metrics := string(h.admin(t, "GET", "/metrics", "").Body)
+	for _, want := range []string{
+		`inkan_webhook_attempts_total{event="user.login",result="delivered"} 5`,
+		`inkan_webhook_delivery_attempts_count{result="delivered"}`,
+		`inkan_webhook_queue_age_seconds_count{result="delivered"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // TestTwoNodesDeliverABurstOnce: two nodes on one PostgreSQL or MariaDB

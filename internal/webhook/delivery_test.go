@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -349,5 +350,86 @@ func BenchmarkFanOutAndDeliver(b *testing.B) {
 				b.Fatalf("%+v %v", n, err)
 			}
 		})
+	}
+}
+
+// TestNodeKilledMidDelivery: a node that claimed deliveries and died
+// leaves them to another node once its lease ends (not before); the dead
+// node's late outcome is not recorded, so no attempt counts twice.
+func TestNodeKilledMidDelivery(t *testing.T) {
+	rc := newReceiver(t)
+	st := dbtest.Open(t, "sqlite")
+	r := newRig(t, st, webhook.Options{ConfigEnabled: true, Hooks: []webhook.Hook{{Callback: rc.URL, Events: []string{"user"}}}})
+	e := r.record(t)
+	ctx := context.Background()
+	// Fan out without attempting: the claim below is the dead node's.
+	rc.down()
+	if n := r.round(t); n.Deliveries != 1 {
+		t.Fatalf("fan-out %+v", n)
+	}
+	r.clock.Advance(webhook.MaxRetryDelay(1))
+	now := r.clock.Now()
+	claimed, err := st.ClaimWebhookDeliveries(ctx, now, now.Add(30*time.Second), 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	rc.up(t)
+	if n := r.round(t); n.Attempts != 0 {
+		t.Fatalf("took a leased delivery: %+v", n)
+	}
+	r.clock.Advance(30 * time.Second)
+	if n := r.round(t); n.Attempts != 1 {
+		t.Fatalf("after the lease: %+v", n)
+	}
+	if d := r.deliveries(t, e)[0]; d.State != inkan.DeliveryDelivered || d.Attempts != 3 {
+		t.Fatalf("delivery %+v", d)
+	}
+	done, err := st.FinishWebhookDeliveries(ctx, claimed, []inkan.WebhookOutcome{{State: inkan.DeliveryFailed, Attempt: inkan.WebhookAttempt{CreatedAt: now}}})
+	if err != nil || done[0] {
+		t.Fatalf("the dead node's outcome was recorded: %v %v", done, err)
+	}
+	if got := len(rc.requests()); got != 1 {
+		t.Fatalf("receiver got %d requests", got)
+	}
+}
+
+// TestSlowAndRedirectingReceivers: no answer within the timeout is retried;
+// a redirect is not followed and fails the delivery at once.
+func TestSlowAndRedirectingReceivers(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select { // answers only after the client gave up
+		case <-req.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) }) // runs first
+	target := newReceiver(t)
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
+	t.Cleanup(redirect.Close)
+	r := newRig(t, dbtest.Open(t, "sqlite"), webhook.Options{Timeout: 100 * time.Millisecond, ConfigEnabled: true, Hooks: []webhook.Hook{
+		{Callback: slow.URL, Events: []string{"user"}}, {Callback: redirect.URL, Events: []string{"user"}},
+	}})
+	e := r.record(t)
+	r.round(t)
+	for _, d := range r.deliveries(t, e) {
+		switch d.Callback {
+		case slow.URL:
+			if d.State != inkan.DeliveryPending || d.Attempts != 1 {
+				t.Errorf("slow receiver: %+v", d)
+			}
+		case redirect.URL:
+			if d.State != inkan.DeliveryFailed || d.Attempts != 1 {
+				t.Errorf("redirect: %+v", d)
+			}
+		}
+	}
+	if len(target.requests()) != 0 {
+		t.Fatal("the redirect was followed")
+	}
+	attempts, err := r.svc.ConfigAttempts(context.Background(), slow.URL, 5)
+	if err != nil || len(attempts) != 1 || attempts[0].Status != 0 || attempts[0].Error == "" {
+		t.Fatalf("slow attempts %+v %v", attempts, err)
 	}
 }
