@@ -79,7 +79,8 @@ func Hooked(t inkan.EventType) bool { return len(mapping[t]) > 0 }
 
 // namesOf returns the webhook event names e fires: those of its type, with
 // session.delete.admin.revoke for a logout the admin API made, session.create
-// for a sign-up that signed the user in, and email.send only when the
+// for a sign-up that signed the user in (user.login too for a passkey
+// sign-up), and email.send only when the
 // event carries the mail. requireVerification (email.require_verification)
 // leaves the public API's email_created out: the address is not the
 // user's until verified, and its email_verified fires then.
@@ -105,6 +106,12 @@ func namesOf(e inkan.Event, requireVerification bool) []string {
 	case inkan.EventUserCreated:
 		if _, ok := e.Details["session_id"]; ok {
 			return []string{UserCreate, SessionCreate}
+		}
+	case inkan.EventWebAuthnRegistrationFinalSucceeded:
+		// A passkey sign-up ends in the completion step, which signs the
+		// new user in (its user_created fires user.create).
+		if _, ok := e.Details["session_id"]; ok {
+			return []string{UserLogin, SessionCreate}
 		}
 	}
 	return mapping[e.Type]

@@ -151,6 +151,8 @@ func TestEventNames(t *testing.T) {
 		{ev(inkan.EventWebAuthnAuthenticationFinalSucceeded, nil), false, []string{UserLogin, SessionCreate}, ""},
 		{ev(inkan.EventLoginSuccess, nil), false, []string{UserLogin, SessionCreate}, ""},
 		{ev(inkan.EventUserLoggedOut, nil), false, []string{SessionLogout}, ""},
+		{ev(inkan.EventWebAuthnRegistrationFinalSucceeded, nil), false, []string{UserUpdate}, "a passkey added"},
+		{ev(inkan.EventWebAuthnRegistrationFinalSucceeded, map[string]any{"session_id": "x"}), false, []string{UserLogin, SessionCreate}, "passkey sign-up"},
 		{ev(inkan.EventThirdPartySignUpSucceeded, nil), false, []string{UserLogin, SessionCreate}, ""},
 		{ev(inkan.EventThirdPartySignInSucceeded, nil), false, []string{UserLogin, SessionCreate}, ""},
 		{ev(inkan.EventThirdPartyLinkingSucceeded, nil), false, []string{UserUpdate, UserLogin, SessionCreate}, ""},
