@@ -247,7 +247,7 @@ func refsResolve(t *testing.T, doc map[string]any) {
 // noClientErrors are the operations that answer no 4xx of their own: the
 // health probes, the static well-known documents, and GET
 // /sessions/validate, which answers 200 {"is_valid": false} for a missing
-// or invalid session.
+// or invalid session, and the public revocation list GET /sessions/revoked.
 var noClientErrors = map[string]bool{
 	"GET /health/alive":          true,
 	"GET /health/ready":          true,
@@ -258,6 +258,7 @@ var noClientErrors = map[string]bool{
 	// carrying error and error_description (api/openapi.yaml).
 	"GET /thirdparty/auth":     true,
 	"GET /thirdparty/callback": true,
+	"GET /sessions/revoked":    true,
 }
 
 // TestErrorResponses fails when an operation documents no 4xx response

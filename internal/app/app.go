@@ -211,6 +211,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		IdleTimeout:      cfg.Session.IdleTimeout,
 		AcquireIPAddress: cfg.Session.AcquireIPAddress,
 		AcquireUserAgent: cfg.Session.AcquireUserAgent,
+		Refresh:          refreshOptions(cfg, secrets, log),
 	}, time.Now)
 	passcodes, err := passcode.New(a.store, mailer, passcode.Options{
 		TTL:          cfg.Email.PasscodeTTL,
@@ -365,21 +366,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 				AllowOrigins:   cfg.Server.Public.CORS.AllowOrigins,
 				UnsafeWildcard: cfg.Server.Public.CORS.UnsafeWildcardOriginAllowed,
 			},
-			PasscodeLimit:   limit(cfg.RateLimiter.PasscodeLimits),
-			PasscodeIPLimit: limit(cfg.RateLimiter.PasscodeIPLimits),
-			SignupLimit:     limit(cfg.RateLimiter.SignupLimits),
-			LookupLimit:     limit(cfg.RateLimiter.LookupLimits),
-			WebauthnLimit:   limit(cfg.RateLimiter.WebauthnLimits),
-			PasswordEnabled: cfg.Password.Enabled,
-			PasswordLimit:   limit(cfg.RateLimiter.PasswordLimits),
-			AllowDeletion:   cfg.Account.AllowDeletion,
-			LogHealth:       cfg.Log.LogHealthAndMetrics,
-			WellKnown:       wk,
-			RelatedOrigins:  cfg.Webauthn.RelatedOrigins,
-			AdminAPIKeys:    cfg.Server.Admin.APIKeys,
-			ThirdParty:      idps != nil,
-			ThirdPartyLimit: limit(cfg.RateLimiter.ThirdPartyLimits),
-			TokenLimit:      limit(cfg.RateLimiter.TokenLimits),
+			PasscodeLimit:    limit(cfg.RateLimiter.PasscodeLimits),
+			PasscodeIPLimit:  limit(cfg.RateLimiter.PasscodeIPLimits),
+			SignupLimit:      limit(cfg.RateLimiter.SignupLimits),
+			LookupLimit:      limit(cfg.RateLimiter.LookupLimits),
+			WebauthnLimit:    limit(cfg.RateLimiter.WebauthnLimits),
+			PasswordEnabled:  cfg.Password.Enabled,
+			PasswordLimit:    limit(cfg.RateLimiter.PasswordLimits),
+			RefreshEnabled:   refreshEnabled(cfg),
+			RefreshLimit:     limit(cfg.RateLimiter.RefreshLimits),
+			RefreshIPLimit:   limit(cfg.RateLimiter.RefreshIPLimits),
+			RevocationMaxAge: cfg.Session.RevocationList.MaxAge,
+			AllowDeletion:    cfg.Account.AllowDeletion,
+			LogHealth:        cfg.Log.LogHealthAndMetrics,
+			WellKnown:        wk,
+			RelatedOrigins:   cfg.Webauthn.RelatedOrigins,
+			AdminAPIKeys:     cfg.Server.Admin.APIKeys,
+			ThirdParty:       idps != nil,
+			ThirdPartyLimit:  limit(cfg.RateLimiter.ThirdPartyLimits),
+			TokenLimit:       limit(cfg.RateLimiter.TokenLimits),
 		},
 	}, log)
 	return a, nil
@@ -545,10 +550,34 @@ func (a *App) Purge(ctx context.Context, now time.Time) (store.Purged, error) {
 		Signups:    now.Add(-a.cfg.Account.UnfinishedSignupRetention),
 	})
 	if err == nil && p != (store.Purged{}) {
-		a.log.Info("purged expired rows", "ceremonies", p.Ceremonies, "passcodes", p.Passcodes, "sessions", p.Sessions,
+		a.log.Info("purged expired rows", "ceremonies", p.Ceremonies, "passcodes", p.Passcodes, "sessions", p.Sessions, "revocations", p.Revocations,
 			"unfinished_signups", p.Signups, "unverified_emails", p.Emails)
 	}
 	return p, err
+}
+
+// refreshEnabled: refresh tokens are issued only in header mode, where
+// X-Refresh-Token reaches the app (docs/compatibility.md "Refresh tokens
+// and signed-in devices").
+func refreshEnabled(cfg config.Config) bool {
+	return cfg.Session.RefreshToken.Enabled && cfg.Session.EnableAuthTokenHeader
+}
+
+// refreshOptions are session.refresh_token.*, with the keys of the
+// refresh-token hash derived from the secrets as the passcode keys are.
+func refreshOptions(cfg config.Config, secrets []string, log *slog.Logger) session.RefreshOptions {
+	rt := cfg.Session.RefreshToken
+	if rt.Enabled && !cfg.Session.EnableAuthTokenHeader {
+		log.Warn("session.refresh_token.enabled needs session.enable_auth_token_header: no refresh tokens are issued")
+	}
+	return session.RefreshOptions{
+		Enabled:     refreshEnabled(cfg),
+		Lifespan:    rt.Lifespan,
+		IdleTimeout: rt.IdleTimeout,
+		ReuseGrace:  rt.ReuseGrace,
+		Secret:      derive(secrets[0], "inkan/refresh-hmac/v1"),
+		OldSecrets:  deriveAll(secrets[1:], "inkan/refresh-hmac/v1"),
+	}
 }
 
 // derive returns a purpose-bound 32-byte key from a configured secret:

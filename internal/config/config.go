@@ -222,6 +222,33 @@ type Session struct {
 	AcquireIPAddress bool   `koanf:"acquire_ip_address"`
 	AcquireUserAgent bool   `koanf:"acquire_user_agent"`
 	Cookie           Cookie `koanf:"cookie"`
+	// RefreshToken is session.refresh_token.* (inkan; docs/compatibility.md
+	// "Refresh tokens and signed-in devices").
+	RefreshToken RefreshToken `koanf:"refresh_token"`
+	// RevocationList is session.revocation_list.* (inkan).
+	RevocationList RevocationList `koanf:"revocation_list"`
+}
+
+// RefreshToken is session.refresh_token.*: opt-in refresh tokens for
+// native apps, delivered in X-Refresh-Token in header mode
+// (session.enable_auth_token_header; without it they are not issued).
+type RefreshToken struct {
+	// Enabled turns them on (default false).
+	Enabled bool `koanf:"enabled"`
+	// Lifespan is the absolute end of refreshing after a sign-in (default 720h = 30 days).
+	Lifespan time.Duration `koanf:"lifespan"`
+	// IdleTimeout ends a refresh token unused for this long (default 168h = 7 days).
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// ReuseGrace is how long a retired refresh token still gets its
+	// successor before presenting it revokes the session (default 10s;
+	// RFC 9700 §4.14.2).
+	ReuseGrace time.Duration `koanf:"reuse_grace"`
+}
+
+// RevocationList is session.revocation_list.*: GET /sessions/revoked.
+type RevocationList struct {
+	// MaxAge is the Cache-Control max-age of the list (default 10s).
+	MaxAge time.Duration `koanf:"max_age"`
 }
 
 // Cookie is session.cookie.*.
@@ -390,6 +417,11 @@ type RateLimiter struct {
 	// ThirdPartyLimits caps POST /thirdparty/id_token per client address
 	// (inkan; default 30 per 1m).
 	ThirdPartyLimits Limit `koanf:"thirdparty_limits"`
+	// RefreshLimits caps POST /sessions/refresh per session (inkan;
+	// default 10 per 1m); RefreshIPLimits per client address (inkan;
+	// default 100 per 1m).
+	RefreshLimits   Limit `koanf:"refresh_limits"`
+	RefreshIPLimits Limit `koanf:"refresh_ip_limits"`
 }
 
 // Redis is rate_limiter.redis.* (alias rate_limiter.redis_config.*). With store redis, URL or Address
@@ -632,6 +664,12 @@ func Default() Config {
 			Limit:            5,
 			AcquireIPAddress: true,
 			AcquireUserAgent: true,
+			RefreshToken: RefreshToken{
+				Lifespan:    30 * 24 * time.Hour,
+				IdleTimeout: 7 * 24 * time.Hour,
+				ReuseGrace:  10 * time.Second,
+			},
+			RevocationList: RevocationList{MaxAge: 10 * time.Second},
 			Cookie: Cookie{
 				Name:      "hanko",
 				HTTPOnly:  true,
@@ -686,6 +724,8 @@ func Default() Config {
 			// guessing a 6-digit code under 0.03 % a day.
 			PasscodeFailureLimits: Limit{Tokens: 10, Interval: time.Hour},
 			ThirdPartyLimits:      Limit{Tokens: 30, Interval: time.Minute},
+			RefreshLimits:         Limit{Tokens: 10, Interval: time.Minute},
+			RefreshIPLimits:       Limit{Tokens: 100, Interval: time.Minute},
 		},
 		Account: Account{AllowSignup: true, UnfinishedSignupRetention: 24 * time.Hour},
 		AuditLog: AuditLog{

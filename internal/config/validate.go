@@ -175,6 +175,10 @@ func (c Config) Validate() error {
 	ps.positive("session.lifespan", s.Lifespan)
 	ps.atLeast("session.limit", int64(s.Limit), 1)
 	ps.nonNegative("session.idle_timeout", s.IdleTimeout)
+	ps.positive("session.refresh_token.lifespan", s.RefreshToken.Lifespan)
+	ps.positive("session.refresh_token.idle_timeout", s.RefreshToken.IdleTimeout)
+	ps.positive("session.refresh_token.reuse_grace", s.RefreshToken.ReuseGrace)
+	ps.nonNegative("session.revocation_list.max_age", s.RevocationList.MaxAge)
 	for i, a := range s.Audience {
 		if strings.TrimSpace(a) == "" {
 			ps.add(fmt.Sprintf("session.audience[%d]", i), "must not be empty")
@@ -269,6 +273,7 @@ func (c Config) Validate() error {
 		"passcode_ip_limits": rl.PasscodeIPLimits, "signup_limits": rl.SignupLimits, "lookup_limits": rl.LookupLimits,
 		"webauthn_limits": rl.WebauthnLimits, "passcode_failure_limits": rl.PasscodeFailureLimits,
 		"thirdparty_limits": rl.ThirdPartyLimits,
+		"refresh_limits":    rl.RefreshLimits, "refresh_ip_limits": rl.RefreshIPLimits,
 	} {
 		ps.atLeast("rate_limiter."+name+".tokens", int64(l.Tokens), 1)
 		ps.positive("rate_limiter."+name+".interval", l.Interval)

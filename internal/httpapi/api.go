@@ -94,6 +94,15 @@ type Options struct {
 	// PasswordLimit is rate_limiter.password_limits for POST
 	// /password/login, keyed route/user/client IP; zero Tokens = no limit.
 	PasswordLimit ratelimit.Limit
+	// RefreshEnabled (session.refresh_token.enabled in header mode)
+	// registers POST /sessions/refresh; RefreshLimit
+	// (rate_limiter.refresh_limits) caps it per session, RefreshIPLimit
+	// (rate_limiter.refresh_ip_limits) per client address.
+	RefreshEnabled               bool
+	RefreshLimit, RefreshIPLimit ratelimit.Limit
+	// RevocationMaxAge (session.revocation_list.max_age) is the
+	// Cache-Control max-age of GET /sessions/revoked.
+	RevocationMaxAge time.Duration
 	// AllowDeletion (account.allow_deletion) registers DELETE /user;
 	// without it the path answers 405 (Allow: POST).
 	AllowDeletion bool

@@ -114,12 +114,17 @@ func (a *API) optionalSession(r *http.Request) (session.Claims, bool, error) {
 // deliverSession hands a new session JWT to the client (docs/compatibility.md "Issuing a session"):
 // X-Session-Lifetime in whole seconds, and either X-Auth-Token (header
 // mode) or the session cookie. Responses holding a token are never cached.
-func (a *API) deliverSession(w http.ResponseWriter, token string) {
+func (a *API) deliverSession(w http.ResponseWriter, token, refreshToken string) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Session-Lifetime", strconv.FormatInt(int64(a.Opts.Lifespan.Seconds()), 10))
 	if a.Opts.AuthTokenHeader {
 		h.Set("X-Auth-Token", token)
+		if refreshToken != "" {
+			// session.refresh_token.enabled (docs/compatibility.md
+			// "Refresh tokens and signed-in devices").
+			h.Set("X-Refresh-Token", refreshToken)
+		}
 		return
 	}
 	c := a.cookie(token)

@@ -6,8 +6,8 @@ import (
 )
 
 // corsExposed are the response headers a browser app may read (see
-// docs/compatibility.md "CORS", plus X-Auth-Token).
-const corsExposed = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Session-Lifetime, X-Auth-Token, X-Request-Id, Preference-Applied"
+// docs/compatibility.md "CORS", plus X-Auth-Token and X-Refresh-Token).
+const corsExposed = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Session-Lifetime, X-Auth-Token, X-Refresh-Token, X-Request-Id, Preference-Applied"
 
 // cors applies server.public.cors: an Origin is allowed only when it equals
 // a configured origin exactly (scheme, host and port; no suffix or prefix

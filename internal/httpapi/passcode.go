@@ -109,7 +109,7 @@ func (a *API) passcodeFinalize(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.deliverSession(w, res.Token)
+	a.deliverSession(w, res.Token, res.RefreshToken)
 	pc := res.Passcode
 	return writeJSON(w, http.StatusOK, passcodeResponse{ID: pc.ID, TTL: int(pc.TTL.Seconds()), CreatedAt: pc.CreatedAt})
 }

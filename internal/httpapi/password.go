@@ -78,6 +78,6 @@ func (a *API) passwordLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.deliverSession(w, res.Token)
+	a.deliverSession(w, res.Token, res.RefreshToken)
 	return writeJSON(w, http.StatusOK, nil)
 }

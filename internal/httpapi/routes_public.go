@@ -55,6 +55,13 @@ func (a *API) Public() http.Handler {
 
 	mux.Handle("GET /sessions/validate", h(a.validateSession))
 	mux.Handle("POST /sessions/validate", h(a.validateSessionToken))
+	mux.Handle("GET /sessions", h(a.requireSession(a.listSessions)))
+	mux.Handle("DELETE /sessions", h(a.requireSession(a.deleteOtherSessions)))
+	mux.Handle("DELETE /sessions/{id}", h(a.requireSession(a.deleteSession)))
+	mux.Handle("GET /sessions/revoked", h(a.revokedSessions))
+	// Registered also when off, where it answers 404: otherwise the
+	// pattern DELETE /sessions/{id} would make it a 405.
+	mux.Handle("POST /sessions/refresh", h(a.refreshSession))
 
 	mux.Handle("GET /.well-known/jwks.json", h(a.jwks))
 	mux.Handle("GET /.well-known/config", h(a.wellKnownConfig))

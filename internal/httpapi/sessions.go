@@ -19,6 +19,7 @@ type claimsJSON struct {
 	Audience   []string            `json:"audience,omitempty"`
 	Issuer     string              `json:"issuer,omitempty"`
 	Email      *session.EmailClaim `json:"email,omitempty"`
+	AMR        []string            `json:"amr,omitempty"`
 }
 
 // validationJSON is the body of both /sessions/validate routes.
@@ -36,7 +37,7 @@ func toValidationJSON(v session.Validation) validationJSON {
 		IsValid: true,
 		Claims: &claimsJSON{
 			Subject: c.Subject, SessionID: c.SessionID, Expiration: c.Expiration,
-			Audience: c.Audience, Issuer: c.Issuer, Email: c.Email,
+			Audience: c.Audience, Issuer: c.Issuer, Email: c.Email, AMR: c.AMR,
 		},
 		ExpirationTime: &c.Expiration,
 		UserID:         &c.Subject,

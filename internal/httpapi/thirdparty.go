@@ -70,7 +70,7 @@ func (a *API) idTokenSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.deliverSession(w, res.Token)
+	a.deliverSession(w, res.Token, res.RefreshToken)
 	return writeJSON(w, http.StatusOK, map[string]uuid.UUID{"user_id": res.UserID})
 }
 
@@ -274,6 +274,6 @@ func (a *API) exchangeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.deliverSession(w, res.Token)
+	a.deliverSession(w, res.Token, res.RefreshToken)
 	return writeJSON(w, http.StatusOK, map[string]uuid.UUID{"user_id": res.UserID})
 }

@@ -67,7 +67,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if res.SignedIn {
-		a.deliverSession(w, res.Token)
+		a.deliverSession(w, res.Token, res.RefreshToken)
 	}
 	u, e := res.User, res.Address
 	// Hanko's hanko_email_id cookie for its web components: SameSite=None

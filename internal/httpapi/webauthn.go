@@ -133,7 +133,7 @@ func (a *API) webauthnSignUpFinalize(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	a.deliverSession(w, res.Token)
+	a.deliverSession(w, res.Token, res.RefreshToken)
 	return writeJSON(w, http.StatusOK, signUpResult{
 		passkeyResult: passkeyResult{CredentialID: base64.RawURLEncoding.EncodeToString(res.Credential.ID), UserID: res.UserID},
 		EmailID:       res.Address.ID,
@@ -185,7 +185,7 @@ func (a *API) webauthnLoginFinalize(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	a.deliverSession(w, res.Token)
+	a.deliverSession(w, res.Token, res.RefreshToken)
 	c := res.Credential
 	return writeJSON(w, http.StatusOK, passkeyResult{CredentialID: base64.RawURLEncoding.EncodeToString(c.ID), UserID: c.UserID})
 }

@@ -103,6 +103,13 @@ type Session struct {
 	UpdatedAt time.Time
 	LastUsed  time.Time // last authenticated request, UTC (idle timeout, docs/compatibility.md "Authentication")
 	ExpiresAt time.Time // the JWT's exp, UTC
+	// AMR are the RFC 8176 method values of the sign-in that created it.
+	AMR []string
+	// EndsAt is when the row may go: ExpiresAt, or later while a refresh
+	// token keeps the session alive. Zero means ExpiresAt.
+	EndsAt time.Time
+	// Refresh is the session's refresh token, nil when it has none.
+	Refresh *RefreshState
 }
 
 // SigningKey is a stored JWT signing key. KeyData is the private JWK JSON

@@ -24,6 +24,9 @@ func (s *Service) AdminSession(ctx context.Context, userID uuid.UUID, userAgent,
 			event:   inkan.EventLoginSuccess,
 			details: map[string]any{"api": "admin"},
 			meta:    &session.Meta{IPAddress: ipAddress, UserAgent: userAgent, AsGiven: true},
+			// The operator vouches, no method ran: no amr, and no refresh
+			// token (the admin API hands out only the JWT).
+			noRefreshToken: true,
 		})
 		return err
 	})

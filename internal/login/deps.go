@@ -94,7 +94,12 @@ type ThirdParty interface {
 
 // Sessions is the part of *session.Manager the completion step needs.
 type Sessions interface {
-	// Issue signs a session JWT for userID with email as its email claim
-	// and stores the session row.
-	Issue(ctx context.Context, userID uuid.UUID, email *inkan.Email, meta session.Meta) (string, session.Claims, error)
+	// Start signs a session JWT for userID with email as its email claim,
+	// stores the session row and issues its refresh token (when enabled
+	// and not meta.NoRefreshToken).
+	Start(ctx context.Context, userID uuid.UUID, email *inkan.Email, meta session.Meta) (session.Issued, error)
+	// Refresh rotates a refresh token (see session.Manager.Refresh).
+	Refresh(ctx context.Context, token string) (session.Rotated, error)
+	// Sign signs a new JWT for an existing session row.
+	Sign(ctx context.Context, s inkan.Session, email *inkan.Email) (string, session.Claims, error)
 }

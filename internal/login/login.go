@@ -27,9 +27,9 @@
 //     and details;
 //  3. when the attempt fails, return s.failed(ctx, <its *_failed type>,
 //     actor, err, details) after Atomically returned;
-//  4. if the method hands out more than a session (a refresh token), add
-//     the field to Result and set it in the function after complete
-//     returned, still inside Atomically, so it commits with the session.
+//  4. pass the method's RFC 8176 amr values in completion.amr; the
+//     completion step issues the refresh token (Result.RefreshToken) when
+//     session.refresh_token.enabled, unless completion.noRefreshToken.
 //
 // The event types are inkan's (inkan.EventType): add a new one there, with
 // Hanko's audit name when Hanko has one.
@@ -83,7 +83,25 @@ type Result struct {
 	// Email is the address in the token's email claim: the user's primary
 	// address, nil when the user has none.
 	Email *inkan.Email
+	// RefreshToken is the session's refresh token ("" when
+	// session.refresh_token.enabled is off, or for an admin-minted
+	// session); RefreshExpiresAt is its absolute end.
+	RefreshToken     string
+	RefreshExpiresAt time.Time
 }
+
+// The amr values (RFC 8176 §2) each sign-in method puts in the session
+// token (docs/compatibility.md "Refresh tokens and signed-in devices").
+var (
+	// AMRPasscode: a one-time code mailed to the user (RFC 8176 "otp").
+	AMRPasscode = []string{"otp"}
+	// AMRPasskey: a WebAuthn assertion proves possession of a key
+	// ("pop": hardware or synced, inkan cannot tell) after a user
+	// presence test ("user").
+	AMRPasskey = []string{"pop", "user"}
+	// AMRPassword: a password ("pwd").
+	AMRPassword = []string{"pwd"}
+)
 
 // completion is what a sign-in method hands to complete.
 type completion struct {
@@ -98,13 +116,19 @@ type completion struct {
 	// meta, when set, is stored in the session row instead of the
 	// request's client address and user agent.
 	meta *session.Meta
+	// amr are the RFC 8176 values of the method (the token's amr claim).
+	amr []string
+	// noRefreshToken: the session gets no refresh token even when they
+	// are enabled (an admin-minted session).
+	noRefreshToken bool
 }
 
 // complete is the completion step every sign-in ends in, called inside the
 // method's Atomically: it resolves the email claim (the user's primary
 // address: known when that is it, else read; none for a user without one),
-// creates the session (evicting the oldest beyond session.limit) and
-// records c.event with the user and the primary address as actor.
+// creates the session (evicting the oldest beyond session.limit) with the
+// method's amr and, when enabled and not refused by c.noRefreshToken, a
+// refresh token, and records c.event with the user and the primary address as actor.
 func (s *Service) complete(ctx context.Context, c completion) (Result, error) {
 	primary := c.known
 	if primary == nil || !primary.Primary || primary.UserID != c.userID {
@@ -122,11 +146,16 @@ func (s *Service) complete(ctx context.Context, c completion) (Result, error) {
 	if c.meta != nil {
 		meta = *c.meta
 	}
-	token, claims, err := s.sessions.Issue(ctx, c.userID, primary, meta)
+	meta.AMR, meta.NoRefreshToken = c.amr, c.noRefreshToken
+	is, err := s.sessions.Start(ctx, c.userID, primary, meta)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{UserID: c.userID, Token: token, Claims: claims, Email: primary}
+	claims := is.Claims
+	res := Result{
+		UserID: c.userID, Token: is.Token, Claims: claims, Email: primary,
+		RefreshToken: is.RefreshToken, RefreshExpiresAt: is.RefreshExpiresAt,
+	}
 	if c.event == "" {
 		return res, nil
 	}

@@ -68,6 +68,7 @@ func (s *Service) Passcode(ctx context.Context, r PasscodeRequest) (PasscodeResu
 			userID:  p.UserID,
 			known:   &email,
 			event:   inkan.EventPasscodeLoginFinalSucceeded,
+			amr:     AMRPasscode,
 			details: map[string]any{"passcode_id": p.ID.String(), "email_id": p.EmailID.String()},
 		})
 		return err

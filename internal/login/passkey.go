@@ -35,6 +35,7 @@ func (s *Service) Passkey(ctx context.Context, body []byte) (PasskeyResult, erro
 		out.Result, err = s.complete(ctx, completion{
 			userID:  c.UserID,
 			event:   inkan.EventWebAuthnAuthenticationFinalSucceeded,
+			amr:     AMRPasskey,
 			details: map[string]any{"credential_id": base64.RawURLEncoding.EncodeToString(c.ID)},
 		})
 		return err

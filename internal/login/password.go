@@ -25,7 +25,7 @@ func (s *Service) Password(ctx context.Context, userID uuid.UUID, password strin
 	if err == nil {
 		err = s.journal.Atomically(ctx, func(ctx context.Context) error {
 			var err error
-			out, err = s.complete(ctx, completion{userID: userID, event: inkan.EventPasswordLoginSucceeded})
+			out, err = s.complete(ctx, completion{userID: userID, event: inkan.EventPasswordLoginSucceeded, amr: AMRPassword})
 			return err
 		})
 	}

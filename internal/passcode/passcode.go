@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -332,10 +331,7 @@ func (s *Service) matches(p inkan.Passcode, code string) bool {
 }
 
 func keyedHash(secret []byte, id uuid.UUID, code string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write(id[:])
-	m.Write([]byte(code))
-	return m.Sum(nil)
+	return inkan.KeyedHash(secret, id, []byte(code))
 }
 
 // generateCode returns CodeLength decimal digits drawn uniformly from

@@ -60,6 +60,9 @@ type Options struct {
 	IdleTimeout      time.Duration // session.idle_timeout: 0 = off
 	AcquireIPAddress bool          // session.acquire_ip_address: store Meta.IPAddress
 	AcquireUserAgent bool          // session.acquire_user_agent: store Meta.UserAgent
+	// Refresh configures refresh tokens (session.refresh_token.*); off
+	// unless Refresh.Enabled.
+	Refresh RefreshOptions
 }
 
 // EmailClaim is the "email" claim: the user's primary e-mail address
@@ -80,6 +83,9 @@ type Claims struct {
 	Audience   []string  // aud
 	Issuer     string    // iss, "" when absent
 	Email      *EmailClaim
+	// AMR is the amr claim (RFC 8176 §2): how the session was signed in;
+	// omitted when empty.
+	AMR []string
 }
 
 // Meta is what the request tells about the client, stored in the session
@@ -90,6 +96,22 @@ type Meta struct {
 	// AsGiven stores IPAddress and UserAgent whatever the Acquire options
 	// say (a session the admin API mints for values it was given).
 	AsGiven bool
+	// AMR are the RFC 8176 values of the sign-in (the amr claim, kept on
+	// the row so that refreshed tokens carry them too).
+	AMR []string
+	// NoRefreshToken: no refresh token for this session even when they
+	// are enabled (a session the admin API mints).
+	NoRefreshToken bool
+}
+
+// Issued is a new session.
+type Issued struct {
+	Token  string // the session JWT
+	Claims Claims // Token's claims
+	// RefreshToken is the session's refresh token, "" when refresh tokens
+	// are off or Meta.NoRefreshToken; RefreshExpiresAt its absolute end.
+	RefreshToken     string
+	RefreshExpiresAt time.Time
 }
 
 // Manager issues, verifies and revokes sessions. It is safe for concurrent
@@ -109,6 +131,15 @@ func New(store Store, keys Keys, o Options, now func() time.Time) *Manager {
 	if o.Limit < 1 {
 		o.Limit = DefaultLimit
 	}
+	if o.Refresh.Lifespan <= 0 {
+		o.Refresh.Lifespan = DefaultRefreshLifespan
+	}
+	if o.Refresh.IdleTimeout <= 0 {
+		o.Refresh.IdleTimeout = DefaultRefreshIdleTimeout
+	}
+	if o.Refresh.ReuseGrace <= 0 {
+		o.Refresh.ReuseGrace = DefaultRefreshReuseGrace
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -118,20 +149,70 @@ func New(store Store, keys Keys, o Options, now func() time.Time) *Manager {
 const (
 	claimSessionID = "session_id"
 	claimEmail     = "email"
+	claimAMR       = "amr"
 )
 
-// Issue creates a session for userID (docs/compatibility.md "Issuing a session"): it signs a JWT with
-// the current signing key — header {alg, kid, typ "JWT"}, claims sub, iat,
-// exp = iat + Lifespan, aud, iss (when set), session_id (a new UUID v4) and
-// email (when email is non-nil) — and inserts the session row, evicting the
-// user's oldest sessions beyond Limit. Errors are KindInternal.
+// Issue creates a session for userID as Start does and returns its token
+// and claims (no refresh token).
 func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Email, meta Meta) (string, Claims, error) {
+	meta.NoRefreshToken = true
+	is, err := m.Start(ctx, userID, email, meta)
+	return is.Token, is.Claims, err
+}
+
+// Start creates a session for userID (docs/compatibility.md "Issuing a session"): it signs a JWT with
+// the current signing key — header {alg, kid, typ "JWT"}, claims sub, iat,
+// exp = iat + Lifespan, aud, iss (when set), session_id (a new UUID v4),
+// email (when email is non-nil) and amr (meta.AMR, when set) — and inserts
+// the session row, evicting the user's oldest sessions beyond Limit. With
+// refresh tokens enabled and meta.NoRefreshToken unset it also returns the
+// session's first refresh token (see Refresh). Errors are KindInternal.
+func (m *Manager) Start(ctx context.Context, userID uuid.UUID, email *inkan.Email, meta Meta) (Issued, error) {
 	now := m.now()
-	exp := now.Add(m.opts.Lifespan)
 	sid, err := uuid.NewRandom()
 	if err != nil {
-		return "", Claims{}, internal("session id", err)
+		return Issued{}, internal("session id", err)
 	}
+	row := inkan.Session{
+		ID:        sid,
+		UserID:    userID,
+		CreatedAt: now,
+		UpdatedAt: now,
+		LastUsed:  now,
+		ExpiresAt: now.Add(m.opts.Lifespan),
+		AMR:       meta.AMR,
+	}
+	if m.opts.AcquireIPAddress || meta.AsGiven {
+		row.IPAddress = meta.IPAddress
+	}
+	if m.opts.AcquireUserAgent || meta.AsGiven {
+		row.UserAgent = inkan.TruncateUTF8(meta.UserAgent, MaxUserAgentBytes)
+	}
+	var out Issued
+	if m.opts.Refresh.Enabled && !meta.NoRefreshToken {
+		tok, st, err := m.firstRefresh(sid, now)
+		if err != nil {
+			return Issued{}, err
+		}
+		row.Refresh = &st
+		row.EndsAt = m.endsAt(row.ExpiresAt, st)
+		out.RefreshToken, out.RefreshExpiresAt = tok, st.ExpiresAt
+	}
+	out.Token, out.Claims, err = m.Sign(ctx, row, email)
+	if err != nil {
+		return Issued{}, err
+	}
+	if err := m.store.CreateSession(ctx, row, m.opts.Limit); err != nil {
+		return Issued{}, internal("storing session", err)
+	}
+	return out, nil
+}
+
+// Sign signs a JWT for the session row s (docs/compatibility.md "Session
+// tokens"): sub s.UserID, session_id s.ID, iat now, exp s.ExpiresAt, aud,
+// iss, email (when non-nil) and amr (s.AMR, when set). It writes nothing.
+// Errors are KindInternal.
+func (m *Manager) Sign(ctx context.Context, s inkan.Session, email *inkan.Email) (string, Claims, error) {
 	key, err := m.keys.SigningKey(ctx)
 	if err != nil {
 		return "", Claims{}, internal("signing key", err)
@@ -146,18 +227,19 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 	}
 
 	c := Claims{
-		Subject:    userID,
-		SessionID:  sid,
-		IssuedAt:   now.Truncate(time.Second),
-		Expiration: exp.Truncate(time.Second),
+		Subject:    s.UserID,
+		SessionID:  s.ID,
+		IssuedAt:   m.now().Truncate(time.Second),
+		Expiration: s.ExpiresAt.UTC().Truncate(time.Second),
 		Audience:   append([]string(nil), m.opts.Audience...),
 		Issuer:     m.opts.Issuer,
+		AMR:        append([]string(nil), s.AMR...),
 	}
 	b := jwt.NewBuilder().
-		Subject(userID.String()).
+		Subject(s.UserID.String()).
 		IssuedAt(c.IssuedAt).
 		Expiration(c.Expiration).
-		Claim(claimSessionID, sid.String())
+		Claim(claimSessionID, s.ID.String())
 	if len(c.Audience) > 0 {
 		b = b.Audience(c.Audience)
 	}
@@ -168,6 +250,9 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 		c.Email = &EmailClaim{Address: email.Address, IsPrimary: email.Primary, IsVerified: email.Verified}
 		b = b.Claim(claimEmail, *c.Email)
 	}
+	if len(c.AMR) > 0 {
+		b = b.Claim(claimAMR, c.AMR)
+	}
 	tok, err := b.Build()
 	if err != nil {
 		return "", Claims{}, internal("building token", err)
@@ -175,24 +260,6 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 	signed, err := jwt.Sign(tok, jwt.WithKey(alg, key))
 	if err != nil {
 		return "", Claims{}, internal("signing token", err)
-	}
-
-	row := inkan.Session{
-		ID:        sid,
-		UserID:    userID,
-		CreatedAt: now,
-		UpdatedAt: now,
-		LastUsed:  now,
-		ExpiresAt: exp,
-	}
-	if m.opts.AcquireIPAddress || meta.AsGiven {
-		row.IPAddress = meta.IPAddress
-	}
-	if m.opts.AcquireUserAgent || meta.AsGiven {
-		row.UserAgent = inkan.TruncateUTF8(meta.UserAgent, MaxUserAgentBytes)
-	}
-	if err := m.store.CreateSession(ctx, row, m.opts.Limit); err != nil {
-		return "", Claims{}, internal("storing session", err)
 	}
 	return string(signed), c, nil
 }
@@ -223,20 +290,21 @@ func (m *Manager) Peek(ctx context.Context, token string) (Claims, error) {
 // event all the same: the user did log out).
 func (m *Manager) Logout(ctx context.Context, c Claims) error {
 	return inkan.Change(ctx, m.store, func(ctx context.Context) error {
-		return m.Revoke(ctx, c.SessionID)
+		return m.revoke(ctx, c.SessionID, inkan.SessionEndLogout)
 	}, func(ctx context.Context) inkan.Event {
 		actor := inkan.Actor{UserID: c.Subject}
 		if c.Email != nil {
 			actor.Email = c.Email.Address
 		}
-		return inkan.NewEvent(ctx, inkan.EventUserLoggedOut, actor, m.now()).With("session_id", c.SessionID.String())
+		return inkan.NewEvent(ctx, inkan.EventUserLoggedOut, actor, m.now()).With("session_id", c.SessionID.String()).With("reason", string(inkan.SessionEndLogout))
 	})
 }
 
-// Revoke deletes the session row, so its token no longer passes Verify
-// (logout, docs/compatibility.md "Users"). Revoking a missing session is not an error.
-func (m *Manager) Revoke(ctx context.Context, sessionID uuid.UUID) error {
-	if err := m.store.DeleteSession(ctx, sessionID); err != nil && !errors.Is(err, inkan.ErrNotFound) {
+// revoke deletes the session row, so its token no longer passes Verify
+// (logout, docs/compatibility.md "Users"), and lists it as revoked for why.
+// Revoking a missing session is not an error.
+func (m *Manager) revoke(ctx context.Context, sessionID uuid.UUID, why inkan.SessionEnd) error {
+	if err := m.store.DeleteSession(ctx, sessionID, why); err != nil && !errors.Is(err, inkan.ErrNotFound) {
 		return internal("deleting session", err)
 	}
 	return nil
@@ -273,7 +341,7 @@ func (m *Manager) verify(ctx context.Context, token string, touch bool) (Claims,
 	}
 	// 4. Idle timeout: the row is deleted and the token rejected.
 	if m.opts.IdleTimeout > 0 && now.Sub(s.LastUsed) > m.opts.IdleTimeout {
-		if err := m.store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, inkan.ErrNotFound) {
+		if err := m.store.DeleteSession(ctx, s.ID, inkan.SessionEndIdle); err != nil && !errors.Is(err, inkan.ErrNotFound) {
 			return Claims{}, inkan.Session{}, internal("deleting idle session", err)
 		}
 		return Claims{}, inkan.Session{}, unauthorized(errors.New("session idle timeout"))
@@ -348,6 +416,7 @@ func (m *Manager) parse(ctx context.Context, token string, now time.Time) (jwt.T
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 		jwt.WithRequiredClaim(claimSessionID),
 		jwt.WithTypedClaim(claimEmail, EmailClaim{}),
+		jwt.WithTypedClaim(claimAMR, []string{}),
 	}
 	if m.opts.Issuer != "" {
 		// RFC 7519 §4.1.1: our tokens name us; one from another issuer
@@ -416,6 +485,11 @@ func claimsOf(tok jwt.Token) (Claims, error) {
 		}
 		c.Email = &e
 	}
+	if tok.Has(claimAMR) {
+		if err := tok.Get(claimAMR, &c.AMR); err != nil {
+			return Claims{}, fmt.Errorf("amr: %w", err)
+		}
+	}
 	return c, nil
 }
 
@@ -439,9 +513,10 @@ func (m *Manager) List(ctx context.Context, userID uuid.UUID) ([]inkan.Session, 
 // it is missing or belongs to another user.
 func (m *Manager) RevokeOf(ctx context.Context, userID, sessionID uuid.UUID) error {
 	err := inkan.Change(ctx, m.store, func(ctx context.Context) error {
-		return m.store.DeleteUserSession(ctx, userID, sessionID)
+		return m.store.DeleteUserSession(ctx, userID, sessionID, inkan.SessionEndAdminRevoked)
 	}, func(ctx context.Context) inkan.Event {
-		return inkan.NewEvent(ctx, inkan.EventUserLoggedOut, inkan.Actor{UserID: userID}, m.now()).With("session_id", sessionID.String())
+		return inkan.NewEvent(ctx, inkan.EventUserLoggedOut, inkan.Actor{UserID: userID}, m.now()).
+			With("session_id", sessionID.String()).With("reason", string(inkan.SessionEndAdminRevoked))
 	})
 	if errors.Is(err, inkan.ErrNotFound) {
 		return inkan.Wrap(inkan.KindNotFound, "session not found", err)

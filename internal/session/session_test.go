@@ -137,8 +137,8 @@ func TestIssueAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRow := inkan.Session{ID: c.SessionID, UserID: user, UserAgent: "UA/1", IPAddress: "192.0.2.1",
-		CreatedAt: issuedAt, UpdatedAt: issuedAt, LastUsed: issuedAt, ExpiresAt: issuedAt.Add(time.Hour)}
-	if row != wantRow {
+		CreatedAt: issuedAt, UpdatedAt: issuedAt, LastUsed: issuedAt, ExpiresAt: issuedAt.Add(time.Hour), EndsAt: issuedAt.Add(time.Hour)}
+	if !reflect.DeepEqual(row, wantRow) {
 		t.Fatalf("row = %+v\nwant %+v", row, wantRow)
 	}
 
@@ -416,14 +416,14 @@ func TestRevoke(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, "EdDSA", session.Options{})
 	tok, c := f.issue(t, f.newUser(t))
-	if err := f.m.Revoke(ctx, c.SessionID); err != nil {
+	if err := f.m.Logout(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	got, err := f.m.Verify(ctx, tok)
 	mustReject(t, "revoked", got, err)
 	got, err = f.m.Peek(ctx, tok)
 	mustReject(t, "revoked (peek)", got, err)
-	if err := f.m.Revoke(ctx, c.SessionID); err != nil {
+	if err := f.m.Logout(ctx, c); err != nil {
 		t.Fatalf("second revoke: %v", err)
 	}
 }

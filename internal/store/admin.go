@@ -261,11 +261,12 @@ func (s *Store) lockUser(ctx context.Context, tx bun.Tx, userID uuid.UUID) error
 	return nil
 }
 
-// ListSessions returns the user's sessions that have not expired at now,
-// newest first (created_at, then id).
+// ListSessions returns the user's sessions that are live at now (ends_at
+// after now: the token has not expired, or a refresh token keeps the
+// session), newest first (created_at, then id).
 func (s *Store) ListSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]inkan.Session, error) {
 	var rows []sessionRow
-	err := s.idb(ctx).NewSelect().Model(&rows).Where("s.user_id = ? AND s.expires_at > ?", userID, utc(now)).
+	err := s.idb(ctx).NewSelect().Model(&rows).Where("s.user_id = ? AND s.ends_at > ?", userID, utc(now)).
 		OrderExpr("s.created_at DESC, s.id DESC").Scan(ctx)
 	if err != nil {
 		return nil, mapErr(err)
@@ -277,11 +278,36 @@ func (s *Store) ListSessions(ctx context.Context, userID uuid.UUID, now time.Tim
 	return out, nil
 }
 
-// DeleteUserSession removes the session sessionID of userID;
-// inkan.ErrNotFound when it is missing or belongs to another user.
-func (s *Store) DeleteUserSession(ctx context.Context, userID, sessionID uuid.UUID) error {
-	res, err := s.idb(ctx).NewDelete().Model((*sessionRow)(nil)).Where("id = ? AND user_id = ?", sessionID, userID).Exec(ctx)
-	return oneRow(res, err, "session")
+// DeleteUserSession removes the session sessionID of userID and lists it
+// as revoked for why; inkan.ErrNotFound when it is missing or belongs to
+// another user.
+func (s *Store) DeleteUserSession(ctx context.Context, userID, sessionID uuid.UUID, why inkan.SessionEnd) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err := s.endSessions(ctx, tx, why, "id = ? AND user_id = ?", sessionID, userID)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%w: session", inkan.ErrNotFound)
+		}
+		return err
+	})
+}
+
+// DeleteOtherSessions removes every session of userID but keep and lists
+// them as revoked for why; it returns their ids.
+func (s *Store) DeleteOtherSessions(ctx context.Context, userID, keep uuid.UUID, why inkan.SessionEnd) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		ids = nil
+		if err := tx.NewSelect().Model((*sessionRow)(nil)).Column("id").
+			Where("s.user_id = ? AND s.id <> ?", userID, keep).Scan(ctx, &ids); err != nil {
+			return mapErr(err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		_, err := s.endSessions(ctx, tx, why, "id IN (?)", bun.List(ids))
+		return err
+	})
+	return ids, err
 }
 
 // CreatePasswordCredential inserts the user's password credential with

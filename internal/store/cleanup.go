@@ -15,14 +15,19 @@ type Purged struct {
 	Ceremonies int64 // webauthn_session_data
 	Passcodes  int64
 	Sessions   int64
-	Signups    int64 // users of unfinished sign-ups
-	Emails     int64 // unassigned addresses nobody finished verifying
+	// Revocations: entries of the revocation list whose token expired.
+	Revocations int64
+	Signups     int64 // users of unfinished sign-ups
+	Emails      int64 // unassigned addresses nobody finished verifying
 }
 
 // Cutoffs name, per kind of row, the instant before which Purge deletes it
 // (compared in UTC). A zero cutoff deletes nothing of that kind.
 type Cutoffs struct {
-	// Ceremonies, Passcodes and Sessions: rows whose expires_at lies before.
+	// Ceremonies, Passcodes: rows whose expires_at lies before. Sessions:
+	// rows whose ends_at lies before (the last token expired and no
+	// refresh token keeps them), and revocation-list entries whose
+	// expires_at does (their token no longer verifies anywhere).
 	Ceremonies, Passcodes, Sessions time.Time
 	// Signups: users created before it who never finished signing up —
 	// no assigned e-mail address, no passkey, no password, no session, no
@@ -43,16 +48,18 @@ func (s *Store) Purge(ctx context.Context, c Cutoffs) (Purged, error) {
 	var p Purged
 	for _, d := range []struct {
 		table  string
+		column string
 		before time.Time
 		n      *int64
 	}{
-		{"webauthn_session_data", c.Ceremonies, &p.Ceremonies},
-		{"passcodes", c.Passcodes, &p.Passcodes},
+		{"webauthn_session_data", "expires_at", c.Ceremonies, &p.Ceremonies},
+		{"passcodes", "expires_at", c.Passcodes, &p.Passcodes},
+		{"session_revocations", "expires_at", c.Sessions, &p.Revocations},
 	} {
 		if d.before.IsZero() {
 			continue
 		}
-		res, err := s.idb(ctx).NewDelete().TableExpr(d.table).Where("expires_at < ?", utc(d.before)).Exec(ctx)
+		res, err := s.idb(ctx).NewDelete().TableExpr(d.table).Where("? < ?", bun.Ident(d.column), utc(d.before)).Exec(ctx)
 		if err != nil {
 			return p, mapErr(err)
 		}
@@ -106,8 +113,10 @@ func (s *Store) purgeSessions(ctx context.Context, cutoff time.Time) (int64, err
 		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			n = 0
 			var rows []sessionRow
+			// ends_at, not expires_at: a refresh token keeps its session
+			// alive past the last access token's expiry.
 			q := tx.NewSelect().Model(&rows).Column("id", "user_id", "expires_at").
-				Where("s.expires_at < ?", cutoff).OrderExpr("s.expires_at ASC").Limit(500)
+				Where("s.ends_at < ?", cutoff).OrderExpr("s.ends_at ASC").Limit(500)
 			if s.dialect != DialectSQLite {
 				q = q.For("UPDATE SKIP LOCKED")
 			}

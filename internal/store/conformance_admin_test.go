@@ -259,11 +259,11 @@ func testAdminSessionsPasswords(t *testing.T, s *store.Store) {
 	if err != nil || len(ss) != 2 || ss[0].ID != sids[2] || ss[1].ID != sids[0] {
 		t.Fatalf("ListSessions = %+v, %v", ss, err)
 	}
-	wantErr(t, "another user's session", s.DeleteUserSession(ctx, other.ID, sids[0]), inkan.ErrNotFound)
-	if err := s.DeleteUserSession(ctx, u.ID, sids[0]); err != nil {
+	wantErr(t, "another user's session", s.DeleteUserSession(ctx, other.ID, sids[0], inkan.SessionEndAdminRevoked), inkan.ErrNotFound)
+	if err := s.DeleteUserSession(ctx, u.ID, sids[0], inkan.SessionEndAdminRevoked); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, "deleted twice", s.DeleteUserSession(ctx, u.ID, sids[0]), inkan.ErrNotFound)
+	wantErr(t, "deleted twice", s.DeleteUserSession(ctx, u.ID, sids[0], inkan.SessionEndAdminRevoked), inkan.ErrNotFound)
 
 	if _, err := s.CreatePasswordCredential(ctx, u.ID, "h1", now); err != nil {
 		t.Fatal(err)

@@ -753,10 +753,10 @@ func testSessions(t *testing.T, s *store.Store) {
 	got, _ := s.GetSession(ctx, all[4].ID)
 	wantTime(t, "touched last_used", got.LastUsed, touched)
 	wantErr(t, "TouchSession(missing)", s.TouchSession(ctx, uuid.New(), touched), inkan.ErrNotFound)
-	if err := s.DeleteSession(ctx, all[4].ID); err != nil {
+	if err := s.DeleteSession(ctx, all[4].ID, inkan.SessionEndLogout); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, "DeleteSession(again)", s.DeleteSession(ctx, all[4].ID), inkan.ErrNotFound)
+	wantErr(t, "DeleteSession(again)", s.DeleteSession(ctx, all[4].ID, inkan.SessionEndLogout), inkan.ErrNotFound)
 	_, err := s.GetSession(ctx, all[4].ID)
 	wantErr(t, "GetSession(deleted)", err, inkan.ErrNotFound)
 }

@@ -178,6 +178,9 @@ func (s *Store) DeleteUser(ctx context.Context, id uuid.UUID) error {
 		if _, err := tx.NewDelete().Model((*ceremonyRow)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
 			return mapErr(err)
 		}
+		if _, err := s.endSessions(ctx, tx, inkan.SessionEndUserDeleted, "user_id = ?", id); err != nil {
+			return err
+		}
 		res, err := tx.NewDelete().Model((*userRow)(nil)).Where("id = ?", id).Exec(ctx)
 		return oneRow(res, err, "user")
 	})
@@ -191,11 +194,14 @@ func (s *Store) DeleteUser(ctx context.Context, id uuid.UUID) error {
 func (s *Store) RevokeUserAccess(ctx context.Context, userID uuid.UUID) (inkan.AccessRevoked, error) {
 	var out inkan.AccessRevoked
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if out.Sessions, err = s.endSessions(ctx, tx, inkan.SessionEndAccessRevoked, "user_id = ?", userID); err != nil {
+			return err
+		}
 		for _, d := range []struct {
 			model any
 			n     *int64
 		}{
-			{(*sessionRow)(nil), &out.Sessions},
 			{(*credentialRow)(nil), &out.Passkeys},
 			{(*passwordRow)(nil), &out.Passwords},
 		} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,22 +23,51 @@ type sessionRow struct {
 	UpdatedAt     time.Time `bun:"updated_at,notnull"`
 	LastUsed      time.Time `bun:"last_used,notnull"`
 	ExpiresAt     time.Time `bun:"expires_at,notnull"`
+	AMR           string    `bun:"amr,notnull"`
+	EndsAt        time.Time `bun:"ends_at,notnull"`
+	RefreshHash   []byte    `bun:"refresh_hash,nullzero"`
+	RefreshGen    int64     `bun:"refresh_generation,notnull"`
+	RefreshAt     time.Time `bun:"refresh_rotated_at,nullzero"`
+	RefreshEnd    time.Time `bun:"refresh_expires_at,nullzero"`
 }
 
-// CreateSession inserts s and then, in the same transaction, deletes the
-// user's oldest unexpired sessions (expires_at > s.CreatedAt; ordered by
-// created_at, then id) so that at most limit remain (docs/compatibility.md "Issuing a session" step 2).
-// limit must be ≥ 1. Each evicted session is recorded as session_evicted
-// in the transaction. inkan.ErrNotFound when the user is missing;
+// revocationRow is an entry of the revocation list (GET /sessions/revoked).
+type revocationRow struct {
+	bun.BaseModel `bun:"table:session_revocations,alias:sr"`
+	SessionID     uuid.UUID `bun:"session_id,pk"`
+	UserID        uuid.UUID `bun:"user_id,notnull"`
+	ExpiresAt     time.Time `bun:"expires_at,notnull"`
+	RevokedAt     time.Time `bun:"revoked_at,notnull"`
+	Reason        string    `bun:"reason,notnull"`
+}
+
+func newSessionRow(ses inkan.Session) sessionRow {
+	r := sessionRow{
+		ID: ses.ID, UserID: ses.UserID, UserAgent: ses.UserAgent, IPAddress: ses.IPAddress,
+		CreatedAt: utc(ses.CreatedAt), UpdatedAt: utc(ses.UpdatedAt), LastUsed: utc(ses.LastUsed), ExpiresAt: utc(ses.ExpiresAt),
+		AMR: strings.Join(ses.AMR, ","), EndsAt: utc(ses.EndsAt),
+	}
+	if r.EndsAt.IsZero() || r.EndsAt.Before(r.ExpiresAt) {
+		r.EndsAt = r.ExpiresAt
+	}
+	if f := ses.Refresh; f != nil {
+		r.RefreshHash, r.RefreshGen, r.RefreshAt, r.RefreshEnd = f.Hash, f.Generation, utc(f.RotatedAt), utc(f.ExpiresAt)
+	}
+	return r
+}
+
+// CreateSession inserts s and then, in the same transaction, ends the
+// user's oldest live sessions (ends_at > s.CreatedAt; ordered by
+// created_at, then id) so that at most limit remain (docs/compatibility.md "Issuing a session" step 2),
+// listing them as revoked with reason inkan.SessionEndLimit and recording
+// each as session_evicted in the transaction.
+// limit must be ≥ 1. inkan.ErrNotFound when the user is missing;
 // inkan.ErrConflict when s.ID exists. Expired sessions are left to cleanup.
 func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int) error {
 	if limit < 1 {
 		return errors.New("store: CreateSession: limit must be at least 1")
 	}
-	r := sessionRow{
-		ID: ses.ID, UserID: ses.UserID, UserAgent: ses.UserAgent, IPAddress: ses.IPAddress,
-		CreatedAt: utc(ses.CreatedAt), UpdatedAt: utc(ses.UpdatedAt), LastUsed: utc(ses.LastUsed), ExpiresAt: utc(ses.ExpiresAt),
-	}
+	r := newSessionRow(ses)
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now()
 	}
@@ -53,7 +83,7 @@ func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int)
 		}
 		var ids []uuid.UUID
 		err := tx.NewSelect().Model((*sessionRow)(nil)).Column("id").
-			Where("s.user_id = ? AND s.expires_at > ?", r.UserID, r.CreatedAt).
+			Where("s.user_id = ? AND s.ends_at > ?", r.UserID, r.CreatedAt).
 			OrderExpr("s.created_at DESC, s.id DESC").Scan(ctx, &ids)
 		if err != nil {
 			return err
@@ -61,7 +91,7 @@ func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int)
 		if len(ids) <= limit {
 			return nil
 		}
-		if _, err = tx.NewDelete().Model((*sessionRow)(nil)).Where("id IN (?)", bun.List(ids[limit:])).Exec(ctx); err != nil {
+		if _, err = s.endSessions(ctx, tx, inkan.SessionEndLimit, "id IN (?)", bun.List(ids[limit:])); err != nil {
 			return err
 		}
 		// Each eviction is a change of its own kind, recorded with it.
@@ -85,10 +115,18 @@ func (s *Store) GetSession(ctx context.Context, id uuid.UUID) (inkan.Session, er
 }
 
 func (r sessionRow) session() inkan.Session {
-	return inkan.Session{
+	out := inkan.Session{
 		ID: r.ID, UserID: r.UserID, UserAgent: r.UserAgent, IPAddress: r.IPAddress,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), LastUsed: r.LastUsed.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
+		EndsAt: r.EndsAt.UTC(),
 	}
+	if r.AMR != "" {
+		out.AMR = strings.Split(r.AMR, ",")
+	}
+	if len(r.RefreshHash) > 0 {
+		out.Refresh = &inkan.RefreshState{Hash: r.RefreshHash, Generation: r.RefreshGen, RotatedAt: r.RefreshAt.UTC(), ExpiresAt: r.RefreshEnd.UTC()}
+	}
+	return out
 }
 
 // TouchSession sets last_used and updated_at to now (inkan.ErrNotFound when
@@ -100,10 +138,56 @@ func (s *Store) TouchSession(ctx context.Context, id uuid.UUID, now time.Time) e
 	return oneRow(res, err, "session")
 }
 
-// DeleteSession removes the session (inkan.ErrNotFound when missing).
-func (s *Store) DeleteSession(ctx context.Context, id uuid.UUID) error {
-	res, err := s.idb(ctx).NewDelete().Model((*sessionRow)(nil)).Where("id = ?", id).Exec(ctx)
-	return oneRow(res, err, "session")
+// DeleteSession removes the session and lists it as revoked for why
+// (inkan.ErrNotFound when missing).
+func (s *Store) DeleteSession(ctx context.Context, id uuid.UUID, why inkan.SessionEnd) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err := s.endSessions(ctx, tx, why, "id = ?", id)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%w: session", inkan.ErrNotFound)
+		}
+		return err
+	})
+}
+
+// endSessions removes the sessions matching where (a condition on the
+// sessions table's own columns that names sessions by id, so that the two
+// statements see the same rows) and first lists them in
+// session_revocations with reason why and their expires_at, so that
+// offline verifiers learn of it (GET /sessions/revoked). It returns how
+// many rows it removed. Call it inside a transaction.
+func (s *Store) endSessions(ctx context.Context, tx bun.IDB, why inkan.SessionEnd, where string, args ...any) (int64, error) {
+	insert, conflict := "INSERT INTO", " ON CONFLICT DO NOTHING"
+	if s.dialect == DialectMySQL {
+		insert, conflict = "INSERT IGNORE INTO", ""
+	}
+	q := insert + " session_revocations (session_id, user_id, expires_at, revoked_at, reason)" +
+		" SELECT id, user_id, expires_at, ?, ? FROM sessions WHERE " + where + conflict
+	if _, err := tx.NewRaw(q, append([]any{now(), string(why)}, args...)...).Exec(ctx); err != nil {
+		return 0, mapErr(err)
+	}
+	res, err := tx.NewDelete().Model((*sessionRow)(nil)).Where(where, args...).Exec(ctx)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return affected(res)
+}
+
+// RevokedSessions returns the revocation list: the sessions removed before
+// the last token issued for them expired, whose expires_at is after now,
+// soonest expiry first (GET /sessions/revoked of api/openapi.yaml).
+func (s *Store) RevokedSessions(ctx context.Context, now time.Time) ([]inkan.RevokedSession, error) {
+	var rows []revocationRow
+	err := s.idb(ctx).NewSelect().Model(&rows).Column("session_id", "expires_at", "reason").
+		Where("sr.expires_at > ?", utc(now)).OrderExpr("sr.expires_at ASC, sr.session_id ASC").Scan(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]inkan.RevokedSession, len(rows))
+	for i, r := range rows {
+		out[i] = inkan.RevokedSession{SessionID: r.SessionID, ExpiresAt: r.ExpiresAt.UTC(), Reason: inkan.SessionEnd(r.Reason)}
+	}
+	return out, nil
 }
 
 // oneRow maps an UPDATE/DELETE result that must touch one row: no row is
@@ -120,4 +204,36 @@ func oneRow(res interface{ RowsAffected() (int64, error) }, err error, what stri
 		return fmt.Errorf("%w: %s", inkan.ErrNotFound, what)
 	}
 	return nil
+}
+
+// RotateRefresh replaces the refresh token of session id when its
+// generation is still fromGeneration: one conditional UPDATE (the use-once
+// rule of docs/compatibility.md "Refresh tokens and signed-in devices"), so
+// of two nodes rotating the same token only one changes the row. It sets
+// the refresh state to next, expires_at, ends_at, last_used and updated_at
+// (next.RotatedAt). inkan.ErrConflict when the row exists but its
+// generation moved; inkan.ErrNotFound when the session is gone.
+func (s *Store) RotateRefresh(ctx context.Context, id uuid.UUID, fromGeneration int64, next inkan.RefreshState, expiresAt, endsAt time.Time) error {
+	t := utc(next.RotatedAt)
+	res, err := s.idb(ctx).NewUpdate().Model((*sessionRow)(nil)).
+		Set("refresh_hash = ?", next.Hash).
+		Set("refresh_generation = ?", next.Generation).
+		Set("refresh_rotated_at = ?", t).
+		Set("refresh_expires_at = ?", utc(next.ExpiresAt)).
+		Set("expires_at = ?", utc(expiresAt)).
+		Set("ends_at = ?", utc(endsAt)).
+		Set("last_used = ?", t).
+		Set("updated_at = ?", t).
+		Where("id = ? AND refresh_generation = ?", id, fromGeneration).Exec(ctx)
+	if err := oneRow(res, err, "session"); !errors.Is(err, inkan.ErrNotFound) {
+		return err
+	}
+	exists, err := s.idb(ctx).NewSelect().Model((*sessionRow)(nil)).Where("s.id = ?", id).Exists(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	if exists {
+		return fmt.Errorf("%w: refresh token already rotated", inkan.ErrConflict)
+	}
+	return fmt.Errorf("%w: session", inkan.ErrNotFound)
 }

@@ -1,0 +1,8 @@
+DROP TABLE session_revocations;
+DROP INDEX sessions_ends_at_idx ON sessions;
+ALTER TABLE sessions DROP COLUMN refresh_expires_at;
+ALTER TABLE sessions DROP COLUMN refresh_rotated_at;
+ALTER TABLE sessions DROP COLUMN refresh_generation;
+ALTER TABLE sessions DROP COLUMN refresh_hash;
+ALTER TABLE sessions DROP COLUMN ends_at;
+ALTER TABLE sessions DROP COLUMN amr;
