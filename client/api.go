@@ -371,12 +371,14 @@ func (c *Client) Me(ctx context.Context) (*Me, error) {
 }
 
 // Logout ends the session server-side: POST /logout, 204 (docs/compatibility.md "Users").
-// The client forgets its token on success and on 401 (session already gone);
+// The client forgets its tokens (the refresh token too) on success and on
+// 401 (session already gone);
 // other errors leave it in place so the call can be retried.
 func (c *Client) Logout(ctx context.Context) error {
 	_, err := c.do(ctx, http.MethodPost, "/logout", nil, nil)
 	if err == nil || IsUnauthorized(err) {
 		c.SetToken("")
+		c.SetRefreshToken("")
 	}
 	return err
 }

@@ -38,6 +38,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,8 +70,13 @@ type Client struct {
 
 	header http.Header // extra headers sent with every request
 
-	mu    sync.Mutex
-	token string
+	mu      sync.Mutex
+	token   string
+	refresh string // the session's refresh token ("" without one)
+
+	refreshMu     sync.Mutex // one refresh at a time (see Refresh)
+	refreshBefore time.Duration
+	onTokens      func(Session)
 }
 
 // Option configures a [Client] in [New].
@@ -101,13 +107,38 @@ func WithToken(jwt string) Option {
 	return func(c *Client) { c.token = jwt }
 }
 
+// WithRefreshToken starts the client with an existing refresh token (kept
+// in the platform key store), so that it can refresh the session.
+func WithRefreshToken(rt string) Option {
+	return func(c *Client) { c.refresh = rt }
+}
+
+// WithRefreshBefore sets how long before the session JWT's exp a request
+// refreshes it first (default one minute, DefaultRefreshBefore).
+func WithRefreshBefore(d time.Duration) Option {
+	return func(c *Client) { c.refreshBefore = d }
+}
+
+// WithOnTokens calls f with every new pair of tokens the client receives
+// (a sign-in or a refresh), so the app can keep them in the platform key
+// store: a refresh token works once, the previous one is retired. f runs
+// on the goroutine that made the request, after the client stored them.
+func WithOnTokens(f func(Session)) Option {
+	return func(c *Client) { c.onTokens = f }
+}
+
+// DefaultRefreshBefore is how long before its exp a session JWT is
+// refreshed when the client holds a refresh token.
+const DefaultRefreshBefore = time.Minute
+
 // New returns a client for the public API at baseURL.
 func New(baseURL string, opts ...Option) *Client {
 	c := &Client{
-		BaseURL:    strings.TrimRight(baseURL, "/"),
-		HTTP:       http.DefaultClient,
-		CookieName: DefaultCookieName,
-		header:     make(http.Header),
+		BaseURL:       strings.TrimRight(baseURL, "/"),
+		HTTP:          http.DefaultClient,
+		CookieName:    DefaultCookieName,
+		header:        make(http.Header),
+		refreshBefore: DefaultRefreshBefore,
 	}
 	for _, o := range opts {
 		o(c)
@@ -127,6 +158,20 @@ func (c *Client) SetToken(jwt string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.token = jwt
+}
+
+// RefreshToken returns the refresh token the client holds ("" when none).
+func (c *Client) RefreshToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refresh
+}
+
+// SetRefreshToken replaces the refresh token ("" forgets it).
+func (c *Client) SetRefreshToken(rt string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refresh = rt
 }
 
 // APIError is a non-2xx answer of the server (docs/compatibility.md "Errors").
@@ -200,25 +245,61 @@ type Session struct {
 	// FromCookie is true when the token came from the session Set-Cookie
 	// (cookie mode) rather than the X-Auth-Token header (header mode).
 	FromCookie bool
+	// RefreshToken is the X-Refresh-Token header (server option
+	// session.refresh_token.enabled); "" when none was sent.
+	RefreshToken string
 }
 
 // do sends one request. body, when not nil, is sent as JSON; out, when not
 // nil, receives the decoded 2xx body. It returns the session the response
 // carried, if any; a non-2xx answer is an *APIError.
+//
+// When the client holds a refresh token, an authenticated request first
+// refreshes a session JWT that expires within the refresh margin, and a
+// request answered 401 is sent once more after one refresh (see Refresh).
 func (c *Client) do(ctx context.Context, method, path string, body, out any) (*Session, error) {
-	return c.send(ctx, method, path, body, out, true)
+	return c.request(ctx, method, path, body, out, true)
 }
 
 // send is do; withToken false leaves the stored session token out of the
-// request (a passkey-first sign-up must carry none).
+// request (a passkey-first sign-up must carry none) and never refreshes.
 func (c *Client) send(ctx context.Context, method, path string, body, out any, withToken bool) (*Session, error) {
-	var rd io.Reader
+	return c.request(ctx, method, path, body, out, withToken)
+}
+
+func (c *Client) request(ctx context.Context, method, path string, body, out any, withToken bool) (*Session, error) {
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(b)
+		payload = b
+	}
+	auto := withToken && path != refreshPath && c.RefreshToken() != ""
+	if auto {
+		if t := c.Token(); t != "" && expiresWithin(t, c.refreshBefore, time.Now()) {
+			if err := c.refreshFrom(ctx, t); err != nil && !IsUnauthorized(err) {
+				return nil, err
+			}
+		}
+	}
+	sent := c.Token()
+	sess, err := c.exchange(ctx, method, path, payload, body != nil, out, withToken)
+	if auto && sent != "" && IsUnauthorized(err) {
+		if rerr := c.refreshFrom(ctx, sent); rerr == nil {
+			return c.exchange(ctx, method, path, payload, body != nil, out, withToken)
+		}
+	}
+	return sess, err
+}
+
+// exchange is one HTTP exchange of request; withToken sends the stored
+// session token as Bearer.
+func (c *Client) exchange(ctx context.Context, method, path string, payload []byte, hasBody bool, out any, withToken bool) (*Session, error) {
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
 	if err != nil {
@@ -228,7 +309,7 @@ func (c *Client) send(ctx context.Context, method, path string, body, out any, w
 		req.Header[k] = append([]string(nil), vs...)
 	}
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if t := c.Token(); t != "" && withToken {
@@ -247,12 +328,35 @@ func (c *Client) send(ctx context.Context, method, path string, body, out any, w
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, newAPIError(resp, data)
 	}
+	if sess != nil && sess.Token != "" && c.onTokens != nil {
+		c.onTokens(*sess)
+	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
 			return sess, fmt.Errorf("inkan: decoding %s %s response: %w", method, path, err)
 		}
 	}
 	return sess, nil
+}
+
+// expiresWithin reports whether the JWT's exp (read, not verified) is less
+// than d after now; a token whose exp cannot be read is not refreshed early.
+func expiresWithin(jwt string, d time.Duration, now time.Time) bool {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if json.Unmarshal(b, &claims) != nil || claims.Exp == 0 {
+		return false
+	}
+	return time.Unix(claims.Exp, 0).Sub(now) < d
 }
 
 // capture takes a session token from X-Auth-Token (header mode) or from the
@@ -264,8 +368,14 @@ func (c *Client) capture(resp *http.Response) *Session {
 		lifetime = time.Duration(s) * time.Second
 	}
 	if t := resp.Header.Get("X-Auth-Token"); t != "" {
-		c.SetToken(t)
-		return &Session{Token: t, Lifetime: lifetime}
+		rt := resp.Header.Get("X-Refresh-Token")
+		c.mu.Lock()
+		c.token = t
+		if rt != "" {
+			c.refresh = rt
+		}
+		c.mu.Unlock()
+		return &Session{Token: t, Lifetime: lifetime, RefreshToken: rt}
 	}
 	for _, ck := range resp.Cookies() {
 		if ck.Name != c.CookieName {
@@ -313,3 +423,11 @@ func newAPIError(resp *http.Response, data []byte) *APIError {
 }
 
 var errNoSession = errors.New("inkan: response carried no session token (neither X-Auth-Token nor session cookie)")
+
+var errNoRefreshToken = errors.New("inkan: the client holds no refresh token")
+
+// mustJSON encodes a map of strings, which cannot fail.
+func mustJSON(v map[string]string) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

@@ -13,11 +13,15 @@
 // presence of "sub" and "exp", "exp"/"nbf"/"iat" with a small leeway (RFC 7519
 // §4.1.4–4.1.6), and "aud"/"iss" when configured.
 //
-// What is not checked: revocation. inkan also keeps server-side sessions
-// (docs/compatibility.md "Session rows"): a token stays cryptographically valid after logout, idle timeout or
-// session-limit eviction until its "exp". When that matters, ask the server
-// with POST /sessions/validate {"session_token"} (docs/compatibility.md "Session validation") instead of, or after,
-// this package.
+// Revocation is checked only with [Options.RevocationInterval]: then the
+// verifier polls the server's revocation list (GET /sessions/revoked,
+// docs/compatibility.md "Refresh tokens and signed-in devices") at most
+// once per interval and refuses a token whose "session_id" is listed
+// ([ErrRevoked]), so a logout is seen within one interval without a call
+// per request. Without it, a token stays cryptographically valid after
+// logout, idle timeout or session-limit eviction until its "exp"; to see a
+// revocation at once, ask the server with POST /sessions/validate
+// {"session_token"} (docs/compatibility.md "Session validation").
 package verify
 
 import (
@@ -89,6 +93,17 @@ type Options struct {
 	// CookieName is the session cookie [Verifier.Middleware] reads when no
 	// valid Bearer token is sent; default "hanko" (session.cookie.name).
 	CookieName string
+	// RevocationInterval, when positive, turns on revocation polling: the
+	// revocation list is fetched when it is older than this (by one
+	// request; the others use the list at hand), and a token whose
+	// session_id is listed fails with [ErrRevoked]. Until the first fetch
+	// succeeds every token fails with [ErrRevocationUnavailable]; a later
+	// failed fetch keeps the last list. Zero (the default) checks no
+	// revocation. Match it to the server's session.revocation_list.max_age.
+	RevocationInterval time.Duration
+	// RevocationURL is the list's absolute URL; default: "sessions/revoked"
+	// beside JWKSURL's ".well-known/" (https://auth.example.com/sessions/revoked).
+	RevocationURL string
 }
 
 // Verifier verifies session JWTs. It is safe for concurrent use.
@@ -102,6 +117,12 @@ type Verifier struct {
 
 	fetchMu sync.Mutex // serialises fetches; guards tried
 	tried   time.Time  // last fetch attempt
+
+	revURL     string
+	revMu      sync.RWMutex
+	revoked    map[string]struct{} // session ids; nil until fetched
+	revFetched time.Time
+	revFetchMu sync.Mutex // serialises list fetches
 }
 
 // New returns a Verifier for o. It fetches no keys yet (the first Verify
@@ -129,7 +150,13 @@ func New(o Options) (*Verifier, error) {
 	if o.CookieName == "" {
 		o.CookieName = DefaultCookieName
 	}
-	return &Verifier{o: o, now: time.Now}, nil
+	v := &Verifier{o: o, now: time.Now}
+	if o.RevocationInterval > 0 {
+		if v.revURL, err = revocationURL(o); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 // Email is the "email" claim: the user's primary address (docs/compatibility.md "Session tokens").
@@ -174,7 +201,8 @@ func invalid(format string, args ...any) error {
 }
 
 // Verify checks token (compact JWS) and returns its claims. Errors wrap
-// ErrInvalidToken (ErrExpired when expired) or ErrKeysUnavailable.
+// ErrInvalidToken (ErrExpired when expired, ErrRevoked when its session is
+// on the revocation list), ErrKeysUnavailable or ErrRevocationUnavailable.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > maxTokenBytes {
 		return nil, invalid("token longer than %d bytes", maxTokenBytes)
@@ -231,7 +259,17 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 		return nil, invalid("%v", err)
 	}
-	return claimsOf(t)
+	c, err := claimsOf(t)
+	if err != nil {
+		return nil, err
+	}
+	// 4. Revocation, when polling is on.
+	if v.o.RevocationInterval > 0 {
+		if err := v.checkRevoked(ctx, c.SessionID); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 func claimsOf(t jwt.Token) (*Claims, error) {

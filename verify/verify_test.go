@@ -39,7 +39,7 @@ type signer struct {
 	alg  jwa.SignatureAlgorithm
 }
 
-func newSigner(t *testing.T, kid string, alg jwa.SignatureAlgorithm) signer {
+func newSigner(t testing.TB, kid string, alg jwa.SignatureAlgorithm) signer {
 	t.Helper()
 	var raw any
 	var err error
@@ -70,7 +70,7 @@ func newSigner(t *testing.T, kid string, alg jwa.SignatureAlgorithm) signer {
 	return signer{k, alg}
 }
 
-func (s signer) public(t *testing.T) jwk.Key {
+func (s signer) public(t testing.TB) jwk.Key {
 	t.Helper()
 	pub, err := jwk.PublicKeyOf(s.priv)
 	if err != nil {
@@ -80,7 +80,7 @@ func (s signer) public(t *testing.T) jwk.Key {
 }
 
 // sign makes a session JWT shaped as docs/compatibility.md "Session tokens", changed by edit.
-func (s signer) sign(t *testing.T, now time.Time, edit func(*jwt.Builder)) string {
+func (s signer) sign(t testing.TB, now time.Time, edit func(*jwt.Builder)) string {
 	t.Helper()
 	b := jwt.NewBuilder().
 		Subject(userID).
@@ -113,7 +113,7 @@ type jwksServer struct {
 	hits int
 }
 
-func newJWKSServer(t *testing.T, keys ...jwk.Key) *jwksServer {
+func newJWKSServer(t testing.TB, keys ...jwk.Key) *jwksServer {
 	s := &jwksServer{keys: keys}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()

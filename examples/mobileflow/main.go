@@ -6,7 +6,9 @@
 //     when the address is unknown (POST /users);
 //  2. send a one-time code (POST /passcode/login/initialize) and ask for it
 //     (POST /passcode/login/finalize);
-//  3. show the session and the profile (GET /me);
+//  3. show the session and the profile (GET /me); with refresh tokens on,
+//     refresh (POST /sessions/refresh) and list the signed-in devices
+//     (GET /sessions);
 //  4. register a passkey (POST /webauthn/registration/*) with a software
 //     authenticator standing in for the phone's platform authenticator;
 //  5. log out (POST /logout) and sign in again with the passkey as a
@@ -90,11 +92,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 
 // flow holds what one run of the flow shares between its steps.
 type flow struct {
-	c      *client.Client
-	auth   *webauthntest.Authenticator
-	origin string
-	in     *bufio.Reader
-	out    io.Writer
+	c           *client.Client
+	lastRefresh string // the refresh token held before logout
+	auth        *webauthntest.Authenticator
+	origin      string
+	in          *bufio.Reader
+	out         io.Writer
 }
 
 func (f *flow) say(format string, a ...any) {
@@ -160,6 +163,16 @@ func (f *flow) run(ctx context.Context, email string) error {
 	if err := f.showMe(ctx, "profile"); err != nil {
 		return err
 	}
+	// 3b. Refresh tokens and signed-in devices, when the server issues them.
+	oldRefresh := f.c.RefreshToken()
+	if oldRefresh != "" {
+		f.say("\n[3b] Stay signed in: refresh and devices")
+		if err := f.refreshAndDevices(ctx); err != nil {
+			return err
+		}
+	} else {
+		f.info("no refresh token (server without session.refresh_token.enabled in header mode)")
+	}
 
 	// 4. Passkey registration with the software authenticator.
 	f.step(4, "Register a passkey")
@@ -186,6 +199,19 @@ func (f *flow) run(ctx context.Context, email string) error {
 	default:
 		return fmt.Errorf("GET /me with the old token: %w", err)
 	}
+	if oldRefresh != "" {
+		// Logout ended the refresh token too.
+		probe := client.New(f.c.BaseURL, client.WithRefreshToken(f.lastRefresh))
+		_, err := probe.Refresh(ctx)
+		switch {
+		case client.IsUnauthorized(err):
+			f.ok("its refresh token is rejected too (POST /sessions/refresh → 401)")
+		case err == nil:
+			return errors.New("the refresh token still works after logout")
+		default:
+			return fmt.Errorf("refresh after logout: %w", err)
+		}
+	}
 
 	// 6. Sign in again with the passkey, no e-mail address given.
 	f.step(6, "Sign in with the passkey")
@@ -207,6 +233,37 @@ func (f *flow) run(ctx context.Context, email string) error {
 	f.info("signed in with an e-mailed passcode, registered passkey %s,", credID)
 	f.info("logged out, and signed in again with the passkey (discoverable, no e-mail typed)")
 	f.say("    ✓ flow complete")
+	return nil
+}
+
+// refreshAndDevices exchanges the refresh token for new tokens (POST
+// /sessions/refresh: the app does this before the JWT expires, the client
+// also does it by itself) and lists the signed-in devices (GET /sessions).
+func (f *flow) refreshAndDevices(ctx context.Context) error {
+	f.info("refresh token received (X-Refresh-Token); an app keeps it in the Keychain / Android Keystore")
+	r, err := f.c.Refresh(ctx)
+	if err != nil {
+		return fmt.Errorf("refreshing: %w", err)
+	}
+	f.ok("refreshed (POST /sessions/refresh): same session %s, new token until %s", r.SessionID, r.ExpirationTime.UTC().Format(time.RFC3339))
+	f.info("refreshing possible until %s; the previous refresh token is retired", r.RefreshExpirationTime.UTC().Format(time.RFC3339))
+	f.lastRefresh = f.c.RefreshToken()
+	ds, err := f.c.Sessions(ctx)
+	if err != nil {
+		return fmt.Errorf("listing devices: %w", err)
+	}
+	f.ok("signed-in devices (GET /sessions): %d", len(ds))
+	for _, d := range ds {
+		mark := " "
+		if d.Current {
+			mark = "*"
+		}
+		ua := "unknown device"
+		if d.UserAgent != nil {
+			ua = *d.UserAgent
+		}
+		f.info("  %s %s  signed in with %s, last used %s, %s", mark, d.ID, strings.Join(d.AMR, "+"), d.LastUsed.UTC().Format(time.RFC3339), ua)
+	}
 	return nil
 }
 

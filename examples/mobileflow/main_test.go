@@ -233,3 +233,19 @@ func TestAndroidOrigin(t *testing.T) {
 		t.Fatalf("unknown app: err = %v, want registration refused", err)
 	}
 }
+
+// With refresh tokens on (header mode), the flow refreshes, lists the
+// signed-in devices and shows that logout ended the refresh token.
+func TestRefreshAndDevices(t *testing.T) {
+	n := newNode(t, func(c *config.Config) {
+		c.Session.EnableAuthTokenHeader = true
+		c.Session.RefreshToken.Enabled = true
+	})
+	out, err := drive(t, n, nil, "refresh@example.com", "CODE")
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	wantInOrder(t, out, "[3b] Stay signed in", "refresh token received (X-Refresh-Token)",
+		"✓ refreshed (POST /sessions/refresh): same session", "✓ signed-in devices (GET /sessions): 1",
+		"  * ", "signed in with otp", "its refresh token is rejected too (POST /sessions/refresh → 401)", "✓ flow complete")
+}

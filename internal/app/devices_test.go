@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/inkan-auth/inkan/internal/config"
 	"github.com/inkan-auth/inkan/internal/webauthntest"
+	"github.com/inkan-auth/inkan/verify"
 )
 
 // refreshConfig is header mode with refresh tokens on and rate limits off.
@@ -396,5 +399,29 @@ func claimsOf(t *testing.T, jwt string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVerifySeesLogout: an app backend verifying offline with revocation
+// polling refuses a logged-out session's token within one interval.
+func TestVerifySeesLogout(t *testing.T) {
+	h := newHarness(t, refreshConfig)
+	ids := h.createUser(t, "ada@example.test")
+	tok := tokenOf(h.passcodeSignIn(t, ids, "ada@example.test"))
+	const interval = 200 * time.Millisecond
+	v, err := verify.New(verify.Options{JWKSURL: h.URL + "/.well-known/jwks.json", RevocationInterval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatalf("before logout: %v", err)
+	}
+	if r := h.do(t, "POST", "/logout", "", "Authorization: Bearer "+tok); r.Status != 204 {
+		t.Fatalf("logout: %d", r.Status)
+	}
+	time.Sleep(interval)
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, verify.ErrRevoked) {
+		t.Fatalf("one interval after logout: %v; want verify.ErrRevoked", err)
 	}
 }
