@@ -92,3 +92,33 @@ func BenchmarkSessionRead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRevokedSessions reads the revocation list (GET
+// /sessions/revoked) holding 10,000 revoked sessions on each dialect
+// (README "Keeping native apps signed in").
+func BenchmarkRevokedSessions(b *testing.B) {
+	for _, d := range dbtest.Dialects() {
+		b.Run(d, func(b *testing.B) {
+			s := dbtest.Open(b, d)
+			u, _ := newUser(b, s)
+			ctx := context.Background()
+			now := time.Now().UTC()
+			for range 10_000 {
+				ses := inkan.Session{ID: uuid.New(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute)}
+				if err := s.CreateSession(ctx, ses, 1_000_000); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.DeleteSession(ctx, ses.ID, inkan.SessionEndLogout); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				l, err := s.RevokedSessions(ctx, now)
+				if err != nil || len(l) != 10_000 {
+					b.Fatal(len(l), err)
+				}
+			}
+		})
+	}
+}
