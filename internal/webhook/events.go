@@ -71,6 +71,10 @@ var mapping = map[inkan.EventType][]string{
 	inkan.EventPasscodeLoginInitSucceeded:           {EmailSend},
 	inkan.EventSessionExpired:                       {SessionExpire},
 	inkan.EventSessionEvicted:                       {SessionLimit},
+	// A session its user ended from the device list (DELETE /sessions…);
+	// one that refresh-token reuse detection ended is an admin-side
+	// revocation (namesOf).
+	inkan.EventSessionRevoked: {SessionLogout},
 }
 
 // Hooked reports whether a hook can receive events of type t (the store
@@ -78,7 +82,8 @@ var mapping = map[inkan.EventType][]string{
 func Hooked(t inkan.EventType) bool { return len(mapping[t]) > 0 }
 
 // namesOf returns the webhook event names e fires: those of its type, with
-// session.delete.admin.revoke for a logout the admin API made, session.create
+// session.delete.admin.revoke for a logout the admin API made or a session
+// that refresh-token reuse detection revoked (RFC 9700 §4.14.2), session.create
 // for a sign-up that signed the user in (user.login too for a passkey
 // sign-up), and email.send only when the
 // event carries the mail. requireVerification (email.require_verification)
@@ -91,6 +96,10 @@ func namesOf(e inkan.Event, requireVerification bool) []string {
 	switch e.Type {
 	case inkan.EventUserLoggedOut:
 		if e.Details["api"] == "admin" {
+			return []string{SessionRevoke}
+		}
+	case inkan.EventSessionRevoked:
+		if e.Details["reason"] == string(inkan.SessionEndRefreshReuse) {
 			return []string{SessionRevoke}
 		}
 	case inkan.EventEmailCreated:

@@ -159,6 +159,8 @@ func TestEventNames(t *testing.T) {
 		{ev(inkan.EventUserLoggedOut, map[string]any{"api": "admin"}), false, []string{SessionRevoke}, ""},
 		{ev(inkan.EventSessionEvicted, nil), false, []string{SessionLimit}, ""},
 		{ev(inkan.EventSessionExpired, nil), false, []string{SessionExpire}, ""},
+		{ev(inkan.EventSessionRevoked, map[string]any{"reason": "user_revoked"}), false, []string{SessionLogout}, "ended from the device list"},
+		{ev(inkan.EventSessionRevoked, map[string]any{"reason": "refresh_token_reuse"}), false, []string{SessionRevoke}, "reuse detection"},
 		{ev(inkan.EventPasscodeLoginInitSucceeded, nil), false, nil, "no mail attached"},
 		{inkan.Event{Type: inkan.EventPasscodeLoginInitSucceeded, HookData: []byte(`{}`)}, false, []string{EmailSend}, ""},
 		{inkan.Event{Type: inkan.EventPasswordLoginFailed, Error: "x"}, false, nil, "failure"},
