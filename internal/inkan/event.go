@@ -63,8 +63,10 @@ const (
 	// beyond session.limit (detail session_id; inkan, for the webhook
 	// session.delete.passive.limit).
 	EventSessionEvicted EventType = "session_evicted"
-	// EventSessionExpired: an expired session row was removed (detail
-	// session_id; inkan, for the webhook session.delete.passive.expire).
+	// EventSessionExpired: an expired session row was removed by the purge
+	// job, or an idle one (session.idle_timeout) when its token was next
+	// presented (details session_id, and reason "idle" for the latter;
+	// inkan, for the webhook session.delete.passive.expire).
 	EventSessionExpired EventType = "session_expired"
 )
 

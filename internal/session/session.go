@@ -339,9 +339,19 @@ func (m *Manager) verify(ctx context.Context, token string, touch bool) (Claims,
 	if !now.Before(s.ExpiresAt) {
 		return Claims{}, inkan.Session{}, unauthorized(errors.New("session expired"))
 	}
-	// 4. Idle timeout: the row is deleted and the token rejected.
+	// 4. Idle timeout: the row is deleted, with its session_expired event
+	//    ({session_id, reason: idle}) in the same transaction, and the token
+	//    rejected. A row another request removed first is its event.
 	if m.opts.IdleTimeout > 0 && now.Sub(s.LastUsed) > m.opts.IdleTimeout {
-		if err := m.store.DeleteSession(ctx, s.ID, inkan.SessionEndIdle); err != nil && !errors.Is(err, inkan.ErrNotFound) {
+		err := m.store.Atomically(ctx, func(ctx context.Context) error {
+			if err := m.store.DeleteSession(ctx, s.ID, inkan.SessionEndIdle); err != nil {
+				return err
+			}
+			ev := inkan.NewEvent(ctx, inkan.EventSessionExpired, inkan.Actor{UserID: s.UserID}, now).
+				With("session_id", s.ID.String()).With("reason", string(inkan.SessionEndIdle))
+			return m.store.RecordEvent(ctx, ev)
+		})
+		if err != nil && !errors.Is(err, inkan.ErrNotFound) {
 			return Claims{}, inkan.Session{}, internal("deleting idle session", err)
 		}
 		return Claims{}, inkan.Session{}, unauthorized(errors.New("session idle timeout"))

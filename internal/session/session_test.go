@@ -446,6 +446,26 @@ func TestIdleTimeout(t *testing.T) {
 	if _, err := f.st.GetSession(ctx, c.SessionID); !errors.Is(err, inkan.ErrNotFound) {
 		t.Fatalf("idle session row not deleted: %v", err)
 	}
+	// The deletion is recorded with it (webhook session.delete.passive.expire).
+	evs, err := f.st.Events(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expired int
+	for _, e := range evs {
+		if e.Type == inkan.EventSessionExpired && e.Details["session_id"] == c.SessionID.String() && e.Details["reason"] == "idle" {
+			expired++
+		}
+	}
+	if expired != 1 {
+		t.Fatalf("%d session_expired {reason: idle} events for the idle session, want 1: %+v", expired, evs)
+	}
+	// A second request with the token finds no row and records nothing more.
+	got, err = f.m.Verify(ctx, tok)
+	mustReject(t, "idle, again", got, err)
+	if again, _ := f.st.Events(ctx, 0, 100); len(again) != len(evs) {
+		t.Fatalf("events after a second idle request: %d, want %d", len(again), len(evs))
+	}
 }
 
 func TestLimitEviction(t *testing.T) {
