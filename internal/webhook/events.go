@@ -67,10 +67,13 @@ var mapping = map[inkan.EventType][]string{
 	inkan.EventThirdPartySignUpSucceeded:            {UserLogin, SessionCreate}, // user_created fires user.create
 	inkan.EventThirdPartySignInSucceeded:            {UserLogin, SessionCreate},
 	inkan.EventThirdPartyLinkingSucceeded:           {UserUpdate, UserLogin, SessionCreate},
-	inkan.EventUserLoggedOut:                        {SessionLogout},
-	inkan.EventPasscodeLoginInitSucceeded:           {EmailSend},
-	inkan.EventSessionExpired:                       {SessionExpire},
-	inkan.EventSessionEvicted:                       {SessionLimit},
+	// The web redirect flow signs in at POST /token, not at its callback
+	// (namesOf leaves the callback's thirdparty_* event without a session).
+	inkan.EventTokenExchangeSucceeded:     {UserLogin, SessionCreate},
+	inkan.EventUserLoggedOut:              {SessionLogout},
+	inkan.EventPasscodeLoginInitSucceeded: {EmailSend},
+	inkan.EventSessionExpired:             {SessionExpire},
+	inkan.EventSessionEvicted:             {SessionLimit},
 	// A session its user ended from the device list (DELETE /sessions…);
 	// one that refresh-token reuse detection ended is an admin-side
 	// revocation (namesOf).
@@ -101,6 +104,16 @@ func namesOf(e inkan.Event, requireVerification bool) []string {
 	case inkan.EventSessionRevoked:
 		if e.Details["reason"] == string(inkan.SessionEndRefreshReuse) {
 			return []string{SessionRevoke}
+		}
+	case inkan.EventThirdPartySignUpSucceeded, inkan.EventThirdPartySignInSucceeded, inkan.EventThirdPartyLinkingSucceeded:
+		// The redirect flow's callback resolves the identity but creates
+		// no session (its event has no session_id): the sign-in fires
+		// with token_exchange_succeeded, once POST /token made the session.
+		if _, ok := e.Details["session_id"]; !ok {
+			if e.Type == inkan.EventThirdPartyLinkingSucceeded {
+				return []string{UserUpdate}
+			}
+			return nil
 		}
 	case inkan.EventEmailCreated:
 		// The admin API assigns the address at once; POST /emails only
