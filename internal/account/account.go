@@ -163,6 +163,17 @@ func (s *Service) User(ctx context.Context, id uuid.UUID) (inkan.User, error) {
 	return u, err
 }
 
+// Profile returns the user with their assigned addresses and passkeys,
+// read in one round trip (GET /me, GET /users/{id}; docs/performance.md
+// "Budgets"). KindNotFound "user not found" when the user is missing.
+func (s *Service) Profile(ctx context.Context, id uuid.UUID) (inkan.Profile, error) {
+	p, err := s.store.Profile(ctx, id)
+	if errors.Is(err, inkan.ErrNotFound) {
+		return p, inkan.Wrap(inkan.KindNotFound, "user not found", err)
+	}
+	return p, err
+}
+
 // Emails returns the addresses assigned to the user, oldest first.
 func (s *Service) Emails(ctx context.Context, userID uuid.UUID) ([]inkan.Email, error) {
 	return s.store.ListEmails(ctx, userID)

@@ -19,6 +19,10 @@ type Store interface {
 	inkan.Journal
 	// GetUser returns the user with the given id.
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
+	// Profile returns the user, their assigned addresses (oldest first,
+	// Primary filled in) and their WebAuthn credentials (oldest first) in
+	// one round trip; ErrNotFound when the user is missing.
+	Profile(ctx context.Context, id uuid.UUID) (inkan.Profile, error)
 	// RevokeUserAccess deletes every session, passkey and password of the
 	// user and counts them.
 	RevokeUserAccess(ctx context.Context, userID uuid.UUID) (inkan.AccessRevoked, error)

@@ -169,23 +169,18 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || id != claims.Subject {
 		return inkan.E(inkan.KindForbidden, "")
 	}
-	u, err := a.Accounts.User(r.Context(), id)
+	p, err := a.Accounts.Profile(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	creds, err := a.Passkeys.Credentials(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
+	u := p.User
 	out := map[string]any{
 		"id":                   u.ID,
-		"webauthn_credentials": mapSlice(creds, a.toCredentialJSON),
+		"webauthn_credentials": mapSlice(p.Credentials, a.toCredentialJSON),
 		"created_at":           u.CreatedAt,
 		"updated_at":           u.UpdatedAt,
 	}
-	if e, ok, err := a.Accounts.PrimaryEmail(r.Context(), u.ID); err != nil {
-		return err
-	} else if ok {
+	if e, ok := p.Primary(); ok {
 		out["email"] = e.Address
 	}
 	return writeJSON(w, http.StatusOK, out)
@@ -194,18 +189,13 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 // me is GET /me (docs/compatibility.md "Users", v2.1.0+ profile shape).
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	claims := claimsFrom(r.Context())
-	u, err := a.Accounts.User(r.Context(), claims.Subject)
+	// One read for the whole profile: with the session's, two statements
+	// (docs/performance.md "Budgets").
+	p, err := a.Accounts.Profile(r.Context(), claims.Subject)
 	if err != nil {
 		return err
 	}
-	emails, err := a.Accounts.Emails(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	creds, err := a.Passkeys.Credentials(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
+	u, emails, creds := p.User, p.Emails, p.Credentials
 	ids, err := a.identities(r, u.ID)
 	if err != nil {
 		return err
@@ -236,10 +226,8 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	// and the names shown for the account.
 	out["signal_all_accepted_credentials"] = a.Passkeys.SignalAllAcceptedCredentials(u.ID, creds)
 	primary := ""
-	for _, e := range emails {
-		if e.Primary {
-			primary = e.Address
-		}
+	if e, ok := p.Primary(); ok {
+		primary = e.Address
 	}
 	if details := a.Passkeys.SignalCurrentUserDetails(u.ID, primary); details != nil {
 		out["signal_current_user_details"] = details

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -703,6 +704,52 @@ func testCredentials(t *testing.T, s *store.Store) {
 	} else if list[1].Name != "" || len(list[1].Transports) != 0 {
 		t.Errorf("unnamed credential = %+v", list[1])
 	}
+	testProfile(t, s, u.ID)
+}
+
+// testProfile checks that Profile's one statement reads what GetUser,
+// ListEmails and ListCredentials read, for a user with two addresses and
+// the credentials of testCredentials, for a user with nothing but the row,
+// and that a missing user is ErrNotFound.
+func testProfile(t *testing.T, s *store.Store, userID uuid.UUID) {
+	ctx := context.Background()
+	if _, err := s.AddEmail(ctx, userID, inkan.Email{ID: uuid.New(), UserID: userID, Address: addr(), Verified: true, CreatedAt: localNow().Add(time.Second)}, 5); err != nil {
+		t.Fatal(err)
+	}
+	bare := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	if _, err := s.CreateUser(ctx, bare, inkan.Email{ID: uuid.New(), Address: addr()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id            uuid.UUID
+		emails, creds int
+	}{{userID, 2, 2}, {bare.ID, 0, 0}} {
+		u, err := s.GetUser(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		emails, err := s.ListEmails(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds, err := s.ListCredentials(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := inkan.Profile{User: u, Emails: emails, Credentials: creds}
+		got, err := s.Profile(ctx, c.id)
+		if err != nil {
+			t.Fatalf("Profile = %v", err)
+		}
+		if len(got.Emails) != c.emails || len(got.Credentials) != c.creds || !reflect.DeepEqual(got, want) {
+			t.Errorf("Profile = %+v\nwant %+v", got, want)
+		}
+		if p, ok := got.Primary(); c.emails > 0 && (!ok || p != emails[0]) {
+			t.Errorf("Profile.Primary = %+v, %v; want %+v", p, ok, emails[0])
+		}
+	}
+	_, err := s.Profile(ctx, uuid.New())
+	wantErr(t, "Profile(missing)", err, inkan.ErrNotFound)
 }
 
 func testSessions(t *testing.T, s *store.Store) {
