@@ -799,16 +799,16 @@ func newAuditLog(st *store.Store, cfg config.Config, stdout io.Writer) *audit.Lo
 	return audit.New(st, o)
 }
 
-// eventSink hands every recorded event to the audit log (in its
-// transaction, and printed once committed) and to the metrics (once
-// committed).
+// eventSink gives the store the audit log's form of each recorded event's
+// address (kept with the event) and hands every committed event to the
+// audit log's console and to the metrics.
 type eventSink struct {
 	audit   *audit.Log
 	metrics *metrics.Metrics
 	hooks   *webhook.Service
 }
 
-func (s eventSink) Record(ctx context.Context, e inkan.Event) error { return s.audit.Record(ctx, e) }
+func (s eventSink) AuditEmail(e inkan.Event) string { return s.audit.Email(e) }
 
 func (s eventSink) Committed(e inkan.Event) {
 	s.audit.Print(e)

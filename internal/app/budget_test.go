@@ -77,20 +77,20 @@ func TestRouteBudgets(t *testing.T) {
 			}
 			const address = "budget@example.test"
 			var ids [2]string
-			r := measure("POST /users", budget{7, true, true}, func() response {
+			r := measure("POST /users", budget{6, true, true}, func() response {
 				return h.do(t, "POST", "/users", `{"email":"`+address+`"}`)
 			})
 			var u map[string]string
 			r.json(t, &u)
 			ids = [2]string{u["user_id"], u["email_id"]}
 			var pcID string
-			r = measure("POST /passcode/login/initialize", budget{7, false, true}, func() response {
+			r = measure("POST /passcode/login/initialize", budget{4, false, true}, func() response {
 				return h.initPasscodeFrom(t, ids)
 			})
 			var pc struct{ ID string }
 			r.json(t, &pc)
 			pcID = pc.ID
-			r = measure("POST /passcode/login/finalize (first: claims the address)", budget{22, true, true}, func() response {
+			r = measure("POST /passcode/login/finalize (first: claims the address)", budget{19, true, true}, func() response {
 				return h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"`+h.code(t, address)+`"}`)
 			})
 			auth := "Authorization: Bearer " + tokenOf(r)
@@ -102,7 +102,7 @@ func TestRouteBudgets(t *testing.T) {
 			for _, c := range []struct {
 				path       string
 				statements int
-			}{{"/me", 4}, {"/users/" + ids[0], 4}, {"/emails", 2}, {"/webauthn/credentials", 2}} {
+			}{{"/me", 2}, {"/users/" + ids[0], 2}, {"/emails", 2}, {"/webauthn/credentials", 2}} {
 				measure("GET "+c.path, budget{c.statements, false, false}, func() response {
 					return h.do(t, "GET", c.path, "", auth)
 				})
@@ -115,37 +115,37 @@ func TestRouteBudgets(t *testing.T) {
 			})
 			authn := webauthntest.New()
 			o := webauthntest.Options{Origin: origin}
-			r = measure("POST /webauthn/registration/initialize", budget{9, false, true}, func() response {
+			r = measure("POST /webauthn/registration/initialize", budget{8, false, true}, func() response {
 				return h.do(t, "POST", "/webauthn/registration/initialize", "", auth)
 			})
 			cred, _, err := authn.Register(r.Body, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r = measure("POST /webauthn/registration/finalize", budget{9, false, true}, func() response {
+			r = measure("POST /webauthn/registration/finalize", budget{8, false, true}, func() response {
 				return h.do(t, "POST", "/webauthn/registration/finalize", string(cred), auth)
 			})
 			var reg struct {
 				CredentialID string `json:"credential_id"`
 			}
 			r.json(t, &reg)
-			r = measure("POST /webauthn/login/initialize", budget{5, true, true}, func() response {
+			r = measure("POST /webauthn/login/initialize", budget{4, true, true}, func() response {
 				return h.do(t, "POST", "/webauthn/login/initialize", "")
 			})
 			assertion, err := authn.Login(r.Body, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r = measure("POST /webauthn/login/finalize", budget{11, true, true}, func() response {
+			r = measure("POST /webauthn/login/finalize", budget{10, true, true}, func() response {
 				return h.do(t, "POST", "/webauthn/login/finalize", string(assertion))
 			})
 			auth2 := "Authorization: Bearer " + tokenOf(r)
-			measure("DELETE /webauthn/credentials/{id}", budget{6, false, true}, func() response {
+			measure("DELETE /webauthn/credentials/{id}", budget{5, false, true}, func() response {
 				return h.do(t, "DELETE", fmt.Sprintf("/webauthn/credentials/%s", reg.CredentialID), "", auth2)
 			})
 			// A returning user's passcode login.
 			pcID = h.initPasscodeID(t, ids)
-			measure("POST /passcode/login/finalize (returning user)", budget{11, true, true}, func() response {
+			measure("POST /passcode/login/finalize (returning user)", budget{10, true, true}, func() response {
 				return h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"`+h.code(t, address)+`"}`)
 			})
 			// A passkey-first sign-up: initialize stores only the ceremony;

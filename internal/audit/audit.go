@@ -1,10 +1,11 @@
-// Package audit keeps the audit log: for every recorded event (see
-// inkan.Event) an entry in the audit_logs table, written in the event's
-// transaction when audit_log.storage.enabled, and one JSON line on standard
-// output or error once the transaction committed when
+// Package audit keeps the audit log: every recorded event (see inkan.Event,
+// one row of the events table) is an entry, listed by the admin API's GET
+// /audit_logs when audit_log.storage.enabled, and printed as one JSON line
+// on standard output or error once its transaction committed when
 // audit_log.console_output.enabled; with audit_log.mask the e-mail
-// addresses in both are masked. It answers the admin API's GET /audit_logs
-// and deletes entries older than audit_log.retention.
+// addresses in both are masked (the masked address is kept with the event,
+// so the filters match what the list shows). Entries older than
+// audit_log.retention are deleted.
 package audit
 
 import (
@@ -19,21 +20,20 @@ import (
 	"github.com/inkan-auth/inkan/internal/inkan"
 )
 
-// Store is the persistence of the audit log; internal/store satisfies it.
+// Store is the persistence of the audit log, which reads the recorded
+// events; internal/store satisfies it.
 type Store interface {
-	// InsertAuditLog writes the entry e (in ctx's transaction, if any).
-	InsertAuditLog(ctx context.Context, e inkan.Event) error
 	// ListAuditLogs returns one page of entries matching f, newest first,
 	// and the number of matching entries on all pages.
 	ListAuditLogs(ctx context.Context, f inkan.AuditFilter) ([]inkan.Event, int, error)
-	// DeleteAuditLogsBefore deletes the entries created before t and
-	// returns how many.
+	// DeleteAuditLogsBefore deletes the entries (events) created before t
+	// and returns how many.
 	DeleteAuditLogsBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
 // Options are audit_log.*.
 type Options struct {
-	Store     bool          // audit_log.storage.enabled
+	Store     bool          // audit_log.storage.enabled: GET /audit_logs lists the entries
 	Console   io.Writer     // audit_log.console_output: stdout or stderr; nil = off
 	Mask      bool          // audit_log.mask
 	Retention time.Duration // audit_log.retention; 0 = keep forever
@@ -58,15 +58,10 @@ func (l *Log) entry(e inkan.Event) inkan.Event {
 	return e
 }
 
-// Record stores e's entry (when audit_log.storage.enabled) in ctx's
-// transaction, the one that records e: an entry exists exactly when its
-// event was committed.
-func (l *Log) Record(ctx context.Context, e inkan.Event) error {
-	if !l.opts.Store {
-		return nil
-	}
-	return l.store.InsertAuditLog(ctx, l.entry(e))
-}
+// Email is e's actor address as the audit log shows it (masked with
+// audit_log.mask); the store keeps it with the event when it differs, so an
+// entry exists exactly when its event was committed and is written once.
+func (l *Log) Email(e inkan.Event) string { return l.entry(e).Actor.Email }
 
 // consoleLine is one audit entry on the console.
 type consoleLine struct {
@@ -114,9 +109,13 @@ func (l *Log) Print(e inkan.Event) {
 	_, _ = l.opts.Console.Write(append(b, '\n'))
 }
 
-// List returns one page of stored entries matching f, newest first, and
-// the count on all pages (admin GET /audit_logs).
+// List returns one page of entries matching f, newest first, and the count
+// on all pages (admin GET /audit_logs); none when audit_log.storage is
+// disabled.
 func (l *Log) List(ctx context.Context, f inkan.AuditFilter) ([]inkan.Event, int, error) {
+	if !l.opts.Store {
+		return []inkan.Event{}, 0, nil
+	}
 	return l.store.ListAuditLogs(ctx, f)
 }
 

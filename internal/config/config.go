@@ -473,7 +473,7 @@ type ConsoleOutput struct {
 
 // AuditStorage is audit_log.storage.*.
 type AuditStorage struct {
-	// Enabled stores entries in the audit_logs table (inkan's default: true; Hanko's: false).
+	// Enabled lists the recorded events as audit log entries (inkan's default: true; Hanko's: false).
 	Enabled bool `koanf:"enabled"`
 }
 

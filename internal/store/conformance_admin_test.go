@@ -175,15 +175,41 @@ func testImportUser(t *testing.T, s *store.Store) {
 	}
 }
 
-// testAuditLogs: insert, filters (type, user id and address substrings,
-// client address, q, exclusive time bounds), newest first, paging, purge.
+// maskingSink is an EventSink whose audit log shows every address as
+// "m***@example.test" behind its tag, and which counts committed events.
+type maskingSink struct {
+	tag       string
+	committed int
+}
+
+func (m *maskingSink) AuditEmail(e inkan.Event) string {
+	if e.Actor.Email == "" {
+		return ""
+	}
+	return "m" + m.tag + "***@example.test"
+}
+
+func (m *maskingSink) Committed(inkan.Event) { m.committed++ }
+
+// testAuditLogs: the audit log is the recorded events, one row each:
+// filters (type, user id and address substrings, client address, q,
+// exclusive time bounds) on the address as the audit log shows it (the
+// sink's masked form, while the event keeps the real one), newest first,
+// paging, purge.
 func testAuditLogs(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	who := uuid.New()
 	tag := uuid.NewString()[:8]
+	sink := &maskingSink{tag: tag}
+	s.SetEventSink(sink)
+	defer s.SetEventSink(nil)
+	before, err := s.Events(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := time.Date(2022, 2, 3, 4, 5, 6, 0, time.UTC)
 	for i, typ := range []inkan.EventType{inkan.EventUserCreated, inkan.EventPasscodeLoginFinalFailed, inkan.EventLoginSuccess} {
-		e := inkan.Event{ID: uuid.New(), Type: typ, Actor: inkan.Actor{UserID: who, Email: "m" + tag + "***@example.test"},
+		e := inkan.Event{ID: uuid.New(), Type: typ, Actor: inkan.Actor{UserID: who, Email: "real" + tag + "@example.test"},
 			Request: inkan.RequestMeta{ID: "r" + tag, ClientIP: "198.51.100." + tag[:1], UserAgent: "ua"}, CreatedAt: base.Add(time.Duration(i) * time.Minute)}
 		if typ == inkan.EventPasscodeLoginFinalFailed {
 			e.Error = "passcode not found"
@@ -191,9 +217,20 @@ func testAuditLogs(t *testing.T, s *store.Store) {
 		if i == 2 {
 			e = e.With("api", "admin")
 		}
-		if err := s.InsertAuditLog(ctx, e); err != nil {
+		if err := s.RecordEvent(ctx, e); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if sink.committed != 3 {
+		t.Errorf("sink saw %d committed events, want 3", sink.committed)
+	}
+	// One row per event, and the event keeps the real address.
+	after, err := s.Events(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before)+3 || after[len(after)-1].Actor.Email != "real"+tag+"@example.test" {
+		t.Fatalf("events: %d before, %d after, last %+v", len(before), len(after), after[len(after)-1])
 	}
 	get := func(f inkan.AuditFilter) ([]inkan.Event, int) {
 		t.Helper()
@@ -210,6 +247,12 @@ func testAuditLogs(t *testing.T, s *store.Store) {
 	es, n := get(inkan.AuditFilter{})
 	if n != 3 || len(es) != 3 || es[0].Type != inkan.EventLoginSuccess || es[2].Type != inkan.EventUserCreated || es[0].Details["api"] != "admin" || es[1].Error != "passcode not found" {
 		t.Fatalf("entries = %+v (%d)", es, n)
+	}
+	if es[0].Actor.Email != "m"+tag+"***@example.test" {
+		t.Errorf("listed address %q, want the audit log's form", es[0].Actor.Email)
+	}
+	if es, n, err := s.ListAuditLogs(ctx, inkan.AuditFilter{ActorEmail: "real" + tag, Limit: 10}); err != nil || n != 0 || len(es) != 0 {
+		t.Errorf("filter on the hidden address = %d entries, %v; want none", n, err)
 	}
 	for name, c := range map[string]struct {
 		f    inkan.AuditFilter

@@ -20,11 +20,14 @@ type eventRow struct {
 	Error         *string   `bun:"error"`
 	ActorUserID   uuid.UUID `bun:"actor_user_id,nullzero"`
 	ActorEmail    *string   `bun:"actor_email"`
-	RequestID     string    `bun:"request_id,notnull"`
-	ClientIP      string    `bun:"client_ip,notnull"`
-	UserAgent     string    `bun:"user_agent,notnull"`
-	Details       *string   `bun:"details"`
-	CreatedAt     time.Time `bun:"created_at,notnull"`
+	// AuditEmail is the address as the audit log shows it, when that
+	// differs from ActorEmail (EventSink.AuditEmail: masked).
+	AuditEmail *string   `bun:"audit_actor_email"`
+	RequestID  string    `bun:"request_id,notnull"`
+	ClientIP   string    `bun:"client_ip,notnull"`
+	UserAgent  string    `bun:"user_agent,notnull"`
+	Details    *string   `bun:"details"`
+	CreatedAt  time.Time `bun:"created_at,notnull"`
 }
 
 // eventHookRow is an event row as RecordEvent writes it: with the webhook
@@ -43,9 +46,11 @@ func nullable(s string) *string {
 	return &s
 }
 
-// RecordEvent inserts e into the events table (inkan.Journal) and hands it
-// to the EventSink in the same transaction (its own when ctx carries none;
-// inside Atomically the caller's). e.Seq is ignored: the database
+// RecordEvent inserts e into the events table (inkan.Journal), in ctx's
+// transaction when it carries one (inside Atomically the caller's), else
+// as one statement, and hands it to the EventSink once that committed.
+// The row is also the audit log's entry: the address the sink's AuditEmail
+// gives is kept with it when it differs. e.Seq is ignored: the database
 // assigns it. A zero ID gets a new one, a zero CreatedAt the current time.
 // Details are stored as a JSON object; an error when they do not encode.
 func (s *Store) RecordEvent(ctx context.Context, e inkan.Event) error {
@@ -70,6 +75,11 @@ func (s *Store) RecordEvent(ctx context.Context, e inkan.Event) error {
 		r.Details = &d
 	}
 	e.ID, e.CreatedAt = r.ID, r.CreatedAt
+	if s.sink != nil {
+		if a := s.sink.AuditEmail(e); a != e.Actor.Email {
+			r.AuditEmail = &a
+		}
+	}
 	hr := eventHookRow{eventRow: r}
 	if s.hooked != nil && e.Error == "" && s.hooked(e.Type) {
 		state := hookPending
@@ -79,20 +89,14 @@ func (s *Store) RecordEvent(ctx context.Context, e inkan.Event) error {
 			hr.HookData = &d
 		}
 	}
-	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		// Seq is left out of the INSERT so that every dialect assigns it.
-		if _, err := tx.NewInsert().Model(&hr).ExcludeColumn("seq").Exec(ctx); err != nil {
-			return mapErr(err)
-		}
-		if s.sink == nil {
-			return nil
-		}
-		if err := s.sink.Record(ctx, e); err != nil {
-			return err
-		}
+	// Seq is left out of the INSERT so that every dialect assigns it.
+	if _, err := s.idb(ctx).NewInsert().Model(&hr).ExcludeColumn("seq").Exec(ctx); err != nil {
+		return mapErr(err)
+	}
+	if s.sink != nil {
 		afterCommit(ctx, func() { s.sink.Committed(e) })
-		return nil
-	})
+	}
+	return nil
 }
 
 // Events returns up to limit events with Seq > after, in Seq order (limit

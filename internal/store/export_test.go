@@ -47,3 +47,17 @@ func GetSessionParam(ctx context.Context, s *Store, id uuid.UUID) (inkan.Session
 	r.ID, r.UserID = uuid.MustParse(sid), uuid.MustParse(uid)
 	return r.session(), nil
 }
+
+// ExecRaw runs one statement on s's database (bun's ? placeholders), for
+// tests that must write what the store's methods no longer write.
+func ExecRaw(ctx context.Context, s *Store, q string, args ...any) error {
+	_, err := s.db.ExecContext(ctx, q, args...)
+	return err
+}
+
+// CountRaw runs a SELECT COUNT(*)-shaped query and returns its number.
+func CountRaw(ctx context.Context, s *Store, q string, args ...any) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&n)
+	return n, err
+}

@@ -257,11 +257,12 @@ func (s *Store) Ping(ctx context.Context) error {
 // Stats returns the connection pool's statistics.
 func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
 
-// EventSink sees every event RecordEvent writes: Record inside the
-// event's transaction (an error rolls it back, event included), Committed
-// once that transaction committed (never for a rolled-back one).
+// EventSink sees every event RecordEvent writes: AuditEmail before the
+// row is written (the actor's address as the audit log shows it, stored
+// with the event when it differs), Committed once the event's transaction
+// committed (never for a rolled-back one).
 type EventSink interface {
-	Record(ctx context.Context, e inkan.Event) error
+	AuditEmail(e inkan.Event) string
 	Committed(e inkan.Event)
 }
 
