@@ -140,7 +140,7 @@ func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (in
 	}
 	var out inkan.Email
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		ur, err := insertUser(ctx, tx, u)
+		ur, err := s.insertUser(ctx, u)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (in
 				if er.UpdatedAt.IsZero() {
 					er.UpdatedAt = er.CreatedAt
 				}
-				if _, err := tx.NewInsert().Model(&er).Exec(ctx); err != nil {
+				if _, err := s.execParam(ctx, insertUnassignedEmail, er.ID, er.Address, er.Verified, er.CreatedAt, er.UpdatedAt); err != nil {
 					return mapErr(err)
 				}
 				// The row as written (times are already in the stored
@@ -185,9 +185,16 @@ func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (in
 	return out, err
 }
 
+// The sign-up's inserts (execParam: prepared on PostgreSQL).
+const (
+	insertUserRow         = `INSERT INTO users (id, created_at, updated_at, name, given_name, family_name, picture) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	insertUnassignedEmail = `INSERT INTO emails (id, user_id, address, verified, created_at, updated_at) VALUES (?, NULL, ?, ?, ?, ?)`
+)
+
 // insertUser inserts u (created_at now when zero, updated_at created_at
-// when zero) and returns the row written. A taken id is inkan.ErrConflict.
-func insertUser(ctx context.Context, tx bun.IDB, u inkan.User) (userRow, error) {
+// when zero), in ctx's transaction, and returns the row written. A taken
+// id is inkan.ErrConflict.
+func (s *Store) insertUser(ctx context.Context, u inkan.User) (userRow, error) {
 	ur := toUserRow(u)
 	if ur.CreatedAt.IsZero() {
 		ur.CreatedAt = now()
@@ -195,7 +202,8 @@ func insertUser(ctx context.Context, tx bun.IDB, u inkan.User) (userRow, error) 
 	if ur.UpdatedAt.IsZero() {
 		ur.UpdatedAt = ur.CreatedAt
 	}
-	_, err := tx.NewInsert().Model(&ur).Exec(ctx)
+	_, err := s.execParam(ctx, insertUserRow, ur.ID, ur.CreatedAt, ur.UpdatedAt,
+		orNull(ur.Name), orNull(ur.GivenName), orNull(ur.FamilyName), orNull(ur.Picture))
 	return ur, mapErr(err)
 }
 

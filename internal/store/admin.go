@@ -68,7 +68,7 @@ func (s *Store) CreateUserWithEmails(ctx context.Context, u inkan.User, emails [
 	var out []inkan.Email
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		out = out[:0]
-		ids, err := insertUserWithEmails(ctx, tx, u, emails)
+		ids, err := s.insertUserWithEmails(ctx, tx, u, emails)
 		if err != nil {
 			return err
 		}
@@ -87,8 +87,8 @@ func (s *Store) CreateUserWithEmails(ctx context.Context, u inkan.User, emails [
 // insertUserWithEmails inserts u and assigns it the addresses emails (see
 // assignAddress), the one with Primary set primary; it returns the
 // addresses' row ids in order.
-func insertUserWithEmails(ctx context.Context, tx bun.IDB, u inkan.User, emails []inkan.Email) ([]uuid.UUID, error) {
-	ur, err := insertUser(ctx, tx, u)
+func (s *Store) insertUserWithEmails(ctx context.Context, tx bun.IDB, u inkan.User, emails []inkan.Email) ([]uuid.UUID, error) {
+	ur, err := s.insertUser(ctx, u)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,11 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +124,77 @@ func BenchmarkRevokedSessions(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSignUpSQL compares bun's query building with parameterized SQL
+// (prepared once per connection by pgx) on the sign-up transaction (user,
+// address check, address, event), over one connection. On PostgreSQL it
+// also reports the backend's CPU time per sign-up (pg-cpu-µs/op, from
+// /proc/<pid>/schedstat of that connection's server process), the cost
+// the issue compares with Hanko's. docs/performance.md "Query building"
+// records the result and the choice.
+func BenchmarkSignUpSQL(b *testing.B) {
+	for _, d := range dbtest.Dialects() {
+		o := dbtest.Options(b, d)
+		o.MaxOpenConns = 1
+		ctx := context.Background()
+		s, err := store.Open(ctx, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		if _, err := s.MigrateUp(ctx); err != nil {
+			b.Fatal(err)
+		}
+		cpu := func() time.Duration { return 0 }
+		if d == store.DialectPostgres {
+			pid, err := store.BackendPID(ctx, s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu = func() time.Duration {
+				raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid))
+				if err != nil {
+					b.Fatal(err)
+				}
+				ns, err := strconv.ParseInt(strings.Fields(string(raw))[0], 10, 64)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return time.Duration(ns)
+			}
+		}
+		signUp := func(u inkan.User, e inkan.Email, ev inkan.Event) error {
+			return s.Atomically(ctx, func(ctx context.Context) error {
+				if _, err := s.CreateUser(ctx, u, e); err != nil {
+					return err
+				}
+				return s.RecordEvent(ctx, ev)
+			})
+		}
+		for _, m := range []struct {
+			name string
+			run  func(inkan.User, inkan.Email, inkan.Event) error
+		}{{"bun", signUp}, {"param", func(u inkan.User, e inkan.Email, ev inkan.Event) error {
+			return store.SignUpParam(ctx, s, u, e, ev)
+		}}} {
+			b.Run(d+"/"+m.name, func(b *testing.B) {
+				b.ReportAllocs()
+				start := cpu()
+				for b.Loop() {
+					now := time.Now()
+					u := inkan.User{ID: uuid.New(), CreatedAt: now, UpdatedAt: now}
+					e := inkan.Email{ID: uuid.New(), Address: uuid.NewString() + "@example.test", CreatedAt: now, UpdatedAt: now}
+					ev := inkan.NewEvent(ctx, inkan.EventUserCreated, inkan.Actor{UserID: u.ID, Email: e.Address}, now)
+					if err := m.run(u, e, ev); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if d == store.DialectPostgres {
+					b.ReportMetric(float64(cpu()-start)/float64(time.Microsecond)/float64(b.N), "pg-cpu-µs/op")
+				}
+			})
+		}
 	}
 }

@@ -46,6 +46,11 @@ func nullable(s string) *string {
 	return &s
 }
 
+// insertEvent writes one eventHookRow, the webhook fan-out's columns
+// included (execParam: prepared on PostgreSQL). Seq is left out so that
+// every dialect assigns it.
+const insertEvent = `INSERT INTO events (id, type, error, actor_user_id, actor_email, audit_actor_email, request_id, client_ip, user_agent, details, created_at, hook_state, hook_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // RecordEvent inserts e into the events table (inkan.Journal), in ctx's
 // transaction when it carries one (inside Atomically the caller's), else
 // as one statement, and hands it to the EventSink once that committed.
@@ -90,7 +95,8 @@ func (s *Store) RecordEvent(ctx context.Context, e inkan.Event) error {
 		}
 	}
 	// Seq is left out of the INSERT so that every dialect assigns it.
-	if _, err := s.idb(ctx).NewInsert().Model(&hr).ExcludeColumn("seq").Exec(ctx); err != nil {
+	if _, err := s.execParam(ctx, insertEvent, hr.ID, hr.Type, hr.Error, orNull(hr.ActorUserID), hr.ActorEmail, hr.AuditEmail,
+		hr.RequestID, hr.ClientIP, hr.UserAgent, hr.Details, hr.CreatedAt, hr.HookState, hr.HookData); err != nil {
 		return mapErr(err)
 	}
 	if s.sink != nil {

@@ -22,7 +22,7 @@ func (s *Store) ImportUser(ctx context.Context, u inkan.User, emails []inkan.Ema
 		if ok, err := tx.NewSelect().Model((*userRow)(nil)).Where("u.id = ?", u.ID).Exists(ctx); err != nil || ok {
 			return mapErr(err)
 		}
-		if _, err := insertUserWithEmails(ctx, tx, u, emails); err != nil {
+		if _, err := s.insertUserWithEmails(ctx, tx, u, emails); err != nil {
 			return err
 		}
 		for _, c := range creds {

@@ -46,5 +46,6 @@ func (l *QueryLog) Stop() []string {
 func LogQueries(s *Store) *QueryLog {
 	l := &QueryLog{}
 	s.db.AddQueryHook(l)
+	s.logs = append(s.logs, l)
 	return l
 }

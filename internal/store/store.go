@@ -107,6 +107,8 @@ type Store struct {
 	dialect string
 	// lockPath is the SQLite migration lock file ("<dbfile>.lock").
 	lockPath string
+	// logs see the statements execParam sends past bun (LogQueries).
+	logs []*QueryLog
 }
 
 // NormalizeDialect maps a configured dialect name to "sqlite", "postgres" or
@@ -192,7 +194,15 @@ func openSQLite(path string) (*sql.DB, error) {
 }
 
 // openPostgres opens a pgx (stdlib) pool whose sessions run with TimeZone
-// UTC.
+// UTC and send each statement with the simple query protocol.
+//
+// bun formats every value into the SQL text, so no two statements share a
+// text. pgx's default mode (cache_statement) would prepare each distinct
+// text it queries — a Parse/Describe round trip, a named statement that is
+// never used again, and a DEALLOCATE when it falls out of the 512-entry
+// cache — which doubled the round trips of every SELECT and PostgreSQL's
+// CPU time per sign-up (docs/performance.md "Query building"). The simple
+// protocol sends the text once and gets the rows back in one round trip.
 func openPostgres(dsn string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -202,6 +212,7 @@ func openPostgres(dsn string) (*sql.DB, error) {
 		cfg.RuntimeParams = map[string]string{}
 	}
 	cfg.RuntimeParams["timezone"] = "UTC"
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	return stdlib.OpenDB(*cfg), nil
 }
 

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+)
+
+// execParam runs the statement q, written once for every dialect with ?
+// placeholders for args, in ctx's transaction when it carries one.
+//
+// On PostgreSQL it is sent with $n placeholders in pgx's cache_statement
+// mode: prepared once per connection, then only bound and executed, so
+// PostgreSQL neither parses nor plans it again. bun's query building
+// formats the values into the text instead, which PostgreSQL parses and
+// plans on every call; on the hot writes that doubled PostgreSQL's CPU time
+// per sign-up (BenchmarkSignUpSQL, docs/performance.md "Query building").
+// On MariaDB and SQLite it goes through bun, which formats the values in:
+// go-sql-driver would turn a parameterized statement into prepare, execute
+// and close (three round trips), and SQLite runs in-process.
+func (s *Store) execParam(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s.dialect != DialectPostgres {
+		return s.idb(ctx).ExecContext(ctx, q, args...)
+	}
+	pq := dollarPlaceholders(q)
+	for _, l := range s.logs {
+		l.BeforeQuery(ctx, &bun.QueryEvent{Query: pq})
+	}
+	args = append([]any{pgx.QueryExecModeCacheStatement}, args...)
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx.Tx.ExecContext(ctx, pq, args...)
+	}
+	return s.db.DB.ExecContext(ctx, pq, args...)
+}
+
+// dollarTexts caches the PostgreSQL form of each execParam text.
+var dollarTexts sync.Map
+
+// dollarPlaceholders numbers q's ? placeholders as PostgreSQL's $1, $2, …
+// (the texts execParam gets have no ? inside literals).
+func dollarPlaceholders(q string) string {
+	if v, ok := dollarTexts.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	dollarTexts.Store(q, b.String())
+	return b.String()
+}
+
+// orNull is v, or NULL for v's zero value (bun's nullzero).
+func orNull[T comparable](v T) any {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return v
+}
