@@ -385,6 +385,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 			ThirdParty:       idps != nil,
 			ThirdPartyLimit:  limit(cfg.RateLimiter.ThirdPartyLimits),
 			TokenLimit:       limit(cfg.RateLimiter.TokenLimits),
+			Pprof:            cfg.Server.Admin.Pprof,
 		},
 	}, log)
 	return a, nil

@@ -141,6 +141,9 @@ type Admin struct {
 	AllowUnauthenticated bool `koanf:"allow_unauthenticated"`
 	// TLS serves HTTPS on Address (inkan; default off).
 	TLS TLS `koanf:"tls"`
+	// Pprof (inkan, default false) serves Go's runtime profiles (net/http/pprof) under /debug/pprof/
+	// on this listener, behind APIKeys like every admin route.
+	Pprof bool `koanf:"pprof"`
 }
 
 // MinAdminAPIKeyLength is the shortest accepted server.admin.api_keys entry, in characters.

@@ -132,6 +132,10 @@ type Options struct {
 	// AdminAPIKeys (server.admin.api_keys) protect the admin routes but
 	// /health/*; empty = no authentication.
 	AdminAPIKeys []string
+	// Pprof (server.admin.pprof) serves Go's profiles under /debug/pprof/
+	// on the admin listener (docs/performance.md "Profiles"); off by
+	// default.
+	Pprof bool
 }
 
 // CORSOptions configure cross-origin access (server.public.cors.*).

@@ -48,6 +48,9 @@ func (a *API) Admin() http.Handler {
 	mux.Handle("GET /webhooks/{id}/attempts", h(a.adminListWebhookAttempts))
 
 	mux.Handle("GET /metrics", a.metricsHandler())
+	if a.Opts.Pprof {
+		mux.Handle("GET /debug/pprof/{name}", pprofHandler())
+	}
 	mux.Handle("GET /health/alive", h(a.alive))
 	mux.Handle("GET /health/ready", h(a.ready))
 
