@@ -38,6 +38,36 @@ func (s *Store) execParam(ctx context.Context, q string, args ...any) (sql.Resul
 	return s.db.DB.ExecContext(ctx, pq, args...)
 }
 
+// queryParam runs the query q (? placeholders, as execParam) and scans its
+// rows into dest (a slice of bun-tagged structs) with bun's scanner. On
+// PostgreSQL the statement is prepared once per connection, so its plan is
+// reused whatever the values: the reads every authenticated request makes
+// (the session, the profile) would otherwise be planned on every call,
+// which for the profile's five-table join costs PostgreSQL more than
+// running it (docs/performance.md "Query building").
+func (s *Store) queryParam(ctx context.Context, dest any, q string, args ...any) error {
+	var rows *sql.Rows
+	var err error
+	if s.dialect != DialectPostgres {
+		rows, err = s.idb(ctx).QueryContext(ctx, q, args...)
+	} else {
+		pq := dollarPlaceholders(q)
+		for _, l := range s.logs {
+			l.BeforeQuery(ctx, &bun.QueryEvent{Query: pq})
+		}
+		args = append([]any{pgx.QueryExecModeCacheStatement}, args...)
+		if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+			rows, err = tx.Tx.QueryContext(ctx, pq, args...)
+		} else {
+			rows, err = s.db.DB.QueryContext(ctx, pq, args...)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return s.db.ScanRows(ctx, rows, dest)
+}
+
 // dollarTexts caches the PostgreSQL form of each execParam text.
 var dollarTexts sync.Map
 

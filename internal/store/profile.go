@@ -71,7 +71,7 @@ ORDER BY k.part, e.created_at, e.id, c.created_at, c.id`
 // inkan.ErrNotFound when the user is missing.
 func (s *Store) Profile(ctx context.Context, userID uuid.UUID) (inkan.Profile, error) {
 	var rows []profileRow
-	if err := s.idb(ctx).NewRaw(profileQuery, userID).Scan(ctx, &rows); err != nil {
+	if err := s.queryParam(ctx, &rows, profileQuery, userID); err != nil {
 		return inkan.Profile{}, mapErr(err)
 	}
 	if len(rows) == 0 {

@@ -105,13 +105,20 @@ func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int)
 	})
 }
 
+// selectSession reads one session row (queryParam: prepared on
+// PostgreSQL, it is the read of every authenticated request).
+const selectSession = `SELECT id, user_id, user_agent, ip_address, created_at, updated_at, last_used, expires_at FROM sessions WHERE id = ?`
+
 // GetSession returns the session row (inkan.ErrNotFound when missing).
 func (s *Store) GetSession(ctx context.Context, id uuid.UUID) (inkan.Session, error) {
-	var r sessionRow
-	if err := s.idb(ctx).NewSelect().Model(&r).Where("s.id = ?", id).Scan(ctx); err != nil {
+	var rows []sessionRow
+	if err := s.queryParam(ctx, &rows, selectSession, id); err != nil {
 		return inkan.Session{}, mapErr(err)
 	}
-	return r.session(), nil
+	if len(rows) == 0 {
+		return inkan.Session{}, fmt.Errorf("%w: session", inkan.ErrNotFound)
+	}
+	return rows[0].session(), nil
 }
 
 func (r sessionRow) session() inkan.Session {
