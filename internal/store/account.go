@@ -263,15 +263,23 @@ func (s *Store) ClaimEmail(ctx context.Context, emailID, userID uuid.UUID, limit
 // when none. One statement: POST /user's whole database work
 // (docs/performance.md "Budgets").
 func (s *Store) FindOwner(ctx context.Context, address string) (inkan.Email, bool, error) {
-	var r struct {
+	var rows []struct {
 		emailRow      `bun:",extend"`
 		HasCredential bool `bun:"has_credential,scanonly"`
 	}
-	err := selectEmails(s.idb(ctx), &r).
-		ColumnExpr("CASE WHEN EXISTS (SELECT 1 FROM webauthn_credentials AS c WHERE c.user_id = e.user_id) THEN 1 ELSE 0 END AS has_credential").
-		Where("e.address = ?", address).Limit(1).Scan(ctx)
-	if err != nil {
+	if err := s.queryParam(ctx, &rows, findOwner, address); err != nil {
 		return inkan.Email{}, false, mapErr(err)
 	}
-	return r.email(), r.HasCredential, nil
+	if len(rows) == 0 {
+		return inkan.Email{}, false, fmt.Errorf("%w: e-mail address", inkan.ErrNotFound)
+	}
+	return rows[0].email(), rows[0].HasCredential, nil
 }
+
+// findOwner is POST /user's one statement (queryParam: prepared on
+// PostgreSQL, so a look-up is not planned again).
+const findOwner = `SELECT e.id, e.user_id, e.address, e.verified, e.created_at, e.updated_at,
+ CASE WHEN pe.id IS NULL THEN 0 ELSE 1 END AS is_primary,
+ CASE WHEN EXISTS (SELECT 1 FROM webauthn_credentials AS c WHERE c.user_id = e.user_id) THEN 1 ELSE 0 END AS has_credential
+FROM emails AS e LEFT JOIN primary_emails AS pe ON pe.email_id = e.id
+WHERE e.address = ? LIMIT 1`
