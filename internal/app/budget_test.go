@@ -150,14 +150,14 @@ func TestRouteBudgets(t *testing.T) {
 			})
 			// A passkey-first sign-up: initialize stores only the ceremony;
 			// finalize is one transaction from the attestation to the session.
-			r = measure("POST /webauthn/registration/initialize (passkey-first sign-up)", budget{6, false, true}, func() response {
+			r = measure("POST /webauthn/registration/initialize (passkey-first sign-up)", budget{5, false, true}, func() response {
 				return h.do(t, "POST", "/webauthn/registration/initialize", `{"email":"first-`+address+`"}`)
 			})
 			cred, _, err = webauthntest.New().Register(r.Body, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			measure("POST /webauthn/registration/finalize (passkey-first sign-up)", budget{15, true, true}, func() response {
+			measure("POST /webauthn/registration/finalize (passkey-first sign-up)", budget{13, true, true}, func() response {
 				return h.do(t, "POST", "/webauthn/registration/finalize", string(cred))
 			})
 		})
