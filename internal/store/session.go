@@ -107,7 +107,7 @@ func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int)
 
 // selectSession reads one session row (queryParam: prepared on
 // PostgreSQL, it is the read of every authenticated request).
-const selectSession = `SELECT id, user_id, user_agent, ip_address, created_at, updated_at, last_used, expires_at FROM sessions WHERE id = ?`
+const selectSession = `SELECT id, user_id, user_agent, ip_address, created_at, updated_at, last_used, expires_at, amr, ends_at, refresh_hash, refresh_generation, refresh_rotated_at, refresh_expires_at FROM sessions WHERE id = ?`
 
 // GetSession returns the session row (inkan.ErrNotFound when missing).
 func (s *Store) GetSession(ctx context.Context, id uuid.UUID) (inkan.Session, error) {
