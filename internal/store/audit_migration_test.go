@@ -20,14 +20,7 @@ import (
 func TestAuditLogMigration(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
 		ctx := context.Background()
-		s, err := store.Open(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, err := s.MigrateUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s := openMigrated(t, o)
 		if down, err := s.MigrateDown(ctx, 1); err != nil || len(down) != 1 || down[0] != "0011_audit_from_events" {
 			t.Fatalf("MigrateDown(1) = %v, %v; want 0011 last", down, err)
 		}

@@ -23,14 +23,7 @@ import (
 func TestRefreshStateAndRevocations(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, o store.Options) {
 		ctx := context.Background()
-		s, err := store.Open(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, err := s.MigrateUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s := openMigrated(t, o)
 		u, _ := newUser(t, s)
 		other, _ := newUser(t, s)
 		now := time.Now().UTC().Truncate(time.Millisecond)
