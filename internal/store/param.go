@@ -27,15 +27,8 @@ func (s *Store) execParam(ctx context.Context, q string, args ...any) (sql.Resul
 	if s.dialect != DialectPostgres {
 		return s.idb(ctx).ExecContext(ctx, q, args...)
 	}
-	pq := dollarPlaceholders(q)
-	for _, l := range s.logs {
-		l.BeforeQuery(ctx, &bun.QueryEvent{Query: pq})
-	}
-	args = append([]any{pgx.QueryExecModeCacheStatement}, args...)
-	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
-		return tx.Tx.ExecContext(ctx, pq, args...)
-	}
-	return s.db.DB.ExecContext(ctx, pq, args...)
+	conn, pq, args := s.pgPrepared(ctx, q, args)
+	return conn.ExecContext(ctx, pq, args...)
 }
 
 // queryParam runs the query q (? placeholders, as execParam) and scans its
@@ -51,21 +44,35 @@ func (s *Store) queryParam(ctx context.Context, dest any, q string, args ...any)
 	if s.dialect != DialectPostgres {
 		rows, err = s.idb(ctx).QueryContext(ctx, q, args...)
 	} else {
-		pq := dollarPlaceholders(q)
-		for _, l := range s.logs {
-			l.BeforeQuery(ctx, &bun.QueryEvent{Query: pq})
-		}
-		args = append([]any{pgx.QueryExecModeCacheStatement}, args...)
-		if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
-			rows, err = tx.Tx.QueryContext(ctx, pq, args...)
-		} else {
-			rows, err = s.db.DB.QueryContext(ctx, pq, args...)
-		}
+		conn, pq, pargs := s.pgPrepared(ctx, q, args)
+		rows, err = conn.QueryContext(ctx, pq, pargs...)
 	}
 	if err != nil {
 		return err
 	}
 	return s.db.ScanRows(ctx, rows, dest)
+}
+
+// sqlConn is what runs a statement: *sql.Tx or *sql.DB.
+type sqlConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// pgPrepared readies q (? placeholders) for PostgreSQL's cache_statement
+// mode, the one path of execParam and queryParam: it returns ctx's
+// transaction or else the pool, q with $n placeholders (after telling the
+// query log, as bun's hook does), and args led by the mode.
+func (s *Store) pgPrepared(ctx context.Context, q string, args []any) (sqlConn, string, []any) {
+	pq := dollarPlaceholders(q)
+	for _, l := range s.logs {
+		l.BeforeQuery(ctx, &bun.QueryEvent{Query: pq})
+	}
+	args = append([]any{pgx.QueryExecModeCacheStatement}, args...)
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx.Tx, pq, args
+	}
+	return s.db.DB, pq, args
 }
 
 // dollarTexts caches the PostgreSQL form of each execParam text.
