@@ -134,50 +134,68 @@ func (s *Store) PrimaryEmail(ctx context.Context, userID uuid.UUID) (inkan.Email
 // e.Verified and it becomes u's primary address; when e.UserID is uuid.Nil it
 // stays unassigned. Any other e.UserID is an error. A taken user id is
 // inkan.ErrConflict. Returns the stored row.
+//
+// The common case, a new address, is one statement on PostgreSQL and two
+// elsewhere (insertSignUp); the address is read only when its row exists.
 func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (inkan.Email, error) {
 	if e.UserID != uuid.Nil && e.UserID != u.ID {
 		return inkan.Email{}, errors.New("store: CreateUser: e.UserID must be uuid.Nil or u.ID")
 	}
+	ur := newUserRow(u)
+	er := emailRow{ID: e.ID, UserID: e.UserID, Address: e.Address, Verified: e.Verified,
+		CreatedAt: utc(e.CreatedAt), UpdatedAt: utc(e.UpdatedAt), IsPrimary: e.UserID != uuid.Nil}
+	if er.CreatedAt.IsZero() {
+		er.CreatedAt = ur.CreatedAt
+	}
+	if er.UpdatedAt.IsZero() {
+		er.UpdatedAt = er.CreatedAt
+	}
 	var out inkan.Email
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		ur, err := s.insertUser(ctx, u)
+		inserted, err := s.insertSignUp(ctx, ur, er)
 		if err != nil {
 			return err
 		}
-		emailID := e.ID
-		if e.UserID == u.ID {
-			if emailID, err = assignAddress(ctx, tx, u.ID, e, ur.CreatedAt); err != nil {
+		emailID := er.ID
+		if !inserted {
+			existing, err := getEmail(ctx, tx, "e.address = ?", e.Address)
+			switch {
+			case errors.Is(err, inkan.ErrNotFound):
+				// Deleted between the insert and this read.
+				return fmt.Errorf("%w: e-mail address changed concurrently", inkan.ErrConflict)
+			case err != nil:
 				return err
+			case existing.UserID != uuid.Nil:
+				return fmt.Errorf("%w: e-mail address is assigned", inkan.ErrConflict)
 			}
+			emailID = existing.ID
+			if e.UserID == uuid.Nil {
+				out = existing
+				return nil
+			}
+			res, err := tx.NewUpdate().Model((*emailRow)(nil)).
+				Set("user_id = ?", u.ID).Set("verified = ?", e.Verified).Set("updated_at = ?", ur.CreatedAt).
+				Where("id = ? AND user_id IS NULL", existing.ID).Exec(ctx)
+			if err != nil {
+				return mapErr(err)
+			}
+			if n, err := affected(res); err != nil {
+				return err
+			} else if n != 1 {
+				return fmt.Errorf("%w: e-mail address was claimed concurrently", inkan.ErrConflict)
+			}
+		}
+		if e.UserID != uuid.Nil {
 			pr := primaryEmailRow{ID: uuid.New(), EmailID: emailID, UserID: u.ID, CreatedAt: ur.CreatedAt, UpdatedAt: ur.CreatedAt}
 			if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
 				return mapErr(err)
 			}
-		} else {
-			existing, err := getEmail(ctx, tx, "e.address = ?", e.Address)
-			switch {
-			case err == nil && existing.UserID != uuid.Nil:
-				return fmt.Errorf("%w: e-mail address is assigned", inkan.ErrConflict)
-			case err == nil:
-				emailID = existing.ID
-			case errors.Is(err, inkan.ErrNotFound):
-				er := emailRow{ID: e.ID, Address: e.Address, Verified: e.Verified, CreatedAt: utc(e.CreatedAt), UpdatedAt: utc(e.UpdatedAt)}
-				if er.CreatedAt.IsZero() {
-					er.CreatedAt = ur.CreatedAt
-				}
-				if er.UpdatedAt.IsZero() {
-					er.UpdatedAt = er.CreatedAt
-				}
-				if _, err := s.execParam(ctx, insertUnassignedEmail, er.ID, er.Address, er.Verified, er.CreatedAt, er.UpdatedAt); err != nil {
-					return mapErr(err)
-				}
-				// The row as written (times are already in the stored
-				// precision): no read back, one round trip less per sign-up.
-				out = er.email()
-				return nil
-			default:
-				return err
-			}
+		}
+		if inserted {
+			// The row as written (times are already in the stored
+			// precision): no read back.
+			out = er.email()
+			return nil
 		}
 		out, err = getEmail(ctx, tx, "e.id = ?", emailID)
 		return err
@@ -185,16 +203,58 @@ func (s *Store) CreateUser(ctx context.Context, u inkan.User, e inkan.Email) (in
 	return out, err
 }
 
-// The sign-up's inserts (execParam: prepared on PostgreSQL).
+// The sign-up's statements (execParam: prepared on PostgreSQL). On
+// PostgreSQL the user and the address go in one statement (a
+// data-modifying WITH: both rows or, on an error, neither), and an existing
+// address makes the address insert a no-op (ON CONFLICT DO NOTHING), so
+// the transaction stays usable for the existing-row rules. SQLite has the
+// same ON CONFLICT clause but no INSERT inside WITH. MySQL has neither: its
+// address insert fails with a duplicate key, which there ends only the
+// statement, not the transaction.
 const (
-	insertUserRow         = `INSERT INTO users (id, created_at, updated_at, name, given_name, family_name, picture) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	insertUnassignedEmail = `INSERT INTO emails (id, user_id, address, verified, created_at, updated_at) VALUES (?, NULL, ?, ?, ?, ?)`
+	insertUserRow     = `INSERT INTO users (id, created_at, updated_at, name, given_name, family_name, picture) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	insertEmailRow    = `INSERT INTO emails (id, user_id, address, verified, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`
+	onAddressConflict = ` ON CONFLICT (address) DO NOTHING`
+	pgInsertSignUp    = `WITH u AS (` + insertUserRow + `) ` + insertEmailRow + onAddressConflict
 )
 
-// insertUser inserts u (created_at now when zero, updated_at created_at
-// when zero), in ctx's transaction, and returns the row written. A taken
-// id is inkan.ErrConflict.
-func (s *Store) insertUser(ctx context.Context, u inkan.User) (userRow, error) {
+// insertSignUp inserts the user row ur and the address row er (unassigned
+// when er.UserID is uuid.Nil) in ctx's transaction, and reports whether the
+// address row was written: false when a row with er.Address already
+// exists (then only the user row is written). A taken user id is
+// inkan.ErrConflict.
+func (s *Store) insertSignUp(ctx context.Context, ur userRow, er emailRow) (bool, error) {
+	userArgs := []any{ur.ID, ur.CreatedAt, ur.UpdatedAt, orNull(ur.Name), orNull(ur.GivenName), orNull(ur.FamilyName), orNull(ur.Picture)}
+	emailArgs := []any{er.ID, orNull(er.UserID), er.Address, er.Verified, er.CreatedAt, er.UpdatedAt}
+	if s.dialect == DialectPostgres {
+		res, err := s.execParam(ctx, pgInsertSignUp, append(userArgs, emailArgs...)...)
+		if err != nil {
+			return false, mapErr(err)
+		}
+		n, err := affected(res)
+		return n == 1, err
+	}
+	if _, err := s.execParam(ctx, insertUserRow, userArgs...); err != nil {
+		return false, mapErr(err)
+	}
+	q := insertEmailRow
+	if s.dialect == DialectSQLite {
+		q += onAddressConflict
+	}
+	res, err := s.execParam(ctx, q, emailArgs...)
+	if err != nil {
+		if err = mapErr(err); errors.Is(err, inkan.ErrConflict) && s.dialect == DialectMySQL {
+			return false, nil
+		}
+		return false, err
+	}
+	n, err := affected(res)
+	return n == 1, err
+}
+
+// newUserRow is u's row with created_at now when zero and updated_at
+// created_at when zero.
+func newUserRow(u inkan.User) userRow {
 	ur := toUserRow(u)
 	if ur.CreatedAt.IsZero() {
 		ur.CreatedAt = now()
@@ -202,6 +262,14 @@ func (s *Store) insertUser(ctx context.Context, u inkan.User) (userRow, error) {
 	if ur.UpdatedAt.IsZero() {
 		ur.UpdatedAt = ur.CreatedAt
 	}
+	return ur
+}
+
+// insertUser inserts u (created_at now when zero, updated_at created_at
+// when zero), in ctx's transaction, and returns the row written. A taken
+// id is inkan.ErrConflict.
+func (s *Store) insertUser(ctx context.Context, u inkan.User) (userRow, error) {
+	ur := newUserRow(u)
 	_, err := s.execParam(ctx, insertUserRow, ur.ID, ur.CreatedAt, ur.UpdatedAt,
 		orNull(ur.Name), orNull(ur.GivenName), orNull(ur.FamilyName), orNull(ur.Picture))
 	return ur, mapErr(err)

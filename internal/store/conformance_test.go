@@ -354,6 +354,29 @@ func testUsers(t *testing.T, s *store.Store) {
 	if e4.ID != pending.ID || e4.UserID != u4.ID || !e4.Verified || !e4.Primary {
 		t.Errorf("CreateUser(reuse unassigned) = %+v, want row %v assigned to %v", e4, pending.ID, u4.ID)
 	}
+	// An unverified sign-up with an address that waits unassigned gets that
+	// row (and the new user); one with an assigned address gets a conflict
+	// and leaves no user behind.
+	waiting := inkan.Email{ID: uuid.New(), Address: addr()}
+	if _, err := s.CreateUser(ctx, inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}, waiting); err != nil {
+		t.Fatal(err)
+	}
+	u5 := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	e5, err := s.CreateUser(ctx, u5, inkan.Email{ID: uuid.New(), Address: waiting.Address})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e5.ID != waiting.ID || e5.UserID != uuid.Nil || e5.Address != waiting.Address {
+		t.Errorf("CreateUser(unassigned again) = %+v, want row %v unassigned", e5, waiting.ID)
+	}
+	if _, err := s.GetUser(ctx, u5.ID); err != nil {
+		t.Errorf("GetUser(unassigned again) = %v", err)
+	}
+	u6 := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
+	_, err = s.CreateUser(ctx, u6, inkan.Email{ID: uuid.New(), Address: in.Address})
+	wantErr(t, "CreateUser(unassigned, taken address)", err, inkan.ErrConflict)
+	_, err = s.GetUser(ctx, u6.ID)
+	wantErr(t, "GetUser(after unassigned conflict)", err, inkan.ErrNotFound)
 }
 
 func testClaimEmail(t *testing.T, s *store.Store) {
