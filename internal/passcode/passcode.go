@@ -250,21 +250,16 @@ func (s *Service) Finalize(ctx context.Context, id uuid.UUID, code string, check
 	}
 	match := s.matches(p, code)
 	if lim := s.opts.FailureLimit; lim.Tokens > 0 {
-		// Every checked code takes a token under the user's row lock, so
+		// Every checked code needs a token under the user's row lock, so
 		// concurrent guesses on several nodes can never be answered for
-		// more codes than the budget holds; the right code gives its
-		// token back.
-		ok, wait, err := s.store.TakePasscodeAttempt(ctx, p.UserID, now, lim.Tokens, lim.Interval)
+		// more codes than the budget holds; the right code keeps its
+		// token (one statement either way).
+		ok, wait, err := s.store.TakePasscodeAttempt(ctx, p.UserID, now, lim.Tokens, lim.Interval, match)
 		if err != nil {
 			return p, err
 		}
 		if !ok {
 			return p, inkan.Wrap(inkan.KindTooManyRequests, "", &inkan.RetryAfter{After: wait, Limit: "rate_limiter.passcode_failure_limits"})
-		}
-		if match {
-			if err := s.store.ReturnPasscodeAttempt(ctx, p.UserID, lim.Tokens, lim.Interval); err != nil {
-				return p, err
-			}
 		}
 	}
 	if !match {

@@ -31,10 +31,10 @@ type Store interface {
 	ConsumePasscode(ctx context.Context, id uuid.UUID, max int, now time.Time) error
 	// TakePasscodeAttempt takes one token from the user's bucket of
 	// passcode attempts (tokens per interval), atomically across nodes;
-	// ok=false with the time until the next token when it is empty.
-	TakePasscodeAttempt(ctx context.Context, userID uuid.UUID, now time.Time, tokens int, interval time.Duration) (ok bool, retryAfter time.Duration, err error)
-	// ReturnPasscodeAttempt gives back a token TakePasscodeAttempt took.
-	ReturnPasscodeAttempt(ctx context.Context, userID uuid.UUID, tokens int, interval time.Duration) error
+	// ok=false with the time until the next token when it is empty. With
+	// keep (the right code) the bucket is checked the same way but keeps
+	// its token.
+	TakePasscodeAttempt(ctx context.Context, userID uuid.UUID, now time.Time, tokens int, interval time.Duration, keep bool) (ok bool, retryAfter time.Duration, err error)
 	// DeletePasscode removes a passcode unconditionally (used when its mail
 	// could not be delivered). Deleting a missing row is not an error.
 	DeletePasscode(ctx context.Context, id uuid.UUID) error

@@ -18,16 +18,26 @@ import (
 // locked until it ends. It returns ok=false and the time until the next
 // token when the bucket is empty; ErrNotFound (wrapped) when the user is
 // missing. now is the caller's clock.
-func (s *Store) TakePasscodeAttempt(ctx context.Context, userID uuid.UUID, now time.Time, tokens int, interval time.Duration) (ok bool, retryAfter time.Duration, err error) {
+//
+// With keep (the attempt was the right code) the bucket is checked and
+// locked the same way, but its token stays: the stored time becomes what a
+// take followed by a give-back would leave, max(tat, now), in the same one
+// statement.
+func (s *Store) TakePasscodeAttempt(ctx context.Context, userID uuid.UUID, now time.Time, tokens int, interval time.Duration, keep bool) (ok bool, retryAfter time.Duration, err error) {
 	if tokens < 1 || interval/time.Duration(tokens) < time.Microsecond {
 		return false, 0, fmt.Errorf("store: passcode attempt bucket of %d per %s", tokens, interval)
 	}
 	n := now.UnixMicro()
 	em := (interval / time.Duration(tokens)).Microseconds()
 	iv := interval.Microseconds()
-	next := bun.Safe(fmt.Sprintf("(CASE WHEN passcode_failure_tat < %d THEN %d ELSE passcode_failure_tat END) + %d", n, n, em))
+	base := fmt.Sprintf("(CASE WHEN passcode_failure_tat < %d THEN %d ELSE passcode_failure_tat END)", n, n)
+	next := bun.Safe(fmt.Sprintf("%s + %d", base, em))
+	set := next
+	if keep {
+		set = bun.Safe(base)
+	}
 	res, err := s.idb(ctx).NewUpdate().Model((*userRow)(nil)).
-		Set("passcode_failure_tat = ?", next).
+		Set("passcode_failure_tat = ?", set).
 		Where("id = ?", userID).
 		Where("? - ? <= ?", next, n, iv).
 		Exec(ctx)
@@ -45,19 +55,4 @@ func (s *Store) TakePasscodeAttempt(ctx context.Context, userID uuid.UUID, now t
 	}
 	wait := max(tat, n) + em - n - iv
 	return false, time.Duration(max(wait, 1)) * time.Microsecond, nil
-}
-
-// ReturnPasscodeAttempt gives back a token TakePasscodeAttempt took (the
-// attempt turned out to be the right code): the bucket's time moves back by
-// one emission interval (interval/tokens).
-func (s *Store) ReturnPasscodeAttempt(ctx context.Context, userID uuid.UUID, tokens int, interval time.Duration) error {
-	if tokens < 1 {
-		return nil
-	}
-	em := (interval / time.Duration(tokens)).Microseconds()
-	_, err := s.idb(ctx).NewUpdate().Model((*userRow)(nil)).
-		Set("passcode_failure_tat = passcode_failure_tat - ?", em).
-		Where("id = ?", userID).
-		Exec(ctx)
-	return mapErr(err)
 }

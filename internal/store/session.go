@@ -78,24 +78,18 @@ func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int)
 		r.LastUsed = r.CreatedAt
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&r).Exec(ctx); err != nil {
-			return mapErr(err)
-		}
-		var ids []uuid.UUID
-		err := tx.NewSelect().Model((*sessionRow)(nil)).Column("id").
-			Where("s.user_id = ? AND s.ends_at > ?", r.UserID, r.CreatedAt).
-			OrderExpr("s.created_at DESC, s.id DESC").Scan(ctx, &ids)
+		evict, err := s.insertSession(ctx, r, limit)
 		if err != nil {
 			return err
 		}
-		if len(ids) <= limit {
+		if len(evict) == 0 {
 			return nil
 		}
-		if _, err = s.endSessions(ctx, tx, inkan.SessionEndLimit, "id IN (?)", bun.List(ids[limit:])); err != nil {
+		if _, err = s.endSessions(ctx, tx, inkan.SessionEndLimit, "id IN (?)", bun.List(evict)); err != nil {
 			return err
 		}
 		// Each eviction is a change of its own kind, recorded with it.
-		for _, id := range ids[limit:] {
+		for _, id := range evict {
 			ev := inkan.NewEvent(ctx, inkan.EventSessionEvicted, inkan.Actor{UserID: r.UserID}, r.CreatedAt).With("session_id", id.String())
 			if err := s.RecordEvent(ctx, ev); err != nil {
 				return err
@@ -103,6 +97,52 @@ func (s *Store) CreateSession(ctx context.Context, ses inkan.Session, limit int)
 		}
 		return nil
 	})
+}
+
+// The statements of a new session (execParam and queryParam: prepared on
+// PostgreSQL). On PostgreSQL the insert and the read of the user's other
+// live sessions are one statement: the WITH's insert is not visible to the
+// outer SELECT (one snapshot for the whole statement), so the sessions
+// beyond the limit are those after the first limit-1 others.
+const (
+	insertSessionRow = `INSERT INTO sessions (id, user_id, user_agent, ip_address, created_at, updated_at, last_used, expires_at, amr, ends_at, refresh_hash, refresh_generation, refresh_rotated_at, refresh_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	liveSessions     = `SELECT id FROM sessions WHERE user_id = ? AND ends_at > ? ORDER BY created_at DESC, id DESC`
+	pgInsertSession  = `WITH ins AS (` + insertSessionRow + `) ` + liveSessions + ` OFFSET ?`
+)
+
+// insertSession inserts r in ctx's transaction and returns the ids of the
+// user's live sessions (ends_at after r's creation) beyond the newest
+// limit, r counted as the newest: the ones the limit evicts, oldest last.
+// inkan.ErrNotFound when the user is missing, inkan.ErrConflict when r.ID
+// exists.
+func (s *Store) insertSession(ctx context.Context, r sessionRow, limit int) ([]uuid.UUID, error) {
+	var hash any // NULL without a refresh token
+	if len(r.RefreshHash) > 0 {
+		hash = r.RefreshHash
+	}
+	args := []any{r.ID, r.UserID, r.UserAgent, r.IPAddress, r.CreatedAt, r.UpdatedAt, r.LastUsed, r.ExpiresAt, r.AMR, r.EndsAt,
+		hash, r.RefreshGen, orNull(r.RefreshAt), orNull(r.RefreshEnd)}
+	var rows []struct {
+		ID uuid.UUID `bun:"id"`
+	}
+	if s.dialect == DialectPostgres {
+		if err := s.queryParam(ctx, &rows, pgInsertSession, append(args, r.UserID, r.CreatedAt, limit-1)...); err != nil {
+			return nil, mapErr(err)
+		}
+	} else {
+		if _, err := s.execParam(ctx, insertSessionRow, args...); err != nil {
+			return nil, mapErr(err)
+		}
+		if err := s.queryParam(ctx, &rows, liveSessions, r.UserID, r.CreatedAt); err != nil {
+			return nil, mapErr(err)
+		}
+		rows = rows[min(limit, len(rows)):]
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, row := range rows {
+		ids[i] = row.ID
+	}
+	return ids, nil
 }
 
 // selectSession reads one session row (queryParam: prepared on
