@@ -194,22 +194,18 @@ func (u *user) WebAuthnCredentialIDs() [][]byte {
 // Errors: KindInvalid "user not found"; KindInternal when the user has no
 // primary e-mail (Hanko answers 500: no WebAuthn user name can be built).
 func (s *Service) beginRegistration(ctx context.Context, userID uuid.UUID) ([]byte, error) {
-	if _, err := s.store.GetUser(ctx, userID); err != nil {
+	// The user, their primary address and their passkeys (the exclusion
+	// list) in one read.
+	profile, err := s.store.Profile(ctx, userID)
+	if err != nil {
 		return nil, userErr(err, inkan.KindInvalid, msgUserNotFound)
 	}
-	email, err := s.store.PrimaryEmail(ctx, userID)
-	if errors.Is(err, inkan.ErrNotFound) {
+	email, ok := profile.Primary()
+	if !ok {
 		return nil, inkan.Wrap(inkan.KindInternal, "", fmt.Errorf("passkey: user %s has no primary e-mail address", userID))
 	}
-	if err != nil {
-		return nil, inkan.Wrap(inkan.KindInternal, "", err)
-	}
-	creds, err := s.store.ListCredentials(ctx, userID)
-	if err != nil {
-		return nil, inkan.Wrap(inkan.KindInternal, "", err)
-	}
 	creation, session, err := s.wa.BeginRegistration(&user{id: userID, name: email.Address},
-		webauthn.WithExclusions(excludeList(creds)))
+		webauthn.WithExclusions(excludeList(profile.Credentials)))
 	if err != nil {
 		return nil, inkan.Wrap(inkan.KindInternal, "", err)
 	}
@@ -353,14 +349,12 @@ func (s *Service) beginLogin(ctx context.Context, userID uuid.UUID) ([]byte, err
 	)
 	owner := uuid.Nil
 	if userID != uuid.Nil {
-		if _, err := s.store.GetUser(ctx, userID); err != nil {
+		// The user and their passkeys in one read.
+		profile, err := s.store.Profile(ctx, userID)
+		if err != nil {
 			return nil, userErr(err, inkan.KindInvalid, msgUserNotFound)
 		}
-		creds, err := s.store.ListCredentials(ctx, userID)
-		if err != nil {
-			return nil, inkan.Wrap(inkan.KindInternal, "", err)
-		}
-		if len(creds) > 0 {
+		if creds := profile.Credentials; len(creds) > 0 {
 			owner = userID
 			for _, c := range creds {
 				allowed = append(allowed, c.ID)

@@ -17,8 +17,9 @@ type Store interface {
 	ManageStore
 	// GetUser returns the user (ErrNotFound when missing).
 	GetUser(ctx context.Context, id uuid.UUID) (inkan.User, error)
-	// PrimaryEmail returns the user's primary address (ErrNotFound if none).
-	PrimaryEmail(ctx context.Context, userID uuid.UUID) (inkan.Email, error)
+	// Profile returns the user with their addresses and credentials in one
+	// read (ErrNotFound when the user is missing).
+	Profile(ctx context.Context, userID uuid.UUID) (inkan.Profile, error)
 	// CreateCeremony stores the state of a begun ceremony.
 	CreateCeremony(ctx context.Context, c inkan.Ceremony) error
 	// GetCeremonyByChallenge returns the ceremony whose challenge matches
