@@ -93,6 +93,15 @@ func decodeInto(b *testing.B, r *http.Response, v any) {
 // URL and the outbox reader.
 func benchNode(b *testing.B, dialect string) (string, *codeSink) {
 	b.Helper()
+	a, sink := benchApp(b, dialect)
+	srv := httptest.NewServer(a.PublicHandler())
+	b.Cleanup(srv.Close)
+	return srv.URL, sink
+}
+
+// benchApp builds the node benchNode serves (closed when b ends).
+func benchApp(b *testing.B, dialect string) (*app.App, *codeSink) {
+	b.Helper()
 	o := dbtest.Options(b, dialect)
 	cfg := config.Default()
 	cfg.Database.Dialect = o.Dialect
@@ -115,9 +124,8 @@ func benchNode(b *testing.B, dialect string) (string, *codeSink) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(a.PublicHandler())
-	b.Cleanup(func() { srv.Close(); a.Close() })
-	return srv.URL, sink
+	b.Cleanup(a.Close)
+	return a, sink
 }
 
 // benchCall sends one request and fails the benchmark unless it answers
@@ -220,5 +228,24 @@ func BenchmarkHotPaths(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkJWKS measures GET /.well-known/jwks.json through the public
+// handler (middleware included, no network), one request at a time, with
+// the node's one RS256 key: the route reads no database, so its cost is
+// the handler's own (docs/performance.md "Profiles").
+// Run: go test -bench JWKS -benchmem -run '^$' ./internal/app
+func BenchmarkJWKS(b *testing.B) {
+	a, _ := benchApp(b, "sqlite")
+	h := a.PublicHandler()
+	req := httptest.NewRequest("GET", "/.well-known/jwks.json", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
 	}
 }
