@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/inkan-auth/inkan/internal/inkan"
@@ -49,17 +50,41 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) error {
 }
 
 // jwks answers GET /.well-known/jwks.json with every published public key
-// (docs/compatibility.md "Discovery"), cacheable for 600 s.
+// (docs/compatibility.md "Discovery"), cacheable for 600 s, with a strong
+// ETag; 304 without a body when If-None-Match names it (RFC 9110 §13.1.2).
+// The document is encoded once per key-set change (keys.EncodedJWKS).
 func (a *API) jwks(w http.ResponseWriter, r *http.Request) error {
-	b, err := a.Keys.JWKS(r.Context())
+	b, etag, err := a.Keys.EncodedJWKS(r.Context())
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=600")
+	h := w.Header()
+	h.Set("Cache-Control", "public, max-age=600")
+	h.Set("ETag", etag)
+	if noneMatch(r.Header.Values("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	h.Set("Content-Type", "application/json")
 	_, err = w.Write(b)
 	logWriteError(a.log, err)
 	return nil
+}
+
+// noneMatch reports whether an If-None-Match field (its lines, each a
+// comma-separated list of entity tags, or "*") names etag, with the weak
+// comparison RFC 9110 §13.1.2 prescribes for it (W/ ignored). A malformed
+// field matches nothing: the full answer is sent.
+func noneMatch(lines []string, etag string) bool {
+	for _, line := range lines {
+		for _, t := range strings.Split(line, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // wellKnownConfig answers GET /.well-known/config (docs/compatibility.md "Discovery").

@@ -27,6 +27,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,10 +116,29 @@ type Manager struct {
 
 // snapshot is an immutable view of the stored keys, oldest first: keys
 // holds the usable ones, revoked the rows of revoked keys (never opened).
+// jwks caches the encoded JWK Set of these keys; it is the one mutable
+// field and belongs to this snapshot only, so every change of the key set
+// (reloadLocked: Rotate, Revoke, Reseal, Refresh and the periodic reload
+// that sees another node's rotation or revocation) starts without it.
 type snapshot struct {
 	keys     []entry
 	revoked  []inkan.SigningKey
 	loadedAt time.Time
+	jwks     atomic.Pointer[jwksDoc]
+}
+
+// jwksDoc is the encoded JWK Set of a snapshot and its entity tag, valid
+// for clock times in [from, until): the span in which the same keys are
+// published (a retired key leaves the set when its window ends). A zero
+// until means no published key's window ends.
+type jwksDoc struct {
+	body        []byte
+	etag        string
+	from, until time.Time
+}
+
+func (d *jwksDoc) validAt(now time.Time) bool {
+	return !now.Before(d.from) && (d.until.IsZero() || now.Before(d.until))
 }
 
 type entry struct {
@@ -274,17 +294,31 @@ func (m *Manager) PublicKeys(ctx context.Context) (jwk.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := jwk.NewSet()
-	now := m.now()
+	set, _, _, err := m.publicSet(s, m.now())
+	return set, err
+}
+
+// publicSet builds the set of s's keys published at now and the span
+// [from, until) around now in which exactly these keys are published
+// (until zero: no published key's window ends).
+func (m *Manager) publicSet(s *snapshot, now time.Time) (set jwk.Set, from, until time.Time, err error) {
+	set = jwk.NewSet()
 	for i, e := range s.keys {
-		if !m.published(s, i, now) {
+		end, ends := m.windowEnd(s, i)
+		if ends && !now.Before(end) {
+			if end.After(from) {
+				from = end
+			}
 			continue
 		}
+		if ends && (until.IsZero() || end.Before(until)) {
+			until = end
+		}
 		if err := set.AddKey(e.pub); err != nil {
-			return nil, fmt.Errorf("keys: %w", err)
+			return nil, from, until, fmt.Errorf("keys: %w", err)
 		}
 	}
-	return set, nil
+	return set, from, until, nil
 }
 
 // VerificationKey returns the public key kid when it is published (within
@@ -306,17 +340,41 @@ func (m *Manager) VerificationKey(ctx context.Context, kid string) (key jwk.Key,
 
 // JWKS returns the JSON JWK Set {"keys":[…]} of PublicKeys (RFC 7517 §5;
 // docs/compatibility.md "Discovery"): public parameters only, each with kid, alg, use "sig"
-// and kty.
+// and kty. The returned slice is shared: callers must not modify it.
 func (m *Manager) JWKS(ctx context.Context) ([]byte, error) {
-	set, err := m.PublicKeys(ctx)
+	b, _, err := m.EncodedJWKS(ctx)
+	return b, err
+}
+
+// EncodedJWKS returns JWKS's document and its strong entity tag (RFC 9110
+// §8.8.3: a quoted base64url SHA-256 prefix of the bytes, so equal
+// documents get equal tags on every node). The document is encoded once
+// per key-set change and cached with the snapshot it was built from:
+// whatever replaces the snapshot (a rotation, a revocation, a reload that
+// sees another node's change) drops the cache with it, and the cached
+// bytes are also rebuilt when a retired key's verification window ends.
+// The returned slice is shared: callers must not modify it.
+func (m *Manager) EncodedJWKS(ctx context.Context) (body []byte, etag string, err error) {
+	s, err := m.current(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	now := m.now()
+	if d := s.jwks.Load(); d != nil && d.validAt(now) {
+		return d.body, d.etag, nil
+	}
+	set, from, until, err := m.publicSet(s, now)
+	if err != nil {
+		return nil, "", err
 	}
 	b, err := json.Marshal(set)
 	if err != nil {
-		return nil, fmt.Errorf("keys: encoding JWKS: %w", err)
+		return nil, "", fmt.Errorf("keys: encoding JWKS: %w", err)
 	}
-	return b, nil
+	sum := sha256.Sum256(b)
+	d := &jwksDoc{body: b, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`, from: from, until: until}
+	s.jwks.Store(d)
+	return d.body, d.etag, nil
 }
 
 // Rotate generates a key with Options.Algorithm, stores it sealed under
@@ -420,11 +478,18 @@ const MinRefreshInterval = 250 * time.Millisecond
 
 // published reports whether s.keys[i] is within its verification window.
 func (m *Manager) published(s *snapshot, i int, now time.Time) bool {
+	end, ends := m.windowEnd(s, i)
+	return !ends || now.Before(end)
+}
+
+// windowEnd is when s.keys[i] stops being published: VerificationWindow +
+// RefreshInterval after its successor was created; ends=false for the
+// signing key, and for every key when VerificationWindow is zero.
+func (m *Manager) windowEnd(s *snapshot, i int) (end time.Time, ends bool) {
 	if i == len(s.keys)-1 || m.opts.VerificationWindow == 0 {
-		return true
+		return time.Time{}, false
 	}
-	until := s.keys[i+1].row.CreatedAt.Add(m.opts.VerificationWindow + m.opts.RefreshInterval)
-	return now.Before(until)
+	return s.keys[i+1].row.CreatedAt.Add(m.opts.VerificationWindow + m.opts.RefreshInterval), true
 }
 
 // current returns the cache, reloading it when older than RefreshInterval.

@@ -628,3 +628,129 @@ func TestRevoke(t *testing.T) {
 		t.Fatal("restart failed")
 	}
 }
+
+// failingStore is the real store whose key listing can be made to fail.
+type failingStore struct {
+	*store.Store
+	fail atomic.Bool
+}
+
+func (s *failingStore) ListSigningKeys(ctx context.Context) ([]inkan.SigningKey, error) {
+	if s.fail.Load() {
+		return nil, errors.New("store down")
+	}
+	return s.Store.ListSigningKeys(ctx)
+}
+
+// jwksKIDs decodes an encoded JWKS into its kids, in order.
+func jwksKIDs(t testing.TB, raw []byte) []string {
+	t.Helper()
+	var doc struct{ Keys []struct{ Kid string } }
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("JWKS %s: %v", raw, err)
+	}
+	var out []string
+	for _, k := range doc.Keys {
+		out = append(out, k.Kid)
+	}
+	return out
+}
+
+// TestJWKSCacheFollowsKeyChanges: the encoded JWKS is built once and then
+// served from the cache, and no change of the key set is ever answered
+// with the old bytes: a rotation and a revocation on this node at once,
+// another node's rotation and revocation at this node's next reload (the
+// same bytes and ETag on both nodes), and a retired key's window ending
+// while the store cannot be read (no reload replaces the cache then).
+func TestJWKSCacheFollowsKeyChanges(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	const window, refresh = time.Hour, time.Minute
+	st := &failingStore{Store: newStore(t)}
+	o := keys.Options{Secrets: []string{secretA}, Algorithm: keys.EdDSA, VerificationWindow: window, RefreshInterval: refresh}
+	node1 := newManager(t, st, o, clk.Now)
+	node2 := newManager(t, st, o, clk.Now)
+	encoded := func(m *keys.Manager) ([]byte, string) {
+		t.Helper()
+		b, etag, err := m.EncodedJWKS(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := m.PublicKeys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := json.Marshal(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, fresh) {
+			t.Fatalf("cached JWKS %s differs from the key set %s", b, fresh)
+		}
+		if len(etag) < 3 || etag[0] != '"' || etag[len(etag)-1] != '"' {
+			t.Fatalf("ETag %q is not a strong entity tag", etag)
+		}
+		return b, etag
+	}
+	k1, _ := node1.SigningKey(ctx)
+	kid1 := kidOf(t, k1)
+	b1, e1 := encoded(node1)
+	if again, e, _ := node1.EncodedJWKS(ctx); &again[0] != &b1[0] || e != e1 {
+		t.Fatal("the second call encoded the JWKS again instead of serving the cached bytes")
+	}
+	if b, e := encoded(node2); !bytes.Equal(b, b1) || e != e1 {
+		t.Fatalf("two nodes with the same keys: %s %s against %s %s", b, e, b1, e1)
+	}
+
+	// A rotation on node 1: node 1 publishes both keys at once.
+	row2, err := node1.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, e2 := encoded(node1)
+	if got := jwksKIDs(t, b2); !slices.Equal(got, []string{kid1, row2.KID}) || e2 == e1 {
+		t.Fatalf("after Rotate: %v %s (before %s)", got, e2, e1)
+	}
+	// Node 2 learns of it at its next reload, not later.
+	if b, _ := encoded(node2); !bytes.Equal(b, b1) {
+		t.Fatalf("node 2 changed without a reload: %s", b)
+	}
+	clk.Advance(refresh)
+	if b, e := encoded(node2); !bytes.Equal(b, b2) || e != e2 {
+		t.Fatalf("node 2 after its reload: %v, want %v", jwksKIDs(t, b), jwksKIDs(t, b2))
+	}
+
+	// A revocation (inkan jwk revoke) of the retired key on node 2.
+	if err := node2.Revoke(ctx, kid1); err != nil {
+		t.Fatal(err)
+	}
+	b3, e3 := encoded(node2)
+	if got := jwksKIDs(t, b3); !slices.Equal(got, []string{row2.KID}) || e3 == e2 {
+		t.Fatalf("after Revoke: %v", got)
+	}
+	clk.Advance(refresh)
+	if b, e := encoded(node1); !bytes.Equal(b, b3) || e != e3 {
+		t.Fatalf("node 1 after its reload: %v, want %v", jwksKIDs(t, b), jwksKIDs(t, b3))
+	}
+
+	// A rotation, then the store goes away: no reload replaces node 1's
+	// cache, yet the retired key leaves the JWKS when its window ends.
+	row3, err := node1.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := jwksKIDs(t, mustBytes(encoded(node1))); !slices.Equal(got, []string{row2.KID, row3.KID}) {
+		t.Fatalf("after the second Rotate: %v", got)
+	}
+	st.fail.Store(true)
+	clk.Advance(window + refresh - time.Nanosecond)
+	if got := jwksKIDs(t, mustBytes(encoded(node1))); !slices.Equal(got, []string{row2.KID, row3.KID}) {
+		t.Fatalf("just before the window ends: %v", got)
+	}
+	clk.Advance(time.Nanosecond)
+	if got := jwksKIDs(t, mustBytes(encoded(node1))); !slices.Equal(got, []string{row3.KID}) {
+		t.Fatalf("at the end of the window: %v", got)
+	}
+}
+
+func mustBytes(b []byte, _ string) []byte { return b }
