@@ -8,6 +8,7 @@ import (
 	"github.com/inkan-auth/inkan/internal/app"
 	"github.com/inkan-auth/inkan/internal/config"
 	"github.com/inkan-auth/inkan/internal/dbtest"
+	"github.com/inkan-auth/inkan/internal/oidctest"
 	"github.com/inkan-auth/inkan/internal/webauthntest"
 )
 
@@ -32,6 +33,44 @@ func isWrite(q string) bool {
 	return false
 }
 
+// meter returns measure: it runs one request on a, fails the test unless it
+// answers 2xx, and fails it when the request exceeds its budget b.
+func meter(t *testing.T, a *app.App) func(name string, b budget, req func() response) response {
+	log := app.LogQueries(a)
+	return func(name string, b budget, req func() response) response {
+		t.Helper()
+		log.Start()
+		r := req()
+		q := log.Stop()
+		if r.Status/100 != 2 {
+			t.Fatalf("%s: %d %s", name, r.Status, r.Body)
+		}
+		t.Logf("%s: %d statements", name, len(q))
+		for _, s := range q {
+			t.Logf("    %.100s", s)
+		}
+		if len(q) > b.statements {
+			t.Errorf("%s: %d statements, budget %d", name, len(q), b.statements)
+		}
+		begins, writes := 0, 0
+		for _, s := range q {
+			if s == "BEGIN" {
+				begins++
+			}
+			if isWrite(s) {
+				writes++
+			}
+		}
+		if b.oneTx && (len(q) < 2 || q[0] != "BEGIN" || q[len(q)-1] != "COMMIT" || begins != 1) {
+			t.Errorf("%s: not one transaction", name)
+		}
+		if !b.write && writes > 0 {
+			t.Errorf("%s: %d writes, want none", name, writes)
+		}
+		return r
+	}
+}
+
 // TestRouteBudgets counts the statements each hot route sends on every
 // database, through the store's query hook, and fails when one exceeds its
 // budget, leaves one transaction, or writes where it must not: a change
@@ -42,39 +81,7 @@ func TestRouteBudgets(t *testing.T) {
 	for _, dialect := range dbtest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			h := newHarnessOn(t, dialect, func(c *config.Config) { c.Session.EnableAuthTokenHeader = true })
-			log := app.LogQueries(h.App)
-			measure := func(name string, b budget, req func() response) response {
-				t.Helper()
-				log.Start()
-				r := req()
-				q := log.Stop()
-				if r.Status/100 != 2 {
-					t.Fatalf("%s: %d %s", name, r.Status, r.Body)
-				}
-				t.Logf("%s: %d statements", name, len(q))
-				for _, s := range q {
-					t.Logf("    %.100s", s)
-				}
-				if len(q) > b.statements {
-					t.Errorf("%s: %d statements, budget %d", name, len(q), b.statements)
-				}
-				begins, writes := 0, 0
-				for _, s := range q {
-					if s == "BEGIN" {
-						begins++
-					}
-					if isWrite(s) {
-						writes++
-					}
-				}
-				if b.oneTx && (len(q) < 2 || q[0] != "BEGIN" || q[len(q)-1] != "COMMIT" || begins != 1) {
-					t.Errorf("%s: not one transaction", name)
-				}
-				if !b.write && writes > 0 {
-					t.Errorf("%s: %d writes, want none", name, writes)
-				}
-				return r
-			}
+			measure := meter(t, h.App)
 			const address = "budget@example.test"
 			var ids [2]string
 			// onPG lowers b to n statements on PostgreSQL, where a sign-up
@@ -172,5 +179,61 @@ func TestRouteBudgets(t *testing.T) {
 				return h.do(t, "POST", "/webauthn/registration/finalize", string(cred))
 			})
 		})
+		t.Run(dialect+"-third_party", func(t *testing.T) { testThirdPartyBudgets(t, dialect) })
+	}
+}
+
+// testThirdPartyBudgets: with third-party providers enabled, GET /me and
+// GET /emails show the user's identities and GET /users/{id} is read for a
+// user who has them, each in the same two statements as without (the
+// identities come with the one profile read).
+func testThirdPartyBudgets(t *testing.T, dialect string) {
+	x := newIdPHarness(t, dialect, nil)
+	const address = "budget-idp@example.test"
+	tok := x.apple.Token(t, oidctest.Claims{"sub": "001.budget", "aud": "com.example.app", "nonce": appleNonce("bn"), "email": address, "email_verified": "true"})
+	r := x.do(t, "POST", "/thirdparty/id_token", idTokenBody("apple", tok, "bn"))
+	if r.Status != 200 {
+		t.Fatalf("apple sign-up: %d %s", r.Status, r.Body)
+	}
+	var body struct {
+		UserID string `json:"user_id"`
+	}
+	r.json(t, &body)
+	gt := x.google.Token(t, oidctest.Claims{"sub": "g-budget", "aud": "android.apps.googleusercontent.com", "nonce": "gn", "email": address, "email_verified": true})
+	r = x.do(t, "POST", "/thirdparty/id_token", idTokenBody("google", gt, "gn"))
+	if r.Status != 200 {
+		t.Fatalf("google linking: %d %s", r.Status, r.Body)
+	}
+	// The session of the last sign-in was written a moment ago: reads
+	// within the touch resolution write nothing.
+	auth := "Authorization: Bearer " + tokenOf(r)
+	measure := meter(t, x.App)
+	var me struct {
+		Identities []struct{ ID, Provider string } `json:"identities"`
+		Emails     []struct {
+			Identities []struct{ ID string } `json:"identities"`
+		} `json:"emails"`
+	}
+	measure("GET /me (third_party)", budget{2, false, false}, func() response {
+		return x.do(t, "GET", "/me", "", auth)
+	}).json(t, &me)
+	if len(me.Identities) != 2 || me.Identities[0].ID != "001.budget" || me.Identities[1].ID != "g-budget" || len(me.Emails) != 1 || len(me.Emails[0].Identities) != 2 {
+		t.Errorf("GET /me identities: %+v", me)
+	}
+	var user map[string]any
+	measure("GET /users/{id} (third_party)", budget{2, false, false}, func() response {
+		return x.do(t, "GET", "/users/"+body.UserID, "", auth)
+	}).json(t, &user)
+	if user["id"] != body.UserID || user["email"] != address {
+		t.Errorf("GET /users/{id}: %v", user)
+	}
+	var emails []struct {
+		Identities []struct{ ID string } `json:"identities"`
+	}
+	measure("GET /emails (third_party)", budget{2, false, false}, func() response {
+		return x.do(t, "GET", "/emails", "", auth)
+	}).json(t, &emails)
+	if len(emails) != 1 || len(emails[0].Identities) != 2 {
+		t.Errorf("GET /emails identities: %+v", emails)
 	}
 }

@@ -103,11 +103,16 @@ func (a *API) AdminUserObject(ctx context.Context, id uuid.UUID) (json.RawMessag
 	return json.Marshal(out)
 }
 
+// userFull reads the addresses, credentials and identities in the one
+// profile read (store.Profile), then the password and the metadata.
 func (a *API) userFull(ctx context.Context, u inkan.User) (adminUserJSON, error) {
-	out, err := a.userSummary(ctx, u)
+	out := adminUserJSON{ID: u.ID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	p, err := a.Accounts.Profile(ctx, u.ID)
 	if err != nil {
 		return out, err
 	}
+	out.Emails = mapSlice(p.Emails, toAdminEmail)
+	out.WebauthnCredentials = mapSlice(p.Credentials, a.toCredentialJSON)
 	out.Name, out.GivenName, out.FamilyName, out.Picture = u.Name, u.GivenName, u.FamilyName, u.Picture
 	switch c, err := a.Passwords.Credential(ctx, u.ID); {
 	case err == nil:
@@ -123,11 +128,7 @@ func (a *API) userFull(ctx context.Context, u inkan.User) (adminUserJSON, error)
 	if !md.Empty() {
 		out.Metadata = &metadataJSON{Public: md.Public, Private: md.Private, Unsafe: md.Unsafe}
 	}
-	ids, err := a.Accounts.Identities(ctx, u.ID)
-	if err != nil {
-		return out, err
-	}
-	out.Identities = mapSlice(ids, toAdminIdentity)
+	out.Identities = mapSlice(p.Identities, toAdminIdentity)
 	return out, nil
 }
 

@@ -111,14 +111,14 @@ func toAdminIdentity(i inkan.Identity) adminIdentityJSON {
 	return out
 }
 
-// identities returns the user's identities when third-party sign-in is
-// configured (Opts.ThirdParty); without it none is read, so the hot routes
-// keep their statement budget.
-func (a *API) identities(r *http.Request, userID uuid.UUID) ([]inkan.Identity, error) {
+// shownIdentities returns the profile's identities when third-party
+// sign-in is configured (Opts.ThirdParty), nil otherwise: GET /me and
+// GET /emails show identities only then.
+func (a *API) shownIdentities(p inkan.Profile) []inkan.Identity {
 	if !a.Opts.ThirdParty {
-		return nil, nil
+		return nil
 	}
-	return a.Accounts.Identities(r.Context(), userID)
+	return p.Identities
 }
 
 // thirdPartyAuth is GET /thirdparty/auth?provider=&redirect_to= (Hanko's

@@ -189,17 +189,14 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 // me is GET /me (docs/compatibility.md "Users", v2.1.0+ profile shape).
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	claims := claimsFrom(r.Context())
-	// One read for the whole profile: with the session's, two statements
-	// (docs/performance.md "Budgets").
+	// One read for the whole profile, identities included: with the
+	// session's, two statements (docs/performance.md "Budgets").
 	p, err := a.Accounts.Profile(r.Context(), claims.Subject)
 	if err != nil {
 		return err
 	}
 	u, emails, creds := p.User, p.Emails, p.Credentials
-	ids, err := a.identities(r, u.ID)
-	if err != nil {
-		return err
-	}
+	ids := a.shownIdentities(p)
 	out := map[string]any{
 		"id":         u.ID,
 		"user_id":    u.ID,

@@ -3,12 +3,14 @@ package inkan
 // Profile is a user with everything GET /me and GET /users/{id} show of
 // them (docs/compatibility.md "Users"), read together in one statement
 // (docs/performance.md "Budgets"): the user row, the assigned e-mail
-// addresses oldest first (Primary filled in), and the WebAuthn credentials
-// oldest first.
+// addresses oldest first (Primary filled in), the WebAuthn credentials
+// oldest first, and the third-party identities oldest first (shown only
+// while third-party sign-in is configured).
 type Profile struct {
 	User        User
 	Emails      []Email
 	Credentials []Credential
+	Identities  []Identity
 }
 
 // Primary returns the profile's primary address, ok=false when it has none

@@ -731,22 +731,35 @@ func testCredentials(t *testing.T, s *store.Store) {
 }
 
 // testProfile checks that Profile's one statement reads what GetUser,
-// ListEmails and ListCredentials read, for a user with two addresses and
-// the credentials of testCredentials, for a user with nothing but the row,
-// and that a missing user is ErrNotFound.
+// ListEmails, ListCredentials and ListIdentities read, each row exactly
+// once, for a user with two addresses, the two credentials of
+// testCredentials and two identities (one linked to an address, with
+// data; one without either), for a user with nothing but the row, and
+// that a missing user is ErrNotFound.
 func testProfile(t *testing.T, s *store.Store, userID uuid.UUID) {
 	ctx := context.Background()
-	if _, err := s.AddEmail(ctx, userID, inkan.Email{ID: uuid.New(), UserID: userID, Address: addr(), Verified: true, CreatedAt: localNow().Add(time.Second)}, 5); err != nil {
+	second, err := s.AddEmail(ctx, userID, inkan.Email{ID: uuid.New(), UserID: userID, Address: addr(), Verified: true, CreatedAt: localNow().Add(time.Second)}, 5)
+	if err != nil {
 		t.Fatal(err)
+	}
+	for i, id := range []inkan.Identity{
+		{ID: uuid.New(), Provider: "google", Subject: "g-" + uuid.NewString(), UserID: userID, EmailID: second.ID, Data: []byte(`{"name":"Ada"}`)},
+		{ID: uuid.New(), Provider: "custom_kc", Subject: "kc-" + uuid.NewString(), UserID: userID},
+	} {
+		id.CreatedAt = localNow().Add(time.Duration(i-2) * time.Second)
+		id.UpdatedAt = id.CreatedAt
+		if err := s.CreateIdentity(ctx, id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	bare := inkan.User{ID: uuid.New(), CreatedAt: localNow(), UpdatedAt: localNow()}
 	if _, err := s.CreateUser(ctx, bare, inkan.Email{ID: uuid.New(), Address: addr()}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		id            uuid.UUID
-		emails, creds int
-	}{{userID, 2, 2}, {bare.ID, 0, 0}} {
+		id                 uuid.UUID
+		emails, creds, ids int
+	}{{userID, 2, 2, 2}, {bare.ID, 0, 0, 0}} {
 		u, err := s.GetUser(ctx, c.id)
 		if err != nil {
 			t.Fatal(err)
@@ -759,19 +772,23 @@ func testProfile(t *testing.T, s *store.Store, userID uuid.UUID) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := inkan.Profile{User: u, Emails: emails, Credentials: creds}
+		ids, err := s.ListIdentities(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := inkan.Profile{User: u, Emails: emails, Credentials: creds, Identities: ids}
 		got, err := s.Profile(ctx, c.id)
 		if err != nil {
 			t.Fatalf("Profile = %v", err)
 		}
-		if len(got.Emails) != c.emails || len(got.Credentials) != c.creds || !reflect.DeepEqual(got, want) {
+		if len(got.Emails) != c.emails || len(got.Credentials) != c.creds || len(got.Identities) != c.ids || !reflect.DeepEqual(got, want) {
 			t.Errorf("Profile = %+v\nwant %+v", got, want)
 		}
 		if p, ok := got.Primary(); c.emails > 0 && (!ok || p != emails[0]) {
 			t.Errorf("Profile.Primary = %+v, %v; want %+v", p, ok, emails[0])
 		}
 	}
-	_, err := s.Profile(ctx, uuid.New())
+	_, err = s.Profile(ctx, uuid.New())
 	wantErr(t, "Profile(missing)", err, inkan.ErrNotFound)
 }
 
