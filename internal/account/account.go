@@ -207,23 +207,29 @@ func (s *Service) PasscodeTarget(ctx context.Context, userID, emailID, fallbackI
 }
 
 func (s *Service) passcodeTarget(ctx context.Context, userID, emailID, fallbackID uuid.UUID) (inkan.Email, error) {
-	if _, err := s.store.GetUser(ctx, userID); err != nil {
+	// The user and their assigned addresses in one read: a returning
+	// user's target is among them, so only an unassigned row (a sign-up
+	// awaiting verification) costs a second read.
+	profile, err := s.store.Profile(ctx, userID)
+	if err != nil {
 		if errors.Is(err, inkan.ErrNotFound) {
 			return inkan.Email{}, inkan.Wrap(inkan.KindInvalid, "user not found", err)
 		}
 		return inkan.Email{}, err
 	}
 	if emailID == uuid.Nil {
-		e, ok, err := s.PrimaryEmail(ctx, userID)
-		switch {
-		case err != nil:
-			return inkan.Email{}, err
-		case ok:
+		if e, ok := profile.Primary(); ok {
 			return e, nil
-		case fallbackID == uuid.Nil:
+		}
+		if fallbackID == uuid.Nil {
 			return inkan.Email{}, inkan.E(inkan.KindInvalid, "an emailId needs to be specified")
 		}
 		emailID = fallbackID
+	}
+	for _, e := range profile.Emails {
+		if e.ID == emailID {
+			return e, nil
+		}
 	}
 	e, err := s.store.GetEmail(ctx, emailID)
 	if errors.Is(err, inkan.ErrNotFound) || (err == nil && e.UserID != uuid.Nil && e.UserID != userID) {

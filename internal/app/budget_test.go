@@ -161,8 +161,13 @@ func TestRouteBudgets(t *testing.T) {
 			measure("DELETE /webauthn/credentials/{id}", budget{5, false, true}, func() response {
 				return h.do(t, "DELETE", fmt.Sprintf("/webauthn/credentials/%s", reg.CredentialID), "", auth2)
 			})
-			// A returning user's passcode login.
-			pcID = h.initPasscodeID(t, ids)
+			// A returning user's passcode login: the user and the address
+			// in one read (account.PasscodeTarget), the passcode, its event.
+			r = measure("POST /passcode/login/initialize (returning user)", budget{3, false, true}, func() response {
+				return h.initPasscodeFrom(t, ids)
+			})
+			r.json(t, &pc)
+			pcID = pc.ID
 			measure("POST /passcode/login/finalize (returning user)", onPG(budget{9, true, true}, 8), func() response {
 				return h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"`+h.code(t, address)+`"}`)
 			})
