@@ -154,7 +154,7 @@ func TestRouteBudgets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r = measure("POST /webauthn/login/finalize", onPG(budget{10, true, true}, 9), func() response {
+			r = measure("POST /webauthn/login/finalize", onPG(budget{9, true, true}, 8), func() response {
 				return h.do(t, "POST", "/webauthn/login/finalize", string(assertion))
 			})
 			auth2 := "Authorization: Bearer " + tokenOf(r)

@@ -66,9 +66,10 @@ type Passcodes interface {
 
 // Passkeys is the part of *passkey.Service a passkey sign-in needs.
 type Passkeys interface {
-	// FinishLogin verifies an assertion, uses up its ceremony and updates
-	// the credential (see passkey.Service).
-	FinishLogin(ctx context.Context, body []byte) (inkan.Credential, error)
+	// FinishLoginPrimary verifies an assertion, uses up its ceremony and
+	// updates the credential, and returns the owner's primary address
+	// (nil when none) read with the credentials (see passkey.Service).
+	FinishLoginPrimary(ctx context.Context, body []byte) (inkan.Credential, *inkan.Email, error)
 	// VerifySignUp verifies a passkey-first sign-up's attestation without
 	// writing; FinishSignUp uses up its ceremony and stores the credential.
 	VerifySignUp(ctx context.Context, body []byte) (passkey.SignUp, error)

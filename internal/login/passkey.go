@@ -19,7 +19,8 @@ type PasskeyResult struct {
 // PublicKeyCredential JSON of navigator.credentials.get(); POST
 // /webauthn/login/finalize of api/openapi.yaml), as one unit: verify the
 // assertion, use up its ceremony and update the credential
-// (passkey.Service.FinishLogin), then complete (session, event
+// (passkey.Service.FinishLoginPrimary, which also reads the primary
+// address the completion needs), then complete (session, event
 // webauthn_authentication_final_succeeded). If any step fails nothing is
 // written: the ceremony can be finished again and the sign count is
 // unchanged. A failure records webauthn_authentication_final_failed on its
@@ -27,13 +28,14 @@ type PasskeyResult struct {
 func (s *Service) Passkey(ctx context.Context, body []byte) (PasskeyResult, error) {
 	var out PasskeyResult
 	err := s.journal.Atomically(ctx, func(ctx context.Context) error {
-		c, err := s.passkeys.FinishLogin(ctx, body)
+		c, primary, err := s.passkeys.FinishLoginPrimary(ctx, body)
 		if err != nil {
 			return err
 		}
 		out.Credential = c
 		out.Result, err = s.complete(ctx, completion{
 			userID:  c.UserID,
+			known:   primary,
 			event:   inkan.EventWebAuthnAuthenticationFinalSucceeded,
 			amr:     AMRPasskey,
 			details: map[string]any{"credential_id": base64.RawURLEncoding.EncodeToString(c.ID)},

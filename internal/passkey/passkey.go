@@ -405,36 +405,52 @@ func (s *Service) beginLogin(ctx context.Context, userID uuid.UUID) ([]byte, err
 //     allowed, bad signature, origin, RP ID hash, UP/UV flags, BE=0 with
 //     BS=1: KindUnauthorized "failed to validate assertion".
 func (s *Service) FinishLogin(ctx context.Context, body []byte) (inkan.Credential, error) {
+	c, _, err := s.FinishLoginPrimary(ctx, body)
+	return c, err
+}
+
+// FinishLoginPrimary is FinishLogin that also returns the credential
+// owner's primary address (nil when they have none), read together with
+// their credentials in one statement (store Profile), so that the sign-in's
+// completion need not read it again (internal/login).
+func (s *Service) FinishLoginPrimary(ctx context.Context, body []byte) (inkan.Credential, *inkan.Email, error) {
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
-		return inkan.Credential{}, s.refuse(ctx, "malformed assertion", nil, uuid.Nil,
+		return inkan.Credential{}, nil, s.refuse(ctx, "malformed assertion", nil, uuid.Nil,
 			inkan.Wrap(inkan.KindInvalid, protocolDetails(err, msgAssertionParse), err))
 	}
 	credID := []byte(parsed.RawID)
 	cer, session, err := s.ceremony(ctx, parsed.Response.CollectedClientData.Challenge, inkan.OperationAuthentication)
 	if err != nil {
 		if !errors.Is(err, inkan.ErrNotFound) {
-			return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+			return inkan.Credential{}, nil, inkan.Wrap(inkan.KindInternal, "", err)
 		}
-		return inkan.Credential{}, s.refuse(ctx, "unknown or used challenge", credID, uuid.Nil,
+		return inkan.Credential{}, nil, s.refuse(ctx, "unknown or used challenge", credID, uuid.Nil,
 			inkan.Wrap(inkan.KindUnauthorized, msgChallengeMismatch, err))
 	}
 	owner := cer.UserID
 	discoverable := owner == uuid.Nil
 	if discoverable {
 		if owner, err = uuid.FromBytes(parsed.Response.UserHandle); err != nil {
-			return inkan.Credential{}, s.refuse(ctx, "malformed user handle", credID, uuid.Nil,
+			return inkan.Credential{}, nil, s.refuse(ctx, "malformed user handle", credID, uuid.Nil,
 				inkan.Wrap(inkan.KindInvalid, msgBadUserHandle, err))
 		}
 	}
 	now := s.now().UTC()
 	if !now.Before(cer.ExpiresAt) {
-		return inkan.Credential{}, s.refuse(ctx, "ceremony expired", credID, owner,
+		return inkan.Credential{}, nil, s.refuse(ctx, "ceremony expired", credID, owner,
 			inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, errors.New("ceremony expired")))
 	}
-	creds, err := s.store.ListCredentials(ctx, owner)
-	if err != nil {
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+	// The owner's credentials and primary address in one read; a missing
+	// owner holds no credential.
+	profile, err := s.store.Profile(ctx, owner)
+	if err != nil && !errors.Is(err, inkan.ErrNotFound) {
+		return inkan.Credential{}, nil, inkan.Wrap(inkan.KindInternal, "", err)
+	}
+	creds := profile.Credentials
+	var primary *inkan.Email
+	if e, ok := profile.Primary(); ok {
+		primary = &e
 	}
 	flags := parsed.Response.AuthenticatorData.Flags
 	var stored *inkan.Credential
@@ -457,7 +473,7 @@ func (s *Service) FinishLogin(ctx context.Context, body []byte) (inkan.Credentia
 		u.creds = append(u.creds, rec)
 	}
 	if stored == nil {
-		return inkan.Credential{}, s.unknownCredential(ctx, credID, owner)
+		return inkan.Credential{}, nil, s.unknownCredential(ctx, credID, owner)
 	}
 	var verified *webauthn.Credential
 	if discoverable {
@@ -466,13 +482,13 @@ func (s *Service) FinishLogin(ctx context.Context, body []byte) (inkan.Credentia
 		verified, err = s.wa.ValidateLogin(u, session, parsed)
 	}
 	if err != nil {
-		return inkan.Credential{}, s.refuse(ctx, "assertion verification failed", credID, owner,
+		return inkan.Credential{}, nil, s.refuse(ctx, "assertion verification failed", credID, owner,
 			inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, err))
 	}
 	// go-webauthn's counter rule (§6.1.1) flags a count that did not
 	// increase, unless both are 0, as a possible clone.
 	if verified.Authenticator.CloneWarning {
-		return inkan.Credential{}, s.refuse(ctx, "sign count did not increase", credID, owner,
+		return inkan.Credential{}, nil, s.refuse(ctx, "sign count did not increase", credID, owner,
 			inkan.Wrap(inkan.KindInvalid, msgInvalidAssertion,
 				fmt.Errorf("sign count %d not greater than stored %d", parsed.Response.AuthenticatorData.Counter, stored.SignCount)))
 	}
@@ -484,23 +500,23 @@ func (s *Service) FinishLogin(ctx context.Context, body []byte) (inkan.Credentia
 		// Either the ceremony was used meanwhile (replay) or another
 		// assertion moved the counter first.
 		if _, gerr := s.store.GetCeremonyByChallenge(ctx, cer.Challenge); errors.Is(gerr, inkan.ErrNotFound) {
-			return inkan.Credential{}, s.refuse(ctx, "ceremony used meanwhile", credID, owner,
+			return inkan.Credential{}, nil, s.refuse(ctx, "ceremony used meanwhile", credID, owner,
 				inkan.Wrap(inkan.KindUnauthorized, msgChallengeMismatch, err))
 		}
-		return inkan.Credential{}, s.refuse(ctx, "sign count did not increase", credID, owner,
+		return inkan.Credential{}, nil, s.refuse(ctx, "sign count did not increase", credID, owner,
 			inkan.Wrap(inkan.KindInvalid, msgInvalidAssertion, err))
 	case errors.Is(err, inkan.ErrNotFound):
-		return inkan.Credential{}, s.refuse(ctx, "credential deleted meanwhile", credID, owner,
+		return inkan.Credential{}, nil, s.refuse(ctx, "credential deleted meanwhile", credID, owner,
 			inkan.Wrap(inkan.KindUnauthorized, msgInvalidAssertion, err))
 	case err != nil:
-		return inkan.Credential{}, inkan.Wrap(inkan.KindInternal, "", err)
+		return inkan.Credential{}, nil, inkan.Wrap(inkan.KindInternal, "", err)
 	}
 	// The row now holds what FinishLogin wrote; no need to read it back.
 	stored.SignCount = signCount
 	stored.BackupEligible, stored.BackupState = be, bs
 	stored.LastUsedAt = now
 	stored.UpdatedAt = now
-	return *stored, nil
+	return *stored, primary, nil
 }
 
 // unknownCredential refuses an assertion with credential id credID that
