@@ -249,10 +249,18 @@ func (s *Service) passcodeTarget(ctx context.Context, userID, emailID, fallbackI
 // claimed by another user"; KindConflict "max number of email addresses
 // reached"; KindForbidden when none of the cases holds; ErrNotFound when
 // the row is gone.
-func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID) (inkan.Email, error) {
-	e, err := s.store.GetEmail(ctx, emailID)
-	if err != nil {
-		return e, err
+//
+// known is the row emailID as the caller already read it in this
+// transaction (the passcode read joins it), or nil to read it here.
+func (s *Service) CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID, known *inkan.Email) (inkan.Email, error) {
+	var e inkan.Email
+	if known != nil && known.ID == emailID {
+		e = *known
+	} else {
+		var err error
+		if e, err = s.store.GetEmail(ctx, emailID); err != nil {
+			return e, err
+		}
 	}
 	switch {
 	case e.UserID == userID:

@@ -108,7 +108,7 @@ func TestRouteBudgets(t *testing.T) {
 			var pc struct{ ID string }
 			r.json(t, &pc)
 			pcID = pc.ID
-			r = measure("POST /passcode/login/finalize (first: claims the address)", onPG(budget{18, true, true}, 17), func() response {
+			r = measure("POST /passcode/login/finalize (first: claims the address)", onPG(budget{17, true, true}, 16), func() response {
 				return h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"`+h.code(t, address)+`"}`)
 			})
 			auth := "Authorization: Bearer " + tokenOf(r)
@@ -168,7 +168,7 @@ func TestRouteBudgets(t *testing.T) {
 			})
 			r.json(t, &pc)
 			pcID = pc.ID
-			measure("POST /passcode/login/finalize (returning user)", onPG(budget{9, true, true}, 8), func() response {
+			measure("POST /passcode/login/finalize (returning user)", onPG(budget{8, true, true}, 7), func() response {
 				return h.do(t, "POST", "/passcode/login/finalize", `{"id":"`+pcID+`","code":"`+h.code(t, address)+`"}`)
 			})
 			// A passkey-first sign-up: initialize stores only the ceremony;

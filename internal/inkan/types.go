@@ -44,6 +44,9 @@ type Passcode struct {
 	TryCount  int           // wrong codes so far; dead at MaxPasscodeAttempts
 	CreatedAt time.Time     // UTC
 	ExpiresAt time.Time     // CreatedAt + TTL, UTC
+	// Email is the address row EmailID as read together with the
+	// passcode (Primary filled in); nil when not read or gone.
+	Email *Email
 }
 
 // MaxPasscodeAttempts is the number of wrong codes after which a passcode is

@@ -47,7 +47,7 @@ type Accounts interface {
 	// CheckClaim decides whether userID may sign in with (and take) the
 	// address emailID; sessionUser is the subject of a session sent along
 	// (uuid.Nil when none). It returns the address as read.
-	CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID) (inkan.Email, error)
+	CheckClaim(ctx context.Context, userID, emailID, sessionUser uuid.UUID, known *inkan.Email) (inkan.Email, error)
 	// Claim assigns e to userID as verified (primary when the user has
 	// none) and records its events, in ctx's transaction.
 	Claim(ctx context.Context, e inkan.Email, userID uuid.UUID) (inkan.Email, error)

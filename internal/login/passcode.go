@@ -55,7 +55,7 @@ func (s *Service) Passcode(ctx context.Context, r PasscodeRequest) (PasscodeResu
 			refused = err
 			return s.journal.RecordEvent(ctx, s.passcodeFailure(ctx, p, err))
 		}
-		email, err := s.accounts.CheckClaim(ctx, p.UserID, p.EmailID, r.SessionUser)
+		email, err := s.accounts.CheckClaim(ctx, p.UserID, p.EmailID, r.SessionUser, p.Email)
 		if err != nil {
 			return err
 		}

@@ -36,17 +36,60 @@ func (s *Store) CreatePasscode(ctx context.Context, p inkan.Passcode) error {
 	return mapErr(err)
 }
 
-// GetPasscode returns the passcode row (inkan.ErrNotFound when missing).
+// selectPasscode reads a passcode with its address row and whether that
+// is its user's primary (queryParam: prepared on PostgreSQL).
+const selectPasscode = `SELECT p.id, p.user_id, p.email_id, p.code_hash, p.ttl, p.try_count, p.created_at, p.expires_at,
+ e.id AS e_id, e.user_id AS e_user_id, e.address AS e_address, e.verified AS e_verified,
+ CASE WHEN pe.id IS NULL THEN 0 ELSE 1 END AS e_primary, e.created_at AS e_created_at, e.updated_at AS e_updated_at
+FROM passcodes AS p
+LEFT JOIN emails AS e ON e.id = p.email_id
+LEFT JOIN primary_emails AS pe ON pe.email_id = e.id
+WHERE p.id = ?`
+
+// passcodeEmailRow is one row of selectPasscode.
+type passcodeEmailRow struct {
+	ID             uuid.UUID `bun:"id"`
+	UserID         uuid.UUID `bun:"user_id"`
+	PasscodeEmail  uuid.UUID `bun:"email_id"`
+	CodeHash       []byte    `bun:"code_hash"`
+	TTL            int64     `bun:"ttl"` // seconds
+	TryCount       int       `bun:"try_count"`
+	CreatedAt      time.Time `bun:"created_at"`
+	ExpiresAt      time.Time `bun:"expires_at"`
+	EmailID        uuid.UUID `bun:"e_id"`
+	EmailUserID    uuid.UUID `bun:"e_user_id"`
+	EmailAddress   string    `bun:"e_address"`
+	EmailVerified  bool      `bun:"e_verified"`
+	EmailPrimary   bool      `bun:"e_primary"`
+	EmailCreatedAt time.Time `bun:"e_created_at"`
+	EmailUpdatedAt time.Time `bun:"e_updated_at"`
+}
+
+// GetPasscode returns the passcode row (inkan.ErrNotFound when missing)
+// with its address row as Email (Primary filled in; nil when the row is
+// gone), read in the same statement: a passcode login needs both.
 func (s *Store) GetPasscode(ctx context.Context, id uuid.UUID) (inkan.Passcode, error) {
-	var r passcodeRow
-	if err := s.idb(ctx).NewSelect().Model(&r).Where("p.id = ?", id).Scan(ctx); err != nil {
+	var rows []passcodeEmailRow
+	if err := s.queryParam(ctx, &rows, selectPasscode, id); err != nil {
 		return inkan.Passcode{}, mapErr(err)
 	}
-	return inkan.Passcode{
-		ID: r.ID, UserID: r.UserID, EmailID: r.EmailID, CodeHash: r.CodeHash,
+	if len(rows) == 0 {
+		return inkan.Passcode{}, fmt.Errorf("%w: passcode", inkan.ErrNotFound)
+	}
+	r := rows[0]
+	p := inkan.Passcode{
+		ID: r.ID, UserID: r.UserID, EmailID: r.PasscodeEmail, CodeHash: r.CodeHash,
 		TTL: time.Duration(r.TTL) * time.Second, TryCount: r.TryCount,
 		CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
-	}, nil
+	}
+	if r.EmailID != uuid.Nil {
+		e := emailRow{
+			ID: r.EmailID, UserID: r.EmailUserID, Address: r.EmailAddress, Verified: r.EmailVerified, IsPrimary: r.EmailPrimary,
+			CreatedAt: r.EmailCreatedAt, UpdatedAt: r.EmailUpdatedAt,
+		}.email()
+		p.Email = &e
+	}
+	return p, nil
 }
 
 // IncrementPasscodeTries records one wrong attempt if fewer than max were
