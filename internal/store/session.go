@@ -203,7 +203,21 @@ func (s *Store) DeleteSession(ctx context.Context, id uuid.UUID, why inkan.Sessi
 // session_revocations with reason why and their expires_at, so that
 // offline verifiers learn of it (GET /sessions/revoked). It returns how
 // many rows it removed. Call it inside a transaction.
+//
+// On PostgreSQL both are one statement: the DELETE … RETURNING feeds the
+// revocation insert, and the statement returns the rows deleted.
 func (s *Store) endSessions(ctx context.Context, tx bun.IDB, why inkan.SessionEnd, where string, args ...any) (int64, error) {
+	if s.dialect == DialectPostgres {
+		q := "WITH d AS (DELETE FROM sessions WHERE " + where + " RETURNING id, user_id, expires_at)," +
+			" r AS (INSERT INTO session_revocations (session_id, user_id, expires_at, revoked_at, reason)" +
+			" SELECT id, user_id, expires_at, ?, ? FROM d ON CONFLICT DO NOTHING)" +
+			" SELECT count(*) FROM d"
+		var n int64
+		if err := tx.NewRaw(q, append(append([]any{}, args...), now(), string(why))...).Scan(ctx, &n); err != nil {
+			return 0, mapErr(err)
+		}
+		return n, nil
+	}
 	insert, conflict := "INSERT INTO", " ON CONFLICT DO NOTHING"
 	if s.dialect == DialectMySQL {
 		insert, conflict = "INSERT IGNORE INTO", ""
