@@ -167,7 +167,19 @@ func (s *Service) User(ctx context.Context, id uuid.UUID) (inkan.User, error) {
 // read in one round trip (GET /me, GET /users/{id}; docs/performance.md
 // "Budgets"). KindNotFound "user not found" when the user is missing.
 func (s *Service) Profile(ctx context.Context, id uuid.UUID) (inkan.Profile, error) {
-	p, err := s.store.Profile(ctx, id)
+	return notFoundUser(s.store.Profile(ctx, id))
+}
+
+// ProfileWithIdentities is Profile with the user's third-party identities,
+// oldest first, in the same one round trip (GET /me and GET /emails with
+// third_party enabled, the admin user object).
+func (s *Service) ProfileWithIdentities(ctx context.Context, id uuid.UUID) (inkan.Profile, error) {
+	return notFoundUser(s.store.ProfileWithIdentities(ctx, id))
+}
+
+// notFoundUser maps the store's inkan.ErrNotFound to KindNotFound "user
+// not found".
+func notFoundUser(p inkan.Profile, err error) (inkan.Profile, error) {
 	if errors.Is(err, inkan.ErrNotFound) {
 		return p, inkan.Wrap(inkan.KindNotFound, "user not found", err)
 	}

@@ -23,6 +23,9 @@ type Store interface {
 	// Primary filled in) and their WebAuthn credentials (oldest first) in
 	// one round trip; ErrNotFound when the user is missing.
 	Profile(ctx context.Context, id uuid.UUID) (inkan.Profile, error)
+	// ProfileWithIdentities is Profile with the third-party identities,
+	// oldest first, in the same one round trip.
+	ProfileWithIdentities(ctx context.Context, id uuid.UUID) (inkan.Profile, error)
 	// RevokeUserAccess deletes every session, passkey and password of the
 	// user and counts them.
 	RevokeUserAccess(ctx context.Context, userID uuid.UUID) (inkan.AccessRevoked, error)

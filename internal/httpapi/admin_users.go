@@ -107,7 +107,7 @@ func (a *API) AdminUserObject(ctx context.Context, id uuid.UUID) (json.RawMessag
 // profile read (store.Profile), then the password and the metadata.
 func (a *API) userFull(ctx context.Context, u inkan.User) (adminUserJSON, error) {
 	out := adminUserJSON{ID: u.ID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
-	p, err := a.Accounts.Profile(ctx, u.ID)
+	p, err := a.Accounts.ProfileWithIdentities(ctx, u.ID)
 	if err != nil {
 		return out, err
 	}

@@ -38,7 +38,7 @@ func emailPathID(r *http.Request) (uuid.UUID, error) {
 func (a *API) listEmails(w http.ResponseWriter, r *http.Request) error {
 	userID := claimsFrom(r.Context()).Subject
 	if a.Opts.ThirdParty {
-		p, err := a.Accounts.Profile(r.Context(), userID)
+		p, err := a.Accounts.ProfileWithIdentities(r.Context(), userID)
 		if err != nil {
 			return err
 		}

@@ -191,7 +191,11 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	claims := claimsFrom(r.Context())
 	// One read for the whole profile, identities included: with the
 	// session's, two statements (docs/performance.md "Budgets").
-	p, err := a.Accounts.Profile(r.Context(), claims.Subject)
+	read := a.Accounts.Profile
+	if a.Opts.ThirdParty {
+		read = a.Accounts.ProfileWithIdentities
+	}
+	p, err := read(r.Context(), claims.Subject)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,8 @@ package inkan
 // them (docs/compatibility.md "Users"), read together in one statement
 // (docs/performance.md "Budgets"): the user row, the assigned e-mail
 // addresses oldest first (Primary filled in), the WebAuthn credentials
-// oldest first, and the third-party identities oldest first (shown only
-// while third-party sign-in is configured).
+// oldest first, and, when read with them, the third-party identities oldest
+// first (nil when not read).
 type Profile struct {
 	User        User
 	Emails      []Email

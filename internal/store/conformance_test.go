@@ -731,11 +731,12 @@ func testCredentials(t *testing.T, s *store.Store) {
 }
 
 // testProfile checks that Profile's one statement reads what GetUser,
-// ListEmails, ListCredentials and ListIdentities read, each row exactly
-// once, for a user with two addresses, the two credentials of
-// testCredentials and two identities (one linked to an address, with
-// data; one without either), for a user with nothing but the row, and
-// that a missing user is ErrNotFound.
+// ListEmails and ListCredentials read, and ProfileWithIdentities' one
+// statement those and what ListIdentities reads, each row exactly once,
+// for a user with two addresses, the two credentials of testCredentials
+// and two identities (one linked to an address, with data; one without
+// either), for a user with nothing but the row, and that a missing user is
+// ErrNotFound.
 func testProfile(t *testing.T, s *store.Store, userID uuid.UUID) {
 	ctx := context.Background()
 	second, err := s.AddEmail(ctx, userID, inkan.Email{ID: uuid.New(), UserID: userID, Address: addr(), Verified: true, CreatedAt: localNow().Add(time.Second)}, 5)
@@ -776,20 +777,30 @@ func testProfile(t *testing.T, s *store.Store, userID uuid.UUID) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := inkan.Profile{User: u, Emails: emails, Credentials: creds, Identities: ids}
+		want := inkan.Profile{User: u, Emails: emails, Credentials: creds}
 		got, err := s.Profile(ctx, c.id)
 		if err != nil {
 			t.Fatalf("Profile = %v", err)
 		}
-		if len(got.Emails) != c.emails || len(got.Credentials) != c.creds || len(got.Identities) != c.ids || !reflect.DeepEqual(got, want) {
+		if len(got.Emails) != c.emails || len(got.Credentials) != c.creds || got.Identities != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("Profile = %+v\nwant %+v", got, want)
 		}
 		if p, ok := got.Primary(); c.emails > 0 && (!ok || p != emails[0]) {
 			t.Errorf("Profile.Primary = %+v, %v; want %+v", p, ok, emails[0])
 		}
+		want.Identities = ids
+		got, err = s.ProfileWithIdentities(ctx, c.id)
+		if err != nil {
+			t.Fatalf("ProfileWithIdentities = %v", err)
+		}
+		if len(got.Emails) != c.emails || len(got.Credentials) != c.creds || len(got.Identities) != c.ids || !reflect.DeepEqual(got, want) {
+			t.Errorf("ProfileWithIdentities = %+v\nwant %+v", got, want)
+		}
 	}
 	_, err = s.Profile(ctx, uuid.New())
 	wantErr(t, "Profile(missing)", err, inkan.ErrNotFound)
+	_, err = s.ProfileWithIdentities(ctx, uuid.New())
+	wantErr(t, "ProfileWithIdentities(missing)", err, inkan.ErrNotFound)
 }
 
 func testSessions(t *testing.T, s *store.Store) {

@@ -53,38 +53,64 @@ type profileRow struct {
 	IdentUpdatedAt time.Time `bun:"i_updated_at"`
 }
 
-// profileQuery reads a user, their assigned addresses, their credentials and
-// their third-party identities in one statement. The three-row derived
-// table k splits the result into part 1 (one row per address), part 2 (one
-// row per credential) and part 3 (one row per identity), so the LEFT JOINs
-// never multiply each other: n addresses, m credentials and l identities
-// give max(n,1) + max(m,1) + max(l,1) rows. Plain SQL on every dialect.
-const profileQuery = `SELECT u.id, u.created_at, u.updated_at, u.name, u.given_name, u.family_name, u.picture, k.part,
+// profileQuery reads a user, their assigned addresses and their credentials
+// in one statement. The two-row derived table k splits the result into
+// part 1 (one row per address) and part 2 (one row per credential), so the
+// LEFT JOINs never multiply each other: n addresses and m credentials give
+// max(n,1) + max(m,1) rows. Plain SQL on every dialect.
+const profileQuery = profileSelect + `
+FROM users AS u
+CROSS JOIN (SELECT 1 AS part UNION ALL SELECT 2) AS k` + profileJoins + `
+WHERE u.id = ?
+ORDER BY k.part, e.created_at, e.id, c.created_at, c.id`
+
+// profileIdentitiesQuery is profileQuery with the third-party identities
+// as part 3 (one row per identity, oldest first): max(l,1) rows more for l
+// identities.
+const profileIdentitiesQuery = profileSelect + `,
+ i.id AS i_id, i.provider AS i_provider, i.subject AS i_subject, i.email_id AS i_email_id, i.data AS i_data,
+ i.created_at AS i_created_at, i.updated_at AS i_updated_at
+FROM users AS u
+CROSS JOIN (SELECT 1 AS part UNION ALL SELECT 2 UNION ALL SELECT 3) AS k` + profileJoins + `
+LEFT JOIN identities AS i ON k.part = 3 AND i.user_id = u.id
+WHERE u.id = ?
+ORDER BY k.part, e.created_at, e.id, c.created_at, c.id, i.created_at, i.id`
+
+const profileSelect = `SELECT u.id, u.created_at, u.updated_at, u.name, u.given_name, u.family_name, u.picture, k.part,
  e.id AS e_id, e.address AS e_address, e.verified AS e_verified,
  CASE WHEN pe.id IS NULL THEN 0 ELSE 1 END AS e_primary, e.created_at AS e_created_at, e.updated_at AS e_updated_at,
  c.id AS c_id, c.public_key AS c_public_key, c.attestation_type AS c_attestation_type, c.aaguid AS c_aaguid,
  c.sign_count AS c_sign_count, c.name AS c_name, c.transports AS c_transports, c.backup_eligible AS c_backup_eligible,
  c.backup_state AS c_backup_state, c.user_verified AS c_user_verified, c.last_used_at AS c_last_used_at,
- c.created_at AS c_created_at, c.updated_at AS c_updated_at,
- i.id AS i_id, i.provider AS i_provider, i.subject AS i_subject, i.email_id AS i_email_id, i.data AS i_data,
- i.created_at AS i_created_at, i.updated_at AS i_updated_at
-FROM users AS u
-CROSS JOIN (SELECT 1 AS part UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+ c.created_at AS c_created_at, c.updated_at AS c_updated_at`
+
+const profileJoins = `
 LEFT JOIN emails AS e ON k.part = 1 AND e.user_id = u.id
 LEFT JOIN primary_emails AS pe ON pe.email_id = e.id
-LEFT JOIN webauthn_credentials AS c ON k.part = 2 AND c.user_id = u.id
-LEFT JOIN identities AS i ON k.part = 3 AND i.user_id = u.id
-WHERE u.id = ?
-ORDER BY k.part, e.created_at, e.id, c.created_at, c.id, i.created_at, i.id`
+LEFT JOIN webauthn_credentials AS c ON k.part = 2 AND c.user_id = u.id`
 
 // Profile returns the user with their assigned e-mail addresses (oldest
-// first, Primary filled in), WebAuthn credentials (oldest first) and
-// third-party identities (oldest first, as ListIdentities) in one
-// statement: GET /me's read (docs/performance.md "Budgets").
-// inkan.ErrNotFound when the user is missing.
+// first, Primary filled in) and WebAuthn credentials (oldest first) in one
+// statement, Identities nil: GET /me's read (docs/performance.md
+// "Budgets"). inkan.ErrNotFound when the user is missing.
 func (s *Store) Profile(ctx context.Context, userID uuid.UUID) (inkan.Profile, error) {
+	return s.profile(ctx, userID, profileQuery)
+}
+
+// ProfileWithIdentities is Profile with the user's third-party identities
+// (oldest first, as ListIdentities) in the same one statement: GET /me's
+// read when third-party sign-in is configured.
+func (s *Store) ProfileWithIdentities(ctx context.Context, userID uuid.UUID) (inkan.Profile, error) {
+	p, err := s.profile(ctx, userID, profileIdentitiesQuery)
+	if err == nil && p.Identities == nil {
+		p.Identities = []inkan.Identity{}
+	}
+	return p, err
+}
+
+func (s *Store) profile(ctx context.Context, userID uuid.UUID, q string) (inkan.Profile, error) {
 	var rows []profileRow
-	if err := s.queryParam(ctx, &rows, profileQuery, userID); err != nil {
+	if err := s.queryParam(ctx, &rows, q, userID); err != nil {
 		return inkan.Profile{}, mapErr(err)
 	}
 	if len(rows) == 0 {
@@ -94,7 +120,7 @@ func (s *Store) Profile(ctx context.Context, userID uuid.UUID) (inkan.Profile, e
 		ID: rows[0].ID, CreatedAt: rows[0].CreatedAt, UpdatedAt: rows[0].UpdatedAt, Name: rows[0].Name,
 		GivenName: rows[0].GivenName, FamilyName: rows[0].FamilyName, Picture: rows[0].Picture,
 	}
-	p := inkan.Profile{User: u.user(), Emails: []inkan.Email{}, Credentials: []inkan.Credential{}, Identities: []inkan.Identity{}}
+	p := inkan.Profile{User: u.user(), Emails: []inkan.Email{}, Credentials: []inkan.Credential{}}
 	for _, r := range rows {
 		switch {
 		case r.Part == 1 && r.EmailID != uuid.Nil:
