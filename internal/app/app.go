@@ -188,6 +188,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		if mailer, err = newMailer(cfg, tmpl, log, outbox); err != nil {
 			return nil, err
 		}
+		if c, ok := mailer.(io.Closer); ok { // the SMTP mailer's kept sessions
+			a.closers = append(a.closers, c.Close)
+		}
 	} else {
 		log.Info("mailer: none (email_delivery.enabled false): passcodes reach users through the email.send webhook")
 	}
@@ -391,7 +394,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 	return a, nil
 }
 
-// Close releases the store and the rate limiter's connections.
+// Close releases the store's and the rate limiter's connections and ends
+// the SMTP mailer's kept sessions (QUIT).
 func (a *App) Close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		if err := a.closers[i](); err != nil {

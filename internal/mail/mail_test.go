@@ -20,7 +20,7 @@ func captureLog() (*slog.Logger, *outboxtest.Buffer) {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
-func loadTemplates(t *testing.T) *imail.Templates {
+func loadTemplates(t testing.TB) *imail.Templates {
 	t.Helper()
 	tpl, err := imail.LoadTemplates("")
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/mail"
 	"time"
 
@@ -17,6 +16,16 @@ import (
 
 // DefaultSMTPTimeout bounds one delivery when SMTPOptions.Timeout is zero.
 const DefaultSMTPTimeout = 10 * time.Second
+
+// DefaultSMTPMaxIdle is how many idle SMTP sessions an SMTPMailer keeps
+// when SMTPOptions.MaxIdle is zero.
+const DefaultSMTPMaxIdle = 4
+
+// DefaultSMTPIdleTimeout is how long an idle SMTP session is kept when
+// SMTPOptions.IdleTimeout is zero: below the 60 s or so after which many
+// relays drop idle sessions, while a steady trickle of logins still
+// reuses one.
+const DefaultSMTPIdleTimeout = 30 * time.Second
 
 // SMTPOptions configure an SMTPMailer; they mirror Hanko's
 // email_delivery.* keys (docs/compatibility.md "Passcodes" "Mail").
@@ -44,6 +53,13 @@ type SMTPOptions struct {
 	// CodeInSubject puts the code in the subject line (off by default:
 	// subjects show in notifications and mailbox lists).
 	CodeInSubject bool
+	// MaxIdle is how many connected sessions are kept for reuse between
+	// deliveries; 0 → DefaultSMTPMaxIdle. More may be open at once while
+	// deliveries run concurrently; the surplus is closed (QUIT) when done.
+	MaxIdle int
+	// IdleTimeout closes (QUIT) a kept session that has not been used for
+	// this long; 0 → DefaultSMTPIdleTimeout.
+	IdleTimeout time.Duration
 	// TLSConfig replaces the client TLS configuration (tests trusting a
 	// self-signed certificate); nil → system roots, server name Host,
 	// TLS 1.2 or later.
@@ -52,12 +68,15 @@ type SMTPOptions struct {
 
 // SMTPMailer delivers passcode mails over SMTP with github.com/wneessen/go-mail.
 // It satisfies passcode.Mailer and is safe for concurrent use: every
-// delivery uses its own connection.
+// delivery in flight has a connection of its own, taken from a small pool
+// of sessions kept open between deliveries (see smtpPool), so a login
+// usually pays neither TCP nor TLS handshake nor AUTH.
 type SMTPMailer struct {
 	o    SMTPOptions
 	from *mail.Address
 	t    *Templates
 	log  *slog.Logger
+	pool *smtpPool
 }
 
 // NewSMTP checks o and returns a mailer using templates t and logger log
@@ -103,7 +122,31 @@ func NewSMTP(o SMTPOptions, t *Templates, log *slog.Logger) (*SMTPMailer, error)
 	if log == nil {
 		log = slog.Default()
 	}
-	return &SMTPMailer{o: o, from: from, t: t, log: log}, nil
+	if o.MaxIdle < 0 {
+		return nil, fmt.Errorf("mail: smtp max idle connections %d is negative", o.MaxIdle)
+	}
+	if o.MaxIdle == 0 {
+		o.MaxIdle = DefaultSMTPMaxIdle
+	}
+	if o.IdleTimeout < 0 {
+		return nil, fmt.Errorf("mail: smtp idle timeout %v is negative", o.IdleTimeout)
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultSMTPIdleTimeout
+	}
+	m := &SMTPMailer{o: o, from: from, t: t, log: log}
+	m.pool = &smtpPool{o: &m.o, log: log}
+	return m, nil
+}
+
+// Close ends the idle connections (QUIT, each bounded by a few seconds)
+// and makes connections in use close when their delivery ends. Later
+// SendPasscode calls still work, each on a connection of its own that is
+// closed afterwards. Close always returns nil; it satisfies io.Closer
+// (App.Close calls it on shutdown).
+func (m *SMTPMailer) Close() error {
+	m.pool.close()
+	return nil
 }
 
 // SendPasscode renders p (see Templates.RenderPasscode) and delivers it as
@@ -111,7 +154,11 @@ func NewSMTP(o SMTPOptions, t *Templates, log *slog.Logger) (*SMTPMailer, error)
 // <FromAddress>" to p.To. It returns when the server has accepted the
 // message, or with an error of kind inkan.KindBadGateway when delivery
 // failed (server unreachable, TLS or AUTH failure, recipient refused,
-// connection dropped, timeout). Log lines name p.UserID, never the
+// connection dropped, timeout). A kept session the server has closed in
+// the meantime (EOF, reset, 421) is replaced by a new connection and the
+// message sent again, once, but only when the failure came before the
+// message data was sent (MAIL, RCPT or DATA command), so the server cannot
+// have accepted it. Log lines name p.UserID, never the
 // recipient address. Delivery ends by ctx's deadline or
 // cancellation or SMTPOptions.Timeout, whichever comes first. Neither the
 // error nor any log line contains the code.
@@ -138,52 +185,8 @@ func (m *SMTPMailer) SendPasscode(ctx context.Context, p inkan.PasscodeMail) err
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
 
-	// go-mail applies ctx to the dial only; closing the connection when
-	// ctx ends bounds the whole SMTP conversation.
-	stop := func() bool { return false }
-	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
-		nd := &net.Dialer{}
-		var conn net.Conn
-		var err error
-		if m.o.ImplicitTLS {
-			conn, err = (&tls.Dialer{NetDialer: nd, Config: m.o.TLSConfig}).DialContext(dctx, network, addr)
-		} else {
-			conn, err = nd.DialContext(dctx, network, addr)
-		}
-		if err == nil {
-			stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
-		}
-		return conn, err
-	}
-	opts := []gomail.Option{
-		gomail.WithPort(m.o.Port),
-		gomail.WithTimeout(m.o.Timeout),
-		gomail.WithTLSConfig(m.o.TLSConfig),
-		gomail.WithDialContextFunc(dial),
-	}
-	if m.o.ImplicitTLS {
-		opts = append(opts, gomail.WithSSL())
-	} else if m.o.RequireTLS {
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
-	} else {
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
-	}
-	if m.o.User != "" {
-		// PLAIN and LOGIN are refused by go-mail on an unencrypted
-		// connection to anything but localhost.
-		opts = append(opts,
-			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
-				gomail.SMTPAuthPlain, gomail.SMTPAuthLogin, gomail.SMTPAuthCramMD5),
-			gomail.WithUsername(m.o.User), gomail.WithPassword(m.o.Password))
-	}
-	client, err := gomail.NewClient(m.o.Host, opts...)
-	if err != nil {
-		return inkan.Wrap(inkan.KindInternal, "", fmt.Errorf("mail: smtp client: %w", err))
-	}
-
 	start := time.Now()
-	err = client.DialAndSendWithContext(ctx, msg)
-	stop()
+	reused, err := m.pool.send(ctx, msg)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
@@ -196,6 +199,7 @@ func (m *SMTPMailer) SendPasscode(ctx context.Context, p inkan.PasscodeMail) err
 		return inkan.Wrap(inkan.KindBadGateway, "the passcode mail could not be delivered", err)
 	}
 	m.log.InfoContext(ctx, "passcode mail sent",
-		"user_id", p.UserID, "language", r.Language, "smtp_host", m.o.Host, "duration_ms", time.Since(start).Milliseconds())
+		"user_id", p.UserID, "language", r.Language, "smtp_host", m.o.Host, "reused_connection", reused,
+		"duration_ms", time.Since(start).Milliseconds())
 	return nil
 }

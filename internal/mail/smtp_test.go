@@ -42,6 +42,7 @@ func newSMTP(t *testing.T, srv *smtptest.Server, edit func(*imail.SMTPOptions)) 
 	if err != nil {
 		t.Fatalf("NewSMTP: %v", err)
 	}
+	t.Cleanup(func() { _ = m.Close() }) // before the server's cleanup (LIFO)
 	return m, buf
 }
 

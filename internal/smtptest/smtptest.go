@@ -89,13 +89,16 @@ type Server struct {
 	messages    []Message
 	waited      int           // messages already returned by WaitMessage
 	arrived     chan struct{} // closed and replaced when a message is recorded
+	changed     chan struct{} // closed and replaced when a connection opens or closes
+	conns       map[*trackedConn]struct{}
+	accepted    int
 	closed      chan struct{}
 }
 
 // Start starts a server on 127.0.0.1:0 and closes it in t.Cleanup.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{arrived: make(chan struct{}), closed: make(chan struct{})}
+	s := &Server{arrived: make(chan struct{}), changed: make(chan struct{}), conns: map[*trackedConn]struct{}{}, closed: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -120,7 +123,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("smtptest: listen: %v", err)
 	}
-	var ln net.Listener = &stallListener{Listener: l, s: s}
+	var ln net.Listener = &trackListener{Listener: &stallListener{Listener: l, s: s}, s: s}
 	if s.implicitTLS {
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	} else if !s.startTLS {
@@ -205,6 +208,56 @@ func (s *Server) WaitMessage(t testing.TB, timeout time.Duration) Message {
 			return Message{}
 		}
 	}
+}
+
+// Connections returns how many TCP connections the server has accepted so
+// far and how many of them are still open (neither side has closed them).
+func (s *Server) Connections() (accepted, open int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted, len(s.conns)
+}
+
+// WaitConnections waits up to timeout (an upper bound, not an expectation)
+// until cond, called with Connections' values, holds; it fails the test
+// otherwise.
+func (s *Server) WaitConnections(t testing.TB, timeout time.Duration, cond func(accepted, open int) bool) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		accepted, open, changed := s.accepted, len(s.conns), s.changed
+		s.mu.Unlock()
+		if cond(accepted, open) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("smtptest: connections (accepted %d, open %d) not as expected within %v", accepted, open, timeout)
+			return
+		}
+	}
+}
+
+// DropConnections closes every open connection from the server side
+// without a reply, as a relay dropping idle sessions does.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := make([]*trackedConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+func (s *Server) connChanged() { // with s.mu held
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 func (s *Server) record(m Message) {
@@ -301,6 +354,45 @@ func (ss *session) Data(r io.Reader) error {
 func (ss *session) Reset() { ss.from, ss.to = "", nil }
 
 func (ss *session) Logout() error { return nil }
+
+// trackListener counts accepted connections and keeps the open ones for
+// Connections and DropConnections. It wraps the plain TCP listener (below
+// TLS), so a connection counts from accept to close.
+type trackListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *trackListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, s: l.s}
+	l.s.mu.Lock()
+	l.s.accepted++
+	l.s.conns[tc] = struct{}{}
+	l.s.connChanged()
+	l.s.mu.Unlock()
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.connChanged()
+		c.s.mu.Unlock()
+	})
+	return err
+}
 
 // stallListener wraps accepted connections so that writes wait for the
 // server's stall delay.
