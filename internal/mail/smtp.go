@@ -47,8 +47,9 @@ type SMTPOptions struct {
 	// a plain session: without ImplicitTLS the server must offer STARTTLS
 	// and the handshake must succeed, or delivery fails (KindBadGateway).
 	RequireTLS bool
-	// Timeout bounds one whole delivery (dial, TLS, AUTH, MAIL, RCPT,
-	// DATA, QUIT); 0 → DefaultSMTPTimeout. A shorter ctx deadline wins.
+	// Timeout bounds one whole delivery (dial, TLS and AUTH when no kept
+	// session is free, MAIL, RCPT, DATA, RSET, and the one retry); 0 →
+	// DefaultSMTPTimeout. A shorter ctx deadline wins.
 	Timeout time.Duration
 	// CodeInSubject puts the code in the subject line (off by default:
 	// subjects show in notifications and mailbox lists).
