@@ -30,5 +30,8 @@ func (s *Service) AdminSession(ctx context.Context, userID uuid.UUID, userAgent,
 		})
 		return err
 	})
+	if err == nil {
+		err = s.sign(ctx, &out)
+	}
 	return out, err
 }

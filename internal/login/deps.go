@@ -95,10 +95,10 @@ type ThirdParty interface {
 
 // Sessions is the part of *session.Manager the completion step needs.
 type Sessions interface {
-	// Start signs a session JWT for userID with email as its email claim,
-	// stores the session row and issues its refresh token (when enabled
-	// and not meta.NoRefreshToken).
-	Start(ctx context.Context, userID uuid.UUID, email *inkan.Email, meta session.Meta) (session.Issued, error)
+	// StartUnsigned stores a new session row for userID and issues its
+	// refresh token (when enabled and not meta.NoRefreshToken); the row is
+	// returned unsigned, for Sign once the transaction committed.
+	StartUnsigned(ctx context.Context, userID uuid.UUID, meta session.Meta) (session.Issued, inkan.Session, error)
 	// Refresh rotates a refresh token (see session.Manager.Refresh).
 	Refresh(ctx context.Context, token string) (session.Rotated, error)
 	// Sign signs a new JWT for an existing session row.

@@ -26,7 +26,9 @@
 //     address the proof established (if any), its *_succeeded event type
 //     and details;
 //  3. when the attempt fails, return s.failed(ctx, <its *_failed type>,
-//     actor, err, details) after Atomically returned;
+//     actor, err, details) after Atomically returned; when it succeeded,
+//     sign the token with s.sign(ctx, &result) before returning it (the
+//     signature is made after the commit, outside the write lock);
 //  4. pass the method's RFC 8176 amr values in completion.amr; the
 //     completion step issues the refresh token (Result.RefreshToken) when
 //     session.refresh_token.enabled, unless completion.noRefreshToken.
@@ -88,6 +90,10 @@ type Result struct {
 	// session); RefreshExpiresAt is its absolute end.
 	RefreshToken     string
 	RefreshExpiresAt time.Time
+
+	// unsigned is the session row complete stored, whose token sign makes
+	// once the transaction committed; nil once signed.
+	unsigned *inkan.Session
 }
 
 // The amr values (RFC 8176 §2) each sign-in method puts in the session
@@ -129,6 +135,10 @@ type completion struct {
 // creates the session (evicting the oldest beyond session.limit) with the
 // method's amr and, when enabled and not refused by c.noRefreshToken, a
 // refresh token, and records c.event with the user and the primary address as actor.
+// The token is not signed yet: the caller signs it with sign after
+// Atomically returned, so that the transaction does not hold the
+// database's write lock (SQLite's only writer) for an RSA signature; until
+// then Token is "" and Claims carry only the subject and session id.
 func (s *Service) complete(ctx context.Context, c completion) (Result, error) {
 	primary := c.known
 	if primary == nil || !primary.Primary || primary.UserID != c.userID {
@@ -147,14 +157,15 @@ func (s *Service) complete(ctx context.Context, c completion) (Result, error) {
 		meta = *c.meta
 	}
 	meta.AMR, meta.NoRefreshToken = c.amr, c.noRefreshToken
-	is, err := s.sessions.Start(ctx, c.userID, primary, meta)
+	is, row, err := s.sessions.StartUnsigned(ctx, c.userID, meta)
 	if err != nil {
 		return Result{}, err
 	}
 	claims := is.Claims
 	res := Result{
-		UserID: c.userID, Token: is.Token, Claims: claims, Email: primary,
+		UserID: c.userID, Claims: claims, Email: primary,
 		RefreshToken: is.RefreshToken, RefreshExpiresAt: is.RefreshExpiresAt,
+		unsigned: &row,
 	}
 	if c.event == "" {
 		return res, nil
@@ -172,6 +183,25 @@ func (s *Service) complete(ctx context.Context, c completion) (Result, error) {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// sign signs the session token of r, which complete stored inside a
+// transaction that has committed since: it fills r.Token and r.Claims.
+// The session row and the *_succeeded event are committed already; when
+// the signature fails (the signing key cannot be read) r is cleared and the
+// error (KindInternal) is returned: the client gets no token, and the row
+// lapses unused.
+func (s *Service) sign(ctx context.Context, r *Result) error {
+	if r.unsigned == nil {
+		return nil
+	}
+	tok, claims, err := s.sessions.Sign(ctx, *r.unsigned, r.Email)
+	if err != nil {
+		*r = Result{}
+		return err
+	}
+	r.Token, r.Claims, r.unsigned = tok, claims, nil
+	return nil
 }
 
 // failed records a failed attempt's event on its own (outside the rolled

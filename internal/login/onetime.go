@@ -94,6 +94,9 @@ func (s *Service) ExchangeToken(ctx context.Context, value string) (Result, erro
 	if err != nil {
 		return Result{}, s.failed(ctx, inkan.EventTokenExchangeFailed, inkan.Actor{UserID: t.UserID}, err, nil)
 	}
+	if err := s.sign(ctx, &out); err != nil {
+		return Result{}, err
+	}
 	return out, nil
 }
 

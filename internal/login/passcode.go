@@ -81,6 +81,9 @@ func (s *Service) Passcode(ctx context.Context, r PasscodeRequest) (PasscodeResu
 	case refused != nil:
 		return PasscodeResult{}, refused
 	}
+	if err := s.sign(ctx, &out.Result); err != nil {
+		return PasscodeResult{}, err
+	}
 	return out, nil
 }
 

@@ -45,5 +45,8 @@ func (s *Service) Passkey(ctx context.Context, body []byte) (PasskeyResult, erro
 	if err != nil {
 		return PasskeyResult{}, s.failed(ctx, inkan.EventWebAuthnAuthenticationFinalFailed, inkan.Actor{UserID: out.Credential.UserID}, err, nil)
 	}
+	if err := s.sign(ctx, &out.Result); err != nil {
+		return PasskeyResult{}, err
+	}
 	return out, nil
 }

@@ -61,5 +61,8 @@ func (s *Service) PasskeySignUp(ctx context.Context, body []byte) (PasskeySignUp
 	if err != nil {
 		return PasskeySignUpResult{}, s.failed(ctx, inkan.EventWebAuthnRegistrationFinalFailed, inkan.Actor{UserID: userID}, err, nil)
 	}
+	if err := s.sign(ctx, &out.Result); err != nil {
+		return PasskeySignUpResult{}, err
+	}
 	return out, nil
 }

@@ -32,5 +32,8 @@ func (s *Service) Password(ctx context.Context, userID uuid.UUID, password strin
 	if err != nil {
 		return Result{}, s.failed(ctx, inkan.EventPasswordLoginFailed, inkan.Actor{UserID: userID}, err, nil)
 	}
+	if err := s.sign(ctx, &out); err != nil {
+		return Result{}, err
+	}
 	return out, nil
 }

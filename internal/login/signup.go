@@ -44,5 +44,8 @@ func (s *Service) SignUp(ctx context.Context, rawEmail string) (SignUpResult, er
 	if err != nil {
 		return SignUpResult{}, err
 	}
+	if err := s.sign(ctx, &out.Result); err != nil {
+		return SignUpResult{}, err
+	}
 	return out, nil
 }

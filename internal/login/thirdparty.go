@@ -80,6 +80,9 @@ func (s *Service) ThirdParty(ctx context.Context, pu inkan.ProviderUser, allowLi
 	if err != nil {
 		return ThirdPartyResult{}, s.failed(ctx, inkan.EventThirdPartySignInSignUpFailed, inkan.Actor{}, err, details)
 	}
+	if err := s.sign(ctx, &out.Result); err != nil {
+		return ThirdPartyResult{}, err
+	}
 	return out, nil
 }
 

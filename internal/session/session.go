@@ -168,10 +168,49 @@ func (m *Manager) Issue(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 // refresh tokens enabled and meta.NoRefreshToken unset it also returns the
 // session's first refresh token (see Refresh). Errors are KindInternal.
 func (m *Manager) Start(ctx context.Context, userID uuid.UUID, email *inkan.Email, meta Meta) (Issued, error) {
+	out, row, err := m.newSession(userID, meta)
+	if err != nil {
+		return Issued{}, err
+	}
+	out.Token, out.Claims, err = m.Sign(ctx, row, email)
+	if err != nil {
+		return Issued{}, err
+	}
+	if err := m.store.CreateSession(ctx, row, m.opts.Limit); err != nil {
+		return Issued{}, internal("storing session", err)
+	}
+	return out, nil
+}
+
+// StartUnsigned is Start without the signature: it inserts the session row
+// (evicting as Start does) and returns the refresh token, with no Token and
+// with Claims holding only the session id, and the row, to be signed with
+// Sign(ctx, row, email) once the caller's transaction committed. A sign-in
+// that runs inside a transaction uses it so as not to hold the database's
+// write lock for an RSA signature: SQLite has one writer at a time, and
+// signing inside it halved how many logins per second it could commit
+// (docs/performance.md "256 clients"). Errors are KindInternal.
+func (m *Manager) StartUnsigned(ctx context.Context, userID uuid.UUID, meta Meta) (Issued, inkan.Session, error) {
+	out, row, err := m.newSession(userID, meta)
+	if err != nil {
+		return Issued{}, inkan.Session{}, err
+	}
+	if err := m.store.CreateSession(ctx, row, m.opts.Limit); err != nil {
+		return Issued{}, inkan.Session{}, internal("storing session", err)
+	}
+	out.Claims = Claims{Subject: userID, SessionID: row.ID}
+	return out, row, nil
+}
+
+// newSession returns the row of a new session for userID (a new UUID v4,
+// now, expiry after Lifespan, meta's amr and, as configured, its client
+// address and user agent) and, when refresh tokens apply, its first
+// refresh token in Issued.
+func (m *Manager) newSession(userID uuid.UUID, meta Meta) (Issued, inkan.Session, error) {
 	now := m.now()
 	sid, err := uuid.NewRandom()
 	if err != nil {
-		return Issued{}, internal("session id", err)
+		return Issued{}, inkan.Session{}, internal("session id", err)
 	}
 	row := inkan.Session{
 		ID:        sid,
@@ -192,20 +231,13 @@ func (m *Manager) Start(ctx context.Context, userID uuid.UUID, email *inkan.Emai
 	if m.opts.Refresh.Enabled && !meta.NoRefreshToken {
 		tok, st, err := m.firstRefresh(sid, now)
 		if err != nil {
-			return Issued{}, err
+			return Issued{}, inkan.Session{}, err
 		}
 		row.Refresh = &st
 		row.EndsAt = m.endsAt(row.ExpiresAt, st)
 		out.RefreshToken, out.RefreshExpiresAt = tok, st.ExpiresAt
 	}
-	out.Token, out.Claims, err = m.Sign(ctx, row, email)
-	if err != nil {
-		return Issued{}, err
-	}
-	if err := m.store.CreateSession(ctx, row, m.opts.Limit); err != nil {
-		return Issued{}, internal("storing session", err)
-	}
-	return out, nil
+	return out, row, nil
 }
 
 // Sign signs a JWT for the session row s (docs/compatibility.md "Session

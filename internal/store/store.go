@@ -109,6 +109,9 @@ type Store struct {
 	lockPath string
 	// logs see the statements execParam sends past bun (LogQueries).
 	logs []*QueryLog
+	// gate queues SQLite's writers in the process (writeGate); nil on the
+	// other dialects.
+	gate writeGate
 }
 
 // NormalizeDialect maps a configured dialect name to "sqlite", "postgres" or
@@ -162,6 +165,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		sqldb.SetConnMaxIdleTime(o.ConnMaxIdleTime)
 	}
 	s.db = bun.NewDB(sqldb, dia)
+	if d == DialectSQLite {
+		s.gate = newWriteGate()
+		s.db.AddQueryHook(gateHook{gate: s.gate})
+	}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.db.Close()
 		return nil, err
@@ -171,8 +178,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 
 // openSQLite opens the file at path through modernc.org/sqlite. Every
 // connection gets foreign_keys=ON, WAL journal mode and a 10 s busy timeout;
-// transactions begin IMMEDIATE so that writers queue on the busy handler
-// instead of failing with SQLITE_BUSY on lock upgrade.
+// transactions begin IMMEDIATE so that a writer takes the write lock before
+// its first read and never fails with SQLITE_BUSY on lock upgrade. Within
+// the process writers queue in Go before they take a connection (writeGate,
+// installed by Open); the busy timeout covers writers in other processes.
 func openSQLite(path string) (*sql.DB, error) {
 	if strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("store: sqlite DSN must be a plain file path, got %q", path)
@@ -407,7 +416,11 @@ func unavailable(err error) bool {
 }
 
 // inTx runs fn in a transaction (BEGIN IMMEDIATE on SQLite), committing when
-// fn returns nil and rolling back otherwise; the error is mapped. When ctx
+// fn returns nil and rolling back otherwise; the error is mapped. On SQLite
+// the transaction first waits for the write gate (writeGate), in arrival
+// order and holding no connection, and keeps it until it committed or
+// rolled back; a ctx that ends while waiting yields ctx's error, mapped as
+// when the wait for a pool connection runs out. When ctx
 // already carries a transaction fn joins it (no savepoint: a failing
 // statement fails the whole unit) and the outermost caller commits.
 //
@@ -422,9 +435,11 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx
 	var err error
 	for attempt := 1; ; attempt++ {
 		var hooks []func()
-		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			ctx = context.WithValue(ctx, commitHooksKey{}, &hooks)
-			return fn(context.WithValue(ctx, txKey{}, tx), tx)
+		err = s.gated(ctx, func(ctx context.Context) error {
+			return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				ctx = context.WithValue(ctx, commitHooksKey{}, &hooks)
+				return fn(context.WithValue(ctx, txKey{}, tx), tx)
+			})
 		})
 		if err == nil {
 			for _, h := range hooks {
@@ -442,6 +457,19 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx
 		case <-time.After(pause):
 		}
 	}
+}
+
+// gated runs fn holding the SQLite write gate, with a ctx that tells the
+// gate's hook so (gateHeldKey); on the other dialects it just runs fn.
+func (s *Store) gated(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.gate == nil {
+		return fn(ctx)
+	}
+	if err := s.gate.acquire(ctx); err != nil {
+		return err // mapped like a wait for a pool connection that ran out of time
+	}
+	defer s.gate.release()
+	return fn(context.WithValue(ctx, gateHeldKey{}, true))
 }
 
 // txAttempts bounds the runs of one transaction aborted by deadlocks.
