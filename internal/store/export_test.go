@@ -129,3 +129,11 @@ func BackendPID(ctx context.Context, s *Store) (int, error) {
 	err := s.db.DB.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid)
 	return pid, err
 }
+
+// WaitingWriters is how many writers wait for s's SQLite write gate.
+func WaitingWriters(s *Store) int {
+	if s.gate == nil {
+		return 0
+	}
+	return int(s.gate.waiting.Load())
+}

@@ -111,7 +111,7 @@ type Store struct {
 	logs []*QueryLog
 	// gate queues SQLite's writers in the process (writeGate); nil on the
 	// other dialects.
-	gate writeGate
+	gate *writeGate
 }
 
 // NormalizeDialect maps a configured dialect name to "sqlite", "postgres" or

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 
 	"github.com/uptrace/bun"
 )
@@ -28,15 +29,27 @@ import (
 //
 // The busy timeout stays as the guard against writers in other processes
 // (inkan migrate, a second server on the same file).
-type writeGate chan struct{}
+type writeGate struct {
+	// slot holds a token while a writer is in.
+	slot chan struct{}
+	// waiting counts the writers queued for the slot (for tests).
+	waiting atomic.Int64
+}
 
-func newWriteGate() writeGate { return make(writeGate, 1) }
+func newWriteGate() *writeGate { return &writeGate{slot: make(chan struct{}, 1)} }
 
 // acquire waits for the gate in arrival order; it returns ctx's error when
 // ctx ends first (and then holds nothing).
-func (g writeGate) acquire(ctx context.Context) error {
+func (g *writeGate) acquire(ctx context.Context) error {
 	select {
-	case g <- struct{}{}:
+	case g.slot <- struct{}{}:
+		return nil
+	default:
+	}
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
+	select {
+	case g.slot <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -44,7 +57,7 @@ func (g writeGate) acquire(ctx context.Context) error {
 }
 
 // release lets the next writer in.
-func (g writeGate) release() { <-g }
+func (g *writeGate) release() { <-g.slot }
 
 // gateHeldKey marks a context whose goroutine holds the write gate for the
 // whole of a transaction (inTx): its statements, BEGIN and COMMIT included,
@@ -67,7 +80,7 @@ type gateStash struct{}
 // before their rows are read; the store runs only SELECTs that way, so a
 // write there could release the gate early, and would then wait for the
 // lock in SQLite's busy handler as before the gate.
-type gateHook struct{ gate writeGate }
+type gateHook struct{ gate *writeGate }
 
 var _ bun.QueryHook = gateHook{}
 
