@@ -284,11 +284,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, outbox io.Wri
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	a.audit = newAuditLog(a.store, cfg, outbox)
-	a.hooks, err = newWebhooks(a, cfg, secrets, sessions, observer, log)
+	a.hooks, err = newWebhooks(ctx, a, cfg, secrets, sessions, observer, log)
 	if err != nil {
 		return nil, err
 	}
-	a.store.SetHookedTypes(webhook.Hooked)
+	// Events are kept for the fan-out only when a hook may receive them
+	// (webhook.Service.Pending; Serve keeps the node's view of the stored
+	// hooks fresh with WatchHooks).
+	a.store.SetHookedTypes(a.hooks.Pending)
 	if !cfg.EmailDelivery.Enabled {
 		switch ok, err := a.hooks.SubscribesTo(ctx, webhook.EmailSend); {
 		case err != nil:
@@ -476,6 +479,11 @@ func (a *App) Serve(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		a.hooks.Run(jobs, webhookPoll)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.hooks.WatchHooks(jobs)
 	}()
 	for _, l := range ls {
 		a.log.Info(l.name+" API listening", "addr", l.ln.Addr().String(), "tls", l.tls)
@@ -841,7 +849,7 @@ const (
 // (with webhooks.enabled) and the stored ones, JWTs signed by the session
 // manager, user objects from the admin API, hook secrets sealed under a
 // key derived from the configured secrets.
-func newWebhooks(a *App, cfg config.Config, secrets []string, sessions *session.Manager, observer *metrics.Metrics, log *slog.Logger) (*webhook.Service, error) {
+func newWebhooks(ctx context.Context, a *App, cfg config.Config, secrets []string, sessions *session.Manager, observer *metrics.Metrics, log *slog.Logger) (*webhook.Service, error) {
 	hooks := make([]webhook.Hook, len(cfg.Webhooks.Hooks))
 	for i, h := range cfg.Webhooks.Hooks {
 		hooks[i] = webhook.Hook{Callback: h.Callback, Events: h.Events, Secret: h.Secret}
@@ -860,8 +868,21 @@ func newWebhooks(a *App, cfg config.Config, secrets []string, sessions *session.
 		SecretKeys:          deriveAll(secrets, "inkan/webhook-secret/v1"),
 		Log:                 log,
 		Observer:            observer,
+		ViewRefresh:         hookViewRefresh(ctx),
 	}, time.Now)
 }
+
+// hookViewRefresh is the webhook service's R (webhook.DefaultViewRefresh;
+// tests shorten it through New's context so that creating a hook waits
+// less).
+func hookViewRefresh(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(hookViewRefreshKey{}).(time.Duration); ok {
+		return d
+	}
+	return webhook.DefaultViewRefresh
+}
+
+type hookViewRefreshKey struct{}
 
 // Webhooks is the node's webhook service (tests run its rounds with
 // RunOnce).

@@ -21,3 +21,9 @@ func WithProviderEndpoints(ctx context.Context, m map[string]ProviderEndpoints) 
 func WithMinKeyRefresh(ctx context.Context, d time.Duration) context.Context {
 	return context.WithValue(ctx, minKeyRefreshKey{}, d)
 }
+
+// WithHookViewRefresh returns a context for New whose webhook service
+// uses R = d (webhook.Options.ViewRefresh).
+func WithHookViewRefresh(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, hookViewRefreshKey{}, d)
+}

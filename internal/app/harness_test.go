@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -41,6 +42,9 @@ type harness struct {
 	// ctx is New's context (nil = context.Background()); tests put
 	// provider endpoints in it (app.WithProviderEndpoints).
 	ctx context.Context
+	// hookR is the webhook service's R (webhook.Options.ViewRefresh;
+	// 0 = 5 ms).
+	hookR time.Duration
 }
 
 func newHarness(t *testing.T, mutate func(*config.Config)) *harness {
@@ -102,6 +106,14 @@ func (h *harness) start(t *testing.T, cfg config.Config) *harness {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// Creating a stored hook waits 2R: the harness's R is short unless
+	// the test sets one (its nodes run no WatchHooks unless the test
+	// starts it, so they keep every hooked event for the fan-out anyway).
+	hookR := h.hookR
+	if hookR == 0 {
+		hookR = 5 * time.Millisecond
+	}
+	ctx = app.WithHookViewRefresh(ctx, hookR)
 	a, err := app.New(ctx, cfg, log, h.Outbox)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)

@@ -100,7 +100,7 @@ func (o Options) idleConns() int {
 type Store struct {
 	// sink sees every recorded event (SetEventSink); nil = none.
 	sink EventSink
-	// hooked says which event types wait for the webhook fan-out
+	// hooked says which events wait for the webhook fan-out
 	// (SetHookedTypes); nil = none.
 	hooked  func(inkan.EventType) bool
 	db      *bun.DB

@@ -15,11 +15,13 @@ import (
 // webhooks.
 const hookPending = 1
 
-// SetHookedTypes installs the predicate that says which event types a
-// webhook can subscribe to (internal/webhook): RecordEvent writes such an
-// event, when it is not a failure, as pending for the fan-out
-// (PendingHookEvents). nil (the default) marks none. Call it before the
-// store is used concurrently.
+// SetHookedTypes installs the predicate that says which events a webhook
+// may receive when recorded now (internal/webhook: Service.Pending, which
+// also says false when no hook can receive anything): RecordEvent writes
+// such an event, when it is not a failure, as pending for the fan-out
+// (PendingHookEvents), every other event with hook_state NULL. nil (the
+// default) marks none. Call it before the store is used concurrently; it
+// is called once per recorded event, so it must not query.
 func (s *Store) SetHookedTypes(f func(inkan.EventType) bool) { s.hooked = f }
 
 type webhookRow struct {
@@ -134,6 +136,14 @@ func (s *Store) WebhookWork(ctx context.Context, now time.Time) (events, due boo
 	due, err = s.idb(ctx).NewSelect().Model((*deliveryRow)(nil)).
 		Where("wd.state = ? AND wd.next_attempt_at <= ?", inkan.DeliveryPending, utc(now)).Exists(ctx)
 	return events, due, mapErr(err)
+}
+
+// AnyEnabledWebhook reports whether an enabled stored hook exists (one
+// EXISTS query on webhooks; the webhook service's view of the stored
+// hooks, Service.RefreshView).
+func (s *Store) AnyEnabledWebhook(ctx context.Context) (bool, error) {
+	ok, err := s.idb(ctx).NewSelect().Model((*webhookRow)(nil)).Where("wh.enabled = ?", true).Exists(ctx)
+	return ok, mapErr(err)
 }
 
 // ClearHookEvents marks the events seqs fanned out and removes their

@@ -76,7 +76,10 @@ func dedupe(events []string) []string {
 }
 
 // CreateHook stores a new enabled hook for callback and events with a new
-// secret, returned here and never again (admin POST /webhooks).
+// secret, returned here and never again (admin POST /webhooks). It
+// returns 2R (Options.ViewRefresh) after the commit, so that the hook
+// receives every event recorded on any node after the return (Pending);
+// ctx's error when ctx ends first (the hook is stored then).
 // KindInvalid for a callback that is not http(s) or an unknown event.
 func (s *Service) CreateHook(ctx context.Context, callback string, events []string) (inkan.Webhook, string, error) {
 	if err := validHook(callback, events); err != nil {
@@ -96,13 +99,17 @@ func (s *Service) CreateHook(ctx context.Context, callback string, events []stri
 	if err := s.store.CreateWebhook(ctx, w); err != nil {
 		return inkan.Webhook{}, "", err
 	}
+	if err := s.settle(ctx); err != nil {
+		return inkan.Webhook{}, "", err
+	}
 	return w, secret, nil
 }
 
 // UpdateHook replaces the callback, events and enabled flag of the stored
 // hook id, resets its failures and renews its expiry (admin PUT
-// /webhooks/{id}). KindNotFound "webhook not found"; KindInvalid as
-// CreateHook.
+// /webhooks/{id}). When the hook is enabled afterwards it returns 2R
+// after the commit, as CreateHook does. KindNotFound "webhook not found";
+// KindInvalid as CreateHook.
 func (s *Service) UpdateHook(ctx context.Context, id uuid.UUID, callback string, events []string, enabled bool) (inkan.Webhook, error) {
 	if err := validHook(callback, events); err != nil {
 		return inkan.Webhook{}, err
@@ -118,6 +125,13 @@ func (s *Service) UpdateHook(ctx context.Context, id uuid.UUID, callback string,
 			return inkan.Webhook{}, inkan.Wrap(inkan.KindNotFound, "webhook not found", err)
 		}
 		return inkan.Webhook{}, err
+	}
+	if enabled {
+		// Also when it was enabled before: a concurrent fan-out may have
+		// disabled it meanwhile (max failures), and waiting is rare.
+		if err := s.settle(ctx); err != nil {
+			return inkan.Webhook{}, err
+		}
 	}
 	return w, nil
 }

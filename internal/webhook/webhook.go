@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +33,9 @@ type Store interface {
 	// WebhookWork says, without locking, whether events wait for the
 	// fan-out and whether deliveries are due.
 	WebhookWork(ctx context.Context, now time.Time) (events, due bool, err error)
+	// AnyEnabledWebhook says whether an enabled stored hook exists (the
+	// node's view, see Service.Pending).
+	AnyEnabledWebhook(ctx context.Context) (bool, error)
 	// Webhooks returns the stored hooks (only enabled ones with
 	// enabledOnly); Webhook one (inkan.ErrNotFound).
 	Webhooks(ctx context.Context, enabledOnly bool) ([]inkan.Webhook, error)
@@ -94,9 +98,16 @@ type Options struct {
 	// settings). Redirects are never followed.
 	Transport http.RoundTripper
 	// Workers is how many requests one node sends at once (default 4).
-	Workers  int
-	Log      *slog.Logger
-	Observer Observer
+	Workers int
+	// ViewRefresh is R of the node's view of the stored hooks (default
+	// DefaultViewRefresh): WatchHooks asks the database every R/2 whether
+	// an enabled stored hook exists, an answer counts for R after its
+	// query was sent, and creating or enabling a stored hook answers 2R
+	// after its commit (see Pending). Every node of a deployment must use
+	// the same R.
+	ViewRefresh time.Duration
+	Log         *slog.Logger
+	Observer    Observer
 }
 
 // Service fans events out to the hooks and delivers them.
@@ -109,7 +120,20 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	wake   chan struct{}
+	// view is the node's last answer to "is a stored hook enabled?"
+	// (nil before the first one and after a failed refresh).
+	view atomic.Pointer[hookView]
 }
+
+// hookView is one answer of AnyEnabledWebhook and when its query was sent
+// (time.Now, with its monotonic reading).
+type hookView struct {
+	enabled bool
+	sent    time.Time
+}
+
+// DefaultViewRefresh is Options.ViewRefresh's default.
+const DefaultViewRefresh = time.Second
 
 // New returns the webhook service. Config hooks must have http or https
 // callbacks (ValidCallback) and valid subscriptions.
@@ -122,6 +146,9 @@ func New(store Store, signer Signer, user UserObject, o Options, now func() time
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
+	}
+	if o.ViewRefresh <= 0 {
+		o.ViewRefresh = DefaultViewRefresh
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -155,8 +182,88 @@ func New(store Store, signer Signer, user UserObject, o Options, now func() time
 func ValidCallback(s string) error { return inkan.ValidWebhookCallback(s) }
 
 // Hooked reports whether events of type t can reach a hook (see the
-// package's mapping); the store keeps those events for the fan-out.
+// package's mapping), whether or not a hook exists now.
 func (s *Service) Hooked(t inkan.EventType) bool { return Hooked(t) }
+
+// Pending reports whether an event of type t, recorded now, must be kept
+// for the fan-out (the store's predicate, store.SetHookedTypes): t is
+// Hooked and a hook may receive it, that is a configuration hook is
+// enabled (webhooks.enabled with hooks: always, so app-delivered mail's
+// email.send hook of the file is always served), or the node's view says
+// an enabled stored hook exists, or that view is unknown: never
+// refreshed, its last refresh failed, or its last successful query was
+// sent R (Options.ViewRefresh) or more ago. Otherwise the event is written
+// without hook_state and the fan-out never touches it (issue 19: no
+// second write of every event in a deployment without hooks).
+//
+// Why no event is lost for a hook (issue 12): CreateHook and an UpdateHook
+// that leaves the hook enabled answer 2R after their commit returned. An
+// event recorded on any node at time t after that answer is unmarked only
+// if that node's view is "none enabled" from a query sent at T > t − R ≥
+// commit + R, so after the commit — and a query started after a commit
+// sees it (one database; PostgreSQL, MariaDB and SQLite all give a new
+// statement a snapshot that includes every transaction committed before
+// it started). Hence that query saw the hook enabled unless the hook was
+// disabled or deleted since, when it needs nothing. The second R is
+// margin for the nodes' clock rates and scheduling; the argument uses
+// only each node's own monotonic clock, never wall clocks.
+func (s *Service) Pending(t inkan.EventType) bool {
+	if !Hooked(t) {
+		return false
+	}
+	if s.opts.ConfigEnabled && len(s.opts.Hooks) > 0 {
+		return true
+	}
+	v := s.view.Load()
+	return v == nil || v.enabled || time.Since(v.sent) >= s.opts.ViewRefresh
+}
+
+// RefreshView asks the database once whether an enabled stored hook
+// exists and makes the answer the node's view (Pending), stamped with the
+// time the query was sent. On an error the view becomes unknown, so
+// events are kept for the fan-out until a refresh succeeds.
+func (s *Service) RefreshView(ctx context.Context) error {
+	sent := time.Now()
+	enabled, err := s.store.AnyEnabledWebhook(ctx)
+	if err != nil {
+		s.view.Store(nil)
+		return fmt.Errorf("webhook view: %w", err)
+	}
+	s.view.Store(&hookView{enabled: enabled, sent: sent})
+	return nil
+}
+
+// WatchHooks refreshes the node's view every R/2 (Options.ViewRefresh)
+// until ctx ends, then leaves it unknown. Serve runs it beside Run.
+func (s *Service) WatchHooks(ctx context.Context) {
+	defer s.view.Store(nil)
+	t := time.NewTicker(s.opts.ViewRefresh / 2)
+	defer t.Stop()
+	for {
+		if err := s.RefreshView(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("webhook view refresh", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// settle waits 2R (Options.ViewRefresh) after a stored hook became
+// enabled, so that every node's view includes it before the change is
+// answered (see Pending); ctx's error when ctx ends first.
+func (s *Service) settle(ctx context.Context) error {
+	t := time.NewTimer(2 * s.opts.ViewRefresh)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Notify wakes the node's delivery loop (called when an event it can
 // deliver committed), so that deliveries start without waiting for the
