@@ -248,7 +248,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 func TestFailingReceiverDisablesOnlyStoredHooks(t *testing.T) {
 	rc := newReceiver(t)
 	rc.status.Store(500)
-	r := newRig(t, dbtest.Open(t, "sqlite"), webhook.Options{MaxFailures: 2, ConfigEnabled: true,
+	r := newRig(t, dbtest.Open(t, "sqlite"), webhook.Options{MaxFailures: 2, ConfigEnabled: true, ViewRefresh: time.Millisecond,
 		Hooks: []webhook.Hook{{Callback: rc.URL + "/config", Events: []string{"user.create"}}}})
 	ctx := context.Background()
 	h, secret, err := r.svc.CreateHook(ctx, rc.URL+"/stored", []string{"user"})
