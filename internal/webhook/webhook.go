@@ -30,6 +30,10 @@ type Store interface {
 	// skipped); ClearHookEvents marks them done.
 	PendingHookEvents(ctx context.Context, limit int) ([]inkan.Event, error)
 	ClearHookEvents(ctx context.Context, seqs []int64) error
+	// AtomicallyReadCommitted runs fn in one transaction at READ
+	// COMMITTED, where the fan-out's locking scan of the events cannot
+	// deadlock with the inserts of new ones (MySQL's gap locks).
+	AtomicallyReadCommitted(ctx context.Context, fn func(ctx context.Context) error) error
 	// WebhookWork says, without locking, whether events wait for the
 	// fan-out and whether deliveries are due.
 	WebhookWork(ctx context.Context, now time.Time) (events, due bool, err error)
@@ -415,7 +419,7 @@ type target struct {
 // a delivery for each (event name, matching hook) and marks the events
 // done. Returns the events taken and the deliveries written.
 func (s *Service) fanOut(ctx context.Context, limit int) (events, deliveries int, err error) {
-	err = s.store.Atomically(ctx, func(ctx context.Context) error {
+	err = s.store.AtomicallyReadCommitted(ctx, func(ctx context.Context) error {
 		events, deliveries = 0, 0
 		evs, err := s.store.PendingHookEvents(ctx, limit)
 		if err != nil || len(evs) == 0 {
