@@ -48,21 +48,28 @@ WHERE p.id = ?`
 
 // passcodeEmailRow is one row of selectPasscode.
 type passcodeEmailRow struct {
-	ID             uuid.UUID `bun:"id"`
-	UserID         uuid.UUID `bun:"user_id"`
-	PasscodeEmail  uuid.UUID `bun:"email_id"`
-	CodeHash       []byte    `bun:"code_hash"`
-	TTL            int64     `bun:"ttl"` // seconds
-	TryCount       int       `bun:"try_count"`
-	CreatedAt      time.Time `bun:"created_at"`
-	ExpiresAt      time.Time `bun:"expires_at"`
-	EmailID        uuid.UUID `bun:"e_id"`
-	EmailUserID    uuid.UUID `bun:"e_user_id"`
-	EmailAddress   string    `bun:"e_address"`
-	EmailVerified  bool      `bun:"e_verified"`
-	EmailPrimary   bool      `bun:"e_primary"`
-	EmailCreatedAt time.Time `bun:"e_created_at"`
-	EmailUpdatedAt time.Time `bun:"e_updated_at"`
+	passcodeRow
+	Email joinedEmail `bun:"embed:e_"`
+}
+
+// joinedEmail is an address read through a join, its columns named with
+// the prefix e_ (profileQuery, selectPasscode), with whether it is its
+// user's primary address.
+type joinedEmail struct {
+	ID        uuid.UUID `bun:"id"`
+	UserID    uuid.UUID `bun:"user_id"`
+	Address   string    `bun:"address"`
+	Verified  bool      `bun:"verified"`
+	Primary   bool      `bun:"primary"`
+	CreatedAt time.Time `bun:"created_at"`
+	UpdatedAt time.Time `bun:"updated_at"`
+}
+
+func (j joinedEmail) email() inkan.Email {
+	return emailRow{
+		ID: j.ID, UserID: j.UserID, Address: j.Address, Verified: j.Verified, IsPrimary: j.Primary,
+		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+	}.email()
 }
 
 // GetPasscode returns the passcode row (inkan.ErrNotFound when missing)
@@ -78,15 +85,12 @@ func (s *Store) GetPasscode(ctx context.Context, id uuid.UUID) (inkan.Passcode, 
 	}
 	r := rows[0]
 	p := inkan.Passcode{
-		ID: r.ID, UserID: r.UserID, EmailID: r.PasscodeEmail, CodeHash: r.CodeHash,
+		ID: r.ID, UserID: r.UserID, EmailID: r.EmailID, CodeHash: r.CodeHash,
 		TTL: time.Duration(r.TTL) * time.Second, TryCount: r.TryCount,
 		CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
-	if r.EmailID != uuid.Nil {
-		e := emailRow{
-			ID: r.EmailID, UserID: r.EmailUserID, Address: r.EmailAddress, Verified: r.EmailVerified, IsPrimary: r.EmailPrimary,
-			CreatedAt: r.EmailCreatedAt, UpdatedAt: r.EmailUpdatedAt,
-		}.email()
+	if r.Email.ID != uuid.Nil {
+		e := r.Email.email()
 		p.Email = &e
 	}
 	return p, nil

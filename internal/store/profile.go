@@ -23,12 +23,7 @@ type profileRow struct {
 	Picture    string    `bun:"picture"`
 	Part       int       `bun:"part"`
 
-	EmailID        uuid.UUID `bun:"e_id"`
-	EmailAddress   string    `bun:"e_address"`
-	EmailVerified  bool      `bun:"e_verified"`
-	EmailPrimary   bool      `bun:"e_primary"`
-	EmailCreatedAt time.Time `bun:"e_created_at"`
-	EmailUpdatedAt time.Time `bun:"e_updated_at"`
+	Email joinedEmail `bun:"embed:e_"`
 
 	CredID              []byte    `bun:"c_id"`
 	CredPublicKey       []byte    `bun:"c_public_key"`
@@ -77,7 +72,7 @@ WHERE u.id = ?
 ORDER BY k.part, e.created_at, e.id, c.created_at, c.id, i.created_at, i.id`
 
 const profileSelect = `SELECT u.id, u.created_at, u.updated_at, u.name, u.given_name, u.family_name, u.picture, k.part,
- e.id AS e_id, e.address AS e_address, e.verified AS e_verified,
+ e.id AS e_id, e.user_id AS e_user_id, e.address AS e_address, e.verified AS e_verified,
  CASE WHEN pe.id IS NULL THEN 0 ELSE 1 END AS e_primary, e.created_at AS e_created_at, e.updated_at AS e_updated_at,
  c.id AS c_id, c.public_key AS c_public_key, c.attestation_type AS c_attestation_type, c.aaguid AS c_aaguid,
  c.sign_count AS c_sign_count, c.name AS c_name, c.transports AS c_transports, c.backup_eligible AS c_backup_eligible,
@@ -123,11 +118,8 @@ func (s *Store) profile(ctx context.Context, userID uuid.UUID, q string) (inkan.
 	p := inkan.Profile{User: u.user(), Emails: []inkan.Email{}, Credentials: []inkan.Credential{}}
 	for _, r := range rows {
 		switch {
-		case r.Part == 1 && r.EmailID != uuid.Nil:
-			p.Emails = append(p.Emails, emailRow{
-				ID: r.EmailID, UserID: u.ID, Address: r.EmailAddress, Verified: r.EmailVerified, IsPrimary: r.EmailPrimary,
-				CreatedAt: r.EmailCreatedAt, UpdatedAt: r.EmailUpdatedAt,
-			}.email())
+		case r.Part == 1 && r.Email.ID != uuid.Nil:
+			p.Emails = append(p.Emails, r.Email.email())
 		case r.Part == 2 && r.CredID != nil:
 			c, err := credentialRow{
 				ID: r.CredID, UserID: u.ID, PublicKey: r.CredPublicKey, AttestationType: r.CredAttestationType,
