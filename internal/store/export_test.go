@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -136,4 +137,22 @@ func WaitingWriters(s *Store) int {
 		return 0
 	}
 	return int(s.gate.waiting.Load())
+}
+
+// TxIsolation returns the isolation level InnoDB records for the
+// transaction ctx carries on MySQL/MariaDB, e.g. "READ COMMITTED" (from
+// information_schema.innodb_trx, after a read has started the transaction
+// in InnoDB; @@tx_isolation shows only the session's default).
+func TxIsolation(ctx context.Context, s *Store) (string, error) {
+	var n int
+	if err := s.idb(ctx).NewRaw("SELECT COUNT(*) FROM users").Scan(ctx, &n); err != nil {
+		return "", err
+	}
+	// InnoDB refreshes the information_schema copy of its transactions at
+	// most every 0.1 s: wait past that, or the row may be this
+	// connection's previous transaction.
+	time.Sleep(250 * time.Millisecond)
+	var level string
+	err := s.idb(ctx).NewRaw("SELECT trx_isolation_level FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = CONNECTION_ID()").Scan(ctx, &level)
+	return level, err
 }
