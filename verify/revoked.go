@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 )
 
@@ -94,25 +92,16 @@ func (v *Verifier) revokedList(ctx context.Context) (map[string]struct{}, error)
 // fetchRevoked downloads the revocation list: {"sessions": [{"session_id",
 // "exp"}]}, as a set of session ids.
 func (v *Verifier) fetchRevoked(ctx context.Context) (map[string]struct{}, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.revURL, nil)
+	raw, err := v.get(ctx, v.revURL, maxRevokedBytes)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := v.o.HTTPClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d", v.revURL, resp.StatusCode)
 	}
 	var body struct {
 		Sessions []struct {
 			SessionID string `json:"session_id"`
 		} `json:"sessions"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxRevokedBytes)).Decode(&body); err != nil {
+	if err := json.Unmarshal(raw, &body); err != nil {
 		return nil, fmt.Errorf("parsing revocation list: %w", err)
 	}
 	if body.Sessions == nil {

@@ -390,10 +390,12 @@ func (v *Verifier) refreshLocked(ctx context.Context) error {
 	return nil
 }
 
-// fetch downloads and parses the JWK Set, keeping public signature keys
-// with a "kid" ("use" absent or "sig"; symmetric keys dropped).
-func (v *Verifier) fetch(ctx context.Context) (map[string]jwk.Key, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.o.JWKSURL, nil)
+// get fetches url with Options.HTTPClient (Accept: application/json) and
+// returns at most limit bytes of its body; an error for a transport
+// failure, a status other than 200, or a read error. The JWKS and the
+// revocation list are both read through it.
+func (v *Verifier) get(ctx context.Context, url string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -404,9 +406,15 @@ func (v *Verifier) fetch(ctx context.Context) (map[string]jwk.Key, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d", v.o.JWKSURL, resp.StatusCode)
+		return nil, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes))
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
+}
+
+// fetch downloads and parses the JWK Set, keeping public signature keys
+// with a "kid" ("use" absent or "sig"; symmetric keys dropped).
+func (v *Verifier) fetch(ctx context.Context) (map[string]jwk.Key, error) {
+	body, err := v.get(ctx, v.o.JWKSURL, maxJWKSBytes)
 	if err != nil {
 		return nil, err
 	}
