@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -75,17 +74,7 @@ func SignUpParam(ctx context.Context, s *Store, u inkan.User, e inkan.Email, ev 
 		if s.dialect != DialectPostgres {
 			return q
 		}
-		var b strings.Builder
-		n := 0
-		for _, r := range q {
-			if r == '?' {
-				n++
-				b.WriteString("$" + strconv.Itoa(n))
-				continue
-			}
-			b.WriteRune(r)
-		}
-		return b.String()
+		return dollarPlaceholders(q)
 	}
 	id := func(v uuid.UUID) any {
 		if s.dialect == DialectPostgres {
