@@ -21,8 +21,6 @@ type IdentityStore interface {
 	CreateIdentity(ctx context.Context, i inkan.Identity) error
 	// UpdateIdentity writes i's email_id, data and updated_at.
 	UpdateIdentity(ctx context.Context, i inkan.Identity) error
-	// ListIdentities returns the user's identities, oldest first.
-	ListIdentities(ctx context.Context, userID uuid.UUID) ([]inkan.Identity, error)
 }
 
 // The refusals of a third-party sign-in (docs/thirdparty.md "Accounts and
@@ -157,11 +155,6 @@ func (s *Service) ResolveIdentity(ctx context.Context, pu inkan.ProviderUser, al
 		return id, outcome, s.fillProfile(ctx, id.UserID, pu, now)
 	}
 	return id, outcome, nil
-}
-
-// Identities returns the user's third-party identities, oldest first.
-func (s *Service) Identities(ctx context.Context, userID uuid.UUID) ([]inkan.Identity, error) {
-	return s.store.ListIdentities(ctx, userID)
 }
 
 // fillProfile sets the user's empty profile fields from pu (one write, only
