@@ -93,7 +93,7 @@ func TestThirdPartyAccounts(t *testing.T) {
 	if got := types(e.eventsAfter(t, n)); got != "thirdparty_linking_succeeded" {
 		t.Errorf("linking events: %s", got)
 	}
-	ids, _ := e.accounts.Identities(e.ctx, res.UserID)
+	ids, _ := e.st.ListIdentities(e.ctx, res.UserID)
 	if len(ids) != 2 || ids[0].Provider != "apple" || ids[1].Provider != "google" {
 		t.Errorf("identities: %+v", ids)
 	}
